@@ -1,0 +1,45 @@
+package bundle
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/airlockhq/airlock/manifest"
+)
+
+// Watcher receives events while a bundle is read; nil fields are skipped.
+type Watcher struct {
+	Bytes func(path string, n int64) // payload bytes verified, as they pass
+	Entry func(e *manifest.Entry)    // an entry was read and matched
+}
+
+// VerifyAll reads and verifies every remaining payload entry of r and
+// returns the number of payload bytes read. The first mismatch stops it
+// with a *verify.Error naming the entry and part.
+func (r *Reader) VerifyAll(ctx context.Context, w Watcher) (int64, error) {
+	var total int64
+	buf := make([]byte, copyBufferSize)
+	for {
+		e, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		// progressWriter also hides io.Discard's small-buffer ReadFrom.
+		dst := progressWriter{io.Discard, func(int64) {}}
+		if w.Bytes != nil {
+			dst.fn = func(n int64) { w.Bytes(e.Path, n) }
+		}
+		n, err := io.CopyBuffer(dst, ctxReader{ctx, e}, buf)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if w.Entry != nil {
+			w.Entry(e.Entry)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package bundle
+
+import "time"
+
+const copyBufferSize = 1 << 20
+
+// Option configures Write.
+type Option func(*options)
+
+type options struct {
+	partSize int64
+	created  time.Time
+	tool     string
+	progress func(path string, n int64)
+}
+
+func makeOptions(opts []Option) options {
+	o := options{created: time.Now()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.created = o.created.UTC().Truncate(time.Second)
+	return o
+}
+
+// WithPartSize splits the bundle into parts of n bytes (default 0: one file).
+func WithPartSize(n int64) Option { return func(o *options) { o.partSize = n } }
+
+// WithCreated sets the creation time recorded in the manifest and in every
+// tar header (default: now). Fix it (SOURCE_DATE_EPOCH) for reproducible bundles.
+func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
+
+// WithTool records the writing program in the manifest.
+func WithTool(name string) Option { return func(o *options) { o.tool = name } }
+
+// WithProgress calls fn with the number of payload bytes written, as they
+// are written, per entry path.
+func WithProgress(fn func(path string, n int64)) Option {
+	return func(o *options) { o.progress = fn }
+}

@@ -1,0 +1,232 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/verify"
+)
+
+// Reader reads a bundle whose signature has been checked. Each payload
+// entry is hashed while it is read and checked against the signed manifest.
+type Reader struct {
+	Files    []string
+	ID       string
+	Signer   keys.Public
+	Manifest *manifest.Manifest
+	Sums     []byte // the signed SHA256SUMS, verbatim
+	Sig      []byte
+	Raw      []byte // manifest.json, verbatim
+
+	parts   *partReader
+	buf     *bufio.Reader
+	tr      *tar.Reader
+	entries map[string]*manifest.Entry
+	seen    map[string]bool
+	cur     *Entry
+	done    bool
+}
+
+// Entry is a payload entry being read. Read returns an *verify.Error in
+// place of io.EOF when the entry does not match the manifest.
+type Entry struct {
+	*manifest.Entry
+	*verify.Reader
+}
+
+// Open resolves the bundle files named by args (see ResolveParts), reads the
+// signed header entries and checks the signature against trusted keys
+// before anything else. Close the Reader when done.
+func Open(args []string, trusted []keys.Public) (*Reader, error) {
+	files, err := ResolveParts(args)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := openParts(files)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{Files: files, parts: parts, buf: bufio.NewReaderSize(parts, copyBufferSize)}
+	r.tr = tar.NewReader(r.buf)
+	if err := r.readHead(trusted); err != nil {
+		parts.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Reader) readHead(trusted []keys.Public) error {
+	sums, err := r.readSmall(manifest.SumsName, manifest.MaxSumsSize, true)
+	if err != nil {
+		return err
+	}
+	sig, err := r.readSmall(manifest.SigName, 1024, false)
+	if err != nil {
+		return err
+	}
+	signer, err := verify.Signature(sums, sig, trusted)
+	if err != nil {
+		return err
+	}
+	list, err := manifest.ParseSums(sums)
+	if err != nil {
+		return r.fail(manifest.SumsName, err.Error())
+	}
+	raw, err := r.readSmall(manifest.ManifestName, manifest.MaxManifestSize, false)
+	if err != nil {
+		return err
+	}
+	m, err := r.checkManifest(raw, list, signer)
+	if err != nil {
+		return err
+	}
+	r.ID, r.Signer, r.Manifest, r.Sums, r.Sig, r.Raw = ID(sums), signer, m, sums, sig, raw
+	r.entries = make(map[string]*manifest.Entry, len(m.Entries))
+	for i := range m.Entries {
+		r.entries[m.Entries[i].Path] = &m.Entries[i]
+	}
+	r.seen = make(map[string]bool, len(m.Entries))
+	return nil
+}
+
+func (r *Reader) checkManifest(raw []byte, list []manifest.Sum, signer keys.Public) (*manifest.Manifest, error) {
+	h := sha256.Sum256(raw)
+	msum := hex.EncodeToString(h[:])
+	if list[0].Name != manifest.ManifestName || list[0].SHA256 != msum {
+		return nil, r.fail(manifest.ManifestName, "does not match the first line of the signed SHA256SUMS")
+	}
+	m, err := manifest.Parse(raw)
+	if err != nil {
+		return nil, r.fail(manifest.ManifestName, err.Error())
+	}
+	if err := m.CheckAgainst(list, msum); err != nil {
+		return nil, r.fail(manifest.ManifestName, err.Error())
+	}
+	if m.Signer != signer.ID {
+		return nil, r.fail(manifest.ManifestName, fmt.Sprintf("names signer %s but was signed by key %s", m.Signer, signer.ID))
+	}
+	return m, nil
+}
+
+// readSmall reads one of the fixed leading entries into memory.
+func (r *Reader) readSmall(name string, max int64, first bool) ([]byte, error) {
+	hdr, err := r.tr.Next()
+	if err != nil {
+		if first && errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s is empty or not a tar file; not an airlock bundle", r.Files[0])
+		}
+		if first {
+			return nil, fmt.Errorf("%s is not an airlock bundle: %v", r.Files[0], err)
+		}
+		return nil, r.streamErr(err)
+	}
+	if hdr.Name != name {
+		if first {
+			return nil, fmt.Errorf("%s is not an airlock bundle: it starts with %q, not %s", r.Files[0], hdr.Name, name)
+		}
+		if name == manifest.SigName {
+			return nil, r.fail(name, "missing; the bundle is not signed")
+		}
+		return nil, r.fail(name, fmt.Sprintf("expected here, found %q", hdr.Name))
+	}
+	if hdr.Typeflag != tar.TypeReg || hdr.Size > max {
+		return nil, r.fail(name, fmt.Sprintf("is not a regular file of at most %d bytes", max))
+	}
+	data, err := io.ReadAll(r.tr)
+	if err != nil {
+		return nil, r.streamErr(err)
+	}
+	return data, nil
+}
+
+// Next returns the next payload entry, or io.EOF once every entry listed in
+// the manifest has been read and verified. Entries left unread are read and
+// verified by the following call.
+func (r *Reader) Next() (*Entry, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	if r.cur != nil {
+		if err := r.cur.Drain(); err != nil {
+			return nil, err
+		}
+		r.cur = nil
+	}
+	hdr, err := r.tr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, r.finish()
+	}
+	if err != nil {
+		return nil, r.streamErr(err)
+	}
+	e, err := r.entryFor(hdr)
+	if err != nil {
+		return nil, err
+	}
+	start := r.offset()
+	r.cur = &Entry{Entry: e, Reader: verify.NewReader(r.tr, e.Size, e.SHA256, e.Path, func() string {
+		return r.parts.span(start, r.offset())
+	})}
+	return r.cur, nil
+}
+
+func (r *Reader) entryFor(hdr *tar.Header) (*manifest.Entry, error) {
+	if err := manifest.CheckName(hdr.Name); err != nil {
+		return nil, r.fail(hdr.Name, "unsafe entry name: "+err.Error())
+	}
+	e, ok := r.entries[hdr.Name]
+	if !ok {
+		return nil, r.fail(hdr.Name, "not listed in the signed manifest")
+	}
+	if r.seen[hdr.Name] {
+		return nil, r.fail(hdr.Name, "appears twice in the bundle")
+	}
+	r.seen[hdr.Name] = true
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, r.fail(hdr.Name, fmt.Sprintf("is a tar entry of type %q, not a regular file", hdr.Typeflag))
+	}
+	if hdr.Size != e.Size {
+		return nil, r.fail(hdr.Name, fmt.Sprintf("is %d bytes, the signed manifest says %d", hdr.Size, e.Size))
+	}
+	return e, nil
+}
+
+func (r *Reader) finish() error {
+	for _, e := range r.Manifest.Entries {
+		if !r.seen[e.Path] {
+			return r.fail(e.Path, "listed in the signed manifest but missing from the bundle (a part may be missing or truncated)")
+		}
+	}
+	r.done = true
+	return io.EOF
+}
+
+// offset is how far into the tar stream the tar reader has read.
+func (r *Reader) offset() int64 { return r.parts.n - int64(r.buf.Buffered()) }
+
+// part names the part the tar reader is in.
+func (r *Reader) part() string { return r.parts.partAt(r.offset()) }
+
+func (r *Reader) streamErr(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &verify.Error{Part: r.part(), Reason: "bundle ends early: this part is truncated or a later part is missing"}
+	}
+	if errors.Is(err, tar.ErrHeader) || errors.Is(err, tar.ErrInsecurePath) {
+		return &verify.Error{Part: r.part(), Reason: "not a valid tar stream here (" + err.Error() + "); parts may be out of order or damaged"}
+	}
+	return err
+}
+
+func (r *Reader) fail(entry, reason string) error {
+	return &verify.Error{Entry: entry, Part: r.part(), Reason: reason}
+}
+
+// Close releases the bundle files.
+func (r *Reader) Close() error { return r.parts.Close() }

@@ -1,0 +1,187 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/verify"
+)
+
+// Payload is one entry to put in a bundle.
+type Payload struct {
+	Path   string
+	Size   int64  // ignored when SHA256 is empty: both are then computed
+	SHA256 string // lowercase hex; empty to have Write hash the data first
+	Image  *manifest.Image
+	Open   func() (io.ReadCloser, error)
+}
+
+// Result describes a bundle that was written.
+type Result struct {
+	Files    []string // the bundle file or its parts, in order
+	ID       string
+	Manifest *manifest.Manifest
+	Bytes    int64 // size of the whole tar stream
+}
+
+// Write creates a signed bundle named after base (base.tar, or
+// base.tar.001... with WithPartSize) holding payloads sorted by path. It
+// re-hashes every payload while writing it and fails, leaving nothing behind,
+// when one does not match its declared size and checksum.
+func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads []Payload, opts ...Option) (*Result, error) {
+	o := makeOptions(opts)
+	payloads, err := complete(ctx, payloads)
+	if err != nil {
+		return nil, err
+	}
+	m := &manifest.Manifest{
+		Format:  manifest.FormatVersion,
+		Created: o.created,
+		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
+		Tool:    o.tool,
+	}
+	for _, p := range payloads {
+		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image})
+	}
+	mjson, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	msum := sha256.Sum256(mjson)
+	sums := manifest.FormatSums(m.Sums(hex.EncodeToString(msum[:])))
+
+	pw, err := newPartWriter(BaseName(base), o.partSize)
+	if err != nil {
+		return nil, err
+	}
+	n, err := writeStream(ctx, pw, o, sums, verify.Sign(priv, sums), mjson, payloads)
+	if err != nil {
+		pw.Abort()
+		return nil, err
+	}
+	files, err := pw.Commit()
+	if err != nil {
+		pw.Abort()
+		return nil, err
+	}
+	return &Result{Files: files, ID: ID(sums), Manifest: m, Bytes: n}, nil
+}
+
+// ID is a bundle's id: the first 16 hex digits of the SHA-256 of its
+// SHA256SUMS, so it is fixed by the signed content.
+func ID(sums []byte) string {
+	h := sha256.Sum256(sums)
+	return hex.EncodeToString(h[:8])
+}
+
+// complete checks payload paths, sorts them and hashes those without a
+// checksum.
+func complete(ctx context.Context, payloads []Payload) ([]Payload, error) {
+	out := append([]Payload(nil), payloads...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	for i := range out {
+		p := &out[i]
+		if err := manifest.CheckName(p.Path); err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		if i > 0 && out[i-1].Path == p.Path {
+			return nil, fmt.Errorf("payload %s is given twice", p.Path)
+		}
+		if p.Path == manifest.SumsName || p.Path == manifest.SigName || p.Path == manifest.ManifestName {
+			return nil, fmt.Errorf("payload %s uses a reserved name", p.Path)
+		}
+		if p.SHA256 == "" {
+			size, sum, err := hashPayload(ctx, *p)
+			if err != nil {
+				return nil, err
+			}
+			p.Size, p.SHA256 = size, sum
+		}
+	}
+	return out, nil
+}
+
+func hashPayload(ctx context.Context, p Payload) (int64, string, error) {
+	rc, err := p.Open()
+	if err != nil {
+		return 0, "", fmt.Errorf("opening payload %s: %w", p.Path, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, ctxReader{ctx, rc})
+	if err != nil {
+		return 0, "", fmt.Errorf("reading payload %s: %w", p.Path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson []byte, payloads []Payload) (int64, error) {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, copyBufferSize)
+	tw := tar.NewWriter(bw)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{manifest.SumsName, sums}, {manifest.SigName, sig}, {manifest.ManifestName, mjson}} {
+		if err := tw.WriteHeader(header(f.name, int64(len(f.data)), o.created)); err != nil {
+			return 0, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return 0, err
+		}
+	}
+	for _, p := range payloads {
+		if err := writePayload(ctx, tw, o, p); err != nil {
+			return 0, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return 0, err
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	return cw.n, nil
+}
+
+func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) error {
+	rc, err := p.Open()
+	if err != nil {
+		return fmt.Errorf("opening payload %s: %w", p.Path, err)
+	}
+	defer rc.Close()
+	if err := tw.WriteHeader(header(p.Path, p.Size, o.created)); err != nil {
+		return err
+	}
+	src := verify.NewReader(ctxReader{ctx, rc}, p.Size, p.SHA256, p.Path, nil)
+	var dst io.Writer = tw
+	if o.progress != nil {
+		dst = progressWriter{tw, func(n int64) { o.progress(p.Path, n) }}
+	}
+	if _, err := io.CopyBuffer(dst, src, make([]byte, copyBufferSize)); err != nil {
+		return fmt.Errorf("payload %s changed since it was hashed: %w", p.Path, err)
+	}
+	return nil
+}
+
+// header is the fixed header of every bundle entry: only name, size and
+// the bundle's creation time vary, so bundles are reproducible.
+func header(name string, size int64, created time.Time) *tar.Header {
+	return &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     name,
+		Size:     size,
+		Mode:     0o644,
+		ModTime:  created,
+	}
+}

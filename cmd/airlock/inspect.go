@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/airlockhq/airlock/manifest"
+)
+
+type inspectOptions struct {
+	pubs []string
+	json bool
+}
+
+func newInspectCmd(s streams) *cobra.Command {
+	var o inspectOptions
+	c := &cobra.Command{
+		Use:   "inspect BUNDLE --pub KEY.pub",
+		Short: "Show what a bundle holds (after checking its signature)",
+		Long: `Show what a bundle holds: images, versions, platforms, sizes, digests, S3
+keys, the signer and when it was created. The signature is checked first;
+payload checksums are not (use verify for that).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInspect(cmd.Context(), o, args, s)
+		},
+	}
+	addPubFlag(c, &o.pubs)
+	c.Flags().BoolVar(&o.json, "json", false, "print the bundle's description as JSON")
+	return c
+}
+
+type inspectResult struct {
+	Bundle   string             `json:"bundle"`
+	Files    []string           `json:"files"`
+	Signer   string             `json:"signer"`
+	Manifest *manifest.Manifest `json:"manifest"`
+}
+
+func runInspect(_ context.Context, o inspectOptions, args []string, s streams) error {
+	r, err := openBundle(o.pubs, args)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if o.json {
+		return writeJSON(s, inspectResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Manifest: r.Manifest})
+	}
+	m := r.Manifest
+	fmt.Fprintf(s.out, "bundle:   %s (format %d, %d file(s))\n", r.ID, m.Format, len(r.Files))
+	fmt.Fprintf(s.out, "signer:   %s (%s)\n", r.Signer.ID, r.Signer.Path)
+	fmt.Fprintf(s.out, "created:  %s\n", m.Created.Format(time.RFC3339))
+	if m.Tool != "" {
+		fmt.Fprintf(s.out, "tool:     %s\n", m.Tool)
+	}
+	fmt.Fprintf(s.out, "entries:  %d, %s\n\n", len(m.Entries), humanBytes(totalSize(m)))
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tPLATFORM\tSIZE\tDIGEST\tKEY")
+	for _, e := range m.Entries {
+		if e.Image == nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\n", e.Path, humanBytes(e.Size))
+			continue
+		}
+		im := e.Image
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", im.Name, im.Version, im.Platform, humanBytes(e.Size), shortDigest(im.Digest), im.Key)
+	}
+	return tw.Flush()
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/keys"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"airlock": func() { os.Exit(Main()) }})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: false,
+		Setup:               setupScript,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":  cmdExitCode,
+			"mkbundle":  cmdMkbundle,
+			"flipbyte":  cmdFlipByte,
+			"flipentry": cmdFlipEntry,
+			"truncate":  cmdTruncate,
+			"filemode":  cmdFileMode,
+		},
+	})
+}
+
+// setupScript fails scripts that need a tool CI must have.
+func setupScript(env *testscript.Env) error {
+	if os.Getenv("CI") == "true" {
+		for _, tool := range []string{"openssl", "tar", "sha256sum"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				return fmt.Errorf("CI=true but %s is not installed", tool)
+			}
+		}
+	}
+	return nil
+}
+
+// exitcode N CMD ARGS... runs CMD and checks its exit code.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("running %s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// mkbundle [-part-size N] [-created UNIX] KEY OUT FILE... writes a bundle of FILEs.
+func cmdMkbundle(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("mkbundle", flag.ContinueOnError)
+	partSize := fs.Int64("part-size", 0, "")
+	createdAt := fs.Int64("created", 1700000000, "")
+	ts.Check(fs.Parse(args))
+	if fs.NArg() < 3 {
+		ts.Fatalf("usage: mkbundle [-part-size N] KEY OUT FILE...")
+	}
+	priv, err := keys.LoadPrivate(ts.MkAbs(fs.Arg(0)))
+	ts.Check(err)
+	var payloads []bundle.Payload
+	for _, name := range fs.Args()[2:] {
+		p := ts.MkAbs(name)
+		payloads = append(payloads, bundle.Payload{Path: filepath.ToSlash(name), Open: func() (io.ReadCloser, error) { return os.Open(p) }})
+	}
+	_, err = bundle.Write(context.Background(), ts.MkAbs(fs.Arg(1)), priv, payloads,
+		bundle.WithPartSize(*partSize), bundle.WithCreated(time.Unix(*createdAt, 0)))
+	if (err != nil) != neg {
+		ts.Fatalf("mkbundle: %v", err)
+	}
+}
+
+// flipbyte FILE OFFSET inverts one byte.
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: flipbyte FILE OFFSET")
+	}
+	off, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	b[off] ^= 0xff
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
+}
+
+// flipentry TAR ENTRY inverts the first data byte of a tar entry.
+func cmdFlipEntry(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: flipentry TAR ENTRY")
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	cr := &countReader{r: f}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			f.Close()
+			ts.Fatalf("no entry %s in %s: %v", args[1], args[0], err)
+		}
+		if h.Name == args[1] {
+			break
+		}
+	}
+	f.Close()
+	cmdFlipByte(ts, false, []string{args[0], strconv.FormatInt(cr.n, 10)})
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// truncate FILE SIZE cuts a file to SIZE bytes.
+func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: truncate FILE SIZE")
+	}
+	n, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	ts.Check(os.Truncate(ts.MkAbs(args[0]), n))
+}
+
+// filemode FILE MODE checks a file's permission bits (octal).
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: filemode FILE MODE")
+	}
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := fmt.Sprintf("%o", fi.Mode().Perm()); got != args[1] {
+		ts.Fatalf("%s has mode %s, want %s", args[0], got, args[1])
+	}
+}

@@ -1,0 +1,175 @@
+package keys
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Public is a trusted public key with its id.
+type Public struct {
+	Key  ed25519.PublicKey
+	ID   string
+	Path string // the file it came from, for messages
+}
+
+// ID is the key id recorded in manifests: the first 16 hex digits of the
+// SHA-256 of the key's PKIX (SubjectPublicKeyInfo) DER encoding, so that
+// `openssl pkey -pubin -in K.pub -outform DER | sha256sum` shows it too.
+func ID(pub ed25519.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		panic(err) // cannot happen for a well-formed ed25519 key
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Generate writes a new key pair as BASE.key (mode 0600) and BASE.pub and
+// returns the key id. It refuses to overwrite either file.
+func Generate(base string) (string, error) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return "", fmt.Errorf("generating key: %w", err)
+	}
+	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", fmt.Errorf("encoding private key: %w", err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("encoding public key: %w", err)
+	}
+	keyPath, pubPath := base+".key", base+".pub"
+	for _, p := range []string{keyPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", fmt.Errorf("%s already exists; choose another name or remove it", p)
+		}
+	}
+	if err := writeNew(keyPath, 0o600, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})); err != nil {
+		return "", err
+	}
+	if err := writeNew(pubPath, 0o644, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})); err != nil {
+		os.Remove(keyPath)
+		return "", err
+	}
+	return ID(pub), nil
+}
+
+// writeNew creates path exclusively and removes it again if writing fails.
+func writeNew(path string, mode os.FileMode, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("writing key: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing key %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadPrivate reads a PKCS#8 PEM Ed25519 private key.
+func LoadPrivate(path string) (ed25519.PrivateKey, error) {
+	der, err := readPEM(path, "PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: not a PKCS#8 private key: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("key file %s: not an ed25519 key (%T); create one with airlock keygen", path, k)
+	}
+	return priv, nil
+}
+
+// LoadPublic reads a PKIX PEM Ed25519 public key.
+func LoadPublic(path string) (Public, error) {
+	der, err := readPEM(path, "PUBLIC KEY")
+	if err != nil {
+		return Public{}, err
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return Public{}, fmt.Errorf("key file %s: not a PKIX public key: %w", path, err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return Public{}, fmt.Errorf("key file %s: not an ed25519 key (%T)", path, k)
+	}
+	return Public{Key: pub, ID: ID(pub), Path: path}, nil
+}
+
+// LoadTrusted reads public keys from files and from directories (every
+// *.pub file in them). It fails when no key is found at all.
+func LoadTrusted(paths []string) ([]Public, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("public key %s: %w", p, errors.Unwrap(err))
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(p, "*.pub"))
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("public key directory %s holds no *.pub file", p)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no public key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
+	}
+	var trusted []Public
+	for _, f := range files {
+		pub, err := LoadPublic(f)
+		if err != nil {
+			return nil, err
+		}
+		trusted = append(trusted, pub)
+	}
+	return trusted, nil
+}
+
+func readPEM(path, wantType string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, errors.Unwrap(err))
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("key file %s: not a PEM key; expected %q", path, "-----BEGIN "+wantType+"-----")
+	}
+	if block.Type != wantType {
+		hint := ""
+		if strings.Contains(block.Type, "PRIVATE") && wantType == "PUBLIC KEY" {
+			hint = "; pass the .pub file, never the private key"
+		}
+		return nil, fmt.Errorf("key file %s: holds a %q block, expected %q%s", path, block.Type, wantType, hint)
+	}
+	return block.Bytes, nil
+}

@@ -1,0 +1,133 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// FormatVersion is the bundle format this package reads and writes.
+const FormatVersion = 1
+
+// MaxManifestSize bounds the manifest.json a reader accepts.
+const MaxManifestSize = 64 << 20
+
+// Manifest is manifest.json.
+type Manifest struct {
+	Format  int       `json:"format"`
+	Created time.Time `json:"created"`
+	Signer  string    `json:"signer"`         // key id of the signing key
+	Tool    string    `json:"tool,omitempty"` // the program that wrote the bundle
+	Entries []Entry   `json:"entries"`        // every payload entry, in stream order
+}
+
+// Entry is one payload entry of the bundle.
+type Entry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Image  *Image `json:"image,omitempty"` // set when the entry is a rootfs tgz
+}
+
+// Image describes a rootfs tgz: where it came from and where it goes.
+type Image struct {
+	Source       string   `json:"source"`                 // the reference as requested
+	Digest       string   `json:"digest"`                 // image manifest digest
+	IndexDigest  string   `json:"index_digest,omitempty"` // when resolved through an index
+	Platform     string   `json:"platform"`               // os/arch[/variant]
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Key          string   `json:"key"` // intended S3 key, relative to the import prefix
+	RootfsFormat int      `json:"rootfs_format"`
+	Metadata     Metadata `json:"metadata"`
+}
+
+// Metadata is the image's Concourse metadata.json.
+type Metadata struct {
+	Cmd        []string `json:"cmd"`
+	Entrypoint []string `json:"entrypoint"`
+	Env        []string `json:"env"`
+	User       string   `json:"user"`
+}
+
+// Marshal renders m as it is stored in a bundle.
+func (m *Manifest) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Parse decodes and checks manifest.json.
+func Parse(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	if m.Format != FormatVersion {
+		return nil, fmt.Errorf("%s: format %d is not supported (this airlock reads format %d); upgrade airlock", ManifestName, m.Format, FormatVersion)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	return &m, nil
+}
+
+func (m *Manifest) check() error {
+	seen := map[string]bool{}
+	for _, e := range m.Entries {
+		if err := CheckName(e.Path); err != nil {
+			return err
+		}
+		if isReserved(e.Path) || seen[e.Path] {
+			return fmt.Errorf("entry %s is listed twice or uses a reserved name", e.Path)
+		}
+		seen[e.Path] = true
+		if e.Size < 0 {
+			return fmt.Errorf("entry %s has negative size", e.Path)
+		}
+		if !IsSHA256Hex(e.SHA256) {
+			return fmt.Errorf("entry %s has a malformed sha256", e.Path)
+		}
+	}
+	return nil
+}
+
+func isReserved(name string) bool {
+	return name == SumsName || name == SigName || name == ManifestName
+}
+
+// Sums returns the SHA256SUMS lines for m: manifest.json first, then every
+// entry in order.
+func (m *Manifest) Sums(manifestSHA256 string) []Sum {
+	sums := []Sum{{Name: ManifestName, SHA256: manifestSHA256}}
+	for _, e := range m.Entries {
+		sums = append(sums, Sum{Name: e.Path, SHA256: e.SHA256})
+	}
+	return sums
+}
+
+// CheckAgainst verifies that the signed sums list exactly the manifest and
+// its entries with the same checksums: nothing more, nothing less.
+func (m *Manifest) CheckAgainst(sums []Sum, manifestSHA256 string) error {
+	want := m.Sums(manifestSHA256)
+	byName := make(map[string]string, len(sums))
+	for _, s := range sums {
+		byName[s.Name] = s.SHA256
+	}
+	for _, w := range want {
+		got, ok := byName[w.Name]
+		if !ok {
+			return fmt.Errorf("%s lists %s but %s does not", ManifestName, w.Name, SumsName)
+		}
+		if got != w.SHA256 {
+			return fmt.Errorf("%s and %s disagree on the checksum of %s", ManifestName, SumsName, w.Name)
+		}
+		delete(byName, w.Name)
+	}
+	for name := range byName {
+		return fmt.Errorf("%s lists %s but %s does not", SumsName, name, ManifestName)
+	}
+	return nil
+}
