@@ -1,0 +1,126 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const hexA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+func TestParseSums(t *testing.T) {
+	good := hexA + "  manifest.json\n" + strings.Repeat("b", 64) + "  images/ubuntu/ubuntu-22.04.tgz\n"
+	sums, err := ParseSums([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 2 || sums[1].Name != "images/ubuntu/ubuntu-22.04.tgz" || sums[0].SHA256 != hexA {
+		t.Fatalf("parsed %+v", sums)
+	}
+	if got := string(FormatSums(sums)); got != good {
+		t.Fatalf("round trip changed the text:\n%s", got)
+	}
+	bad := map[string]string{
+		"empty":           "",
+		"no newline":      hexA + "  a",
+		"one space":       hexA + " a\n",
+		"binary marker":   hexA + " *a\n",
+		"uppercase hex":   strings.ToUpper(hexA) + "  a\n",
+		"short hex":       hexA[:60] + "  a\n",
+		"duplicate":       hexA + "  a\n" + hexA + "  a\n",
+		"dot dot":         hexA + "  ../a\n",
+		"absolute":        hexA + "  /etc/passwd\n",
+		"blank line":      hexA + "  a\n\n",
+		"backslash name":  hexA + "  a\\b\n",
+		"unclean path":    hexA + "  a//b\n",
+		"space in name":   hexA + "  a b\n",
+		"carriage return": hexA + "  a\r\n",
+	}
+	for name, text := range bad {
+		if _, err := ParseSums([]byte(text)); err == nil {
+			t.Errorf("%s: accepted %q", name, text)
+		}
+	}
+}
+
+func TestManifestAgainstSums(t *testing.T) {
+	m := &Manifest{Format: FormatVersion, Created: time.Unix(0, 0).UTC(), Signer: "k", Entries: []Entry{
+		{Path: "images/a.tgz", Size: 3, SHA256: hexA},
+	}}
+	raw, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msum := strings.Repeat("c", 64)
+	if err := parsed.CheckAgainst(m.Sums(msum), msum); err != nil {
+		t.Fatalf("matching sums rejected: %v", err)
+	}
+	extra := append(m.Sums(msum), Sum{Name: "images/b.tgz", SHA256: hexA})
+	if err := parsed.CheckAgainst(extra, msum); err == nil || !strings.Contains(err.Error(), "images/b.tgz") {
+		t.Errorf("extra sum: err = %v", err)
+	}
+	changed := m.Sums(msum)
+	changed[1].SHA256 = strings.Repeat("d", 64)
+	if err := parsed.CheckAgainst(changed, msum); err == nil || !strings.Contains(err.Error(), "disagree") {
+		t.Errorf("changed sum: err = %v", err)
+	}
+	if err := parsed.CheckAgainst(m.Sums(msum)[:1], msum); err == nil {
+		t.Error("missing sum accepted")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for name, text := range map[string]string{
+		"not json":       "hello",
+		"future format":  `{"format": 2, "entries": []}`,
+		"unsafe path":    `{"format": 1, "entries": [{"path": "../x", "size": 1, "sha256": "` + hexA + `"}]}`,
+		"reserved name":  `{"format": 1, "entries": [{"path": "SHA256SUMS", "size": 1, "sha256": "` + hexA + `"}]}`,
+		"bad checksum":   `{"format": 1, "entries": [{"path": "x", "size": 1, "sha256": "nothex"}]}`,
+		"negative size":  `{"format": 1, "entries": [{"path": "x", "size": -1, "sha256": "` + hexA + `"}]}`,
+		"duplicate path": `{"format": 1, "entries": [{"path": "x", "size": 1, "sha256": "` + hexA + `"}, {"path": "x", "size": 1, "sha256": "` + hexA + `"}]}`,
+	} {
+		if _, err := Parse([]byte(text)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func FuzzParseSums(f *testing.F) {
+	f.Add([]byte(hexA + "  manifest.json\n" + hexA + "  images/a/a-1.tgz\n"))
+	f.Add([]byte(hexA + "  ../x\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sums, err := ParseSums(data)
+		if err != nil {
+			return
+		}
+		if string(FormatSums(sums)) != string(data) {
+			t.Fatalf("accepted input does not round-trip: %q", data)
+		}
+		for _, s := range sums {
+			if CheckName(s.Name) != nil || !IsSHA256Hex(s.SHA256) {
+				t.Fatalf("accepted unsafe line %+v", s)
+			}
+		}
+	})
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"format": 1, "created": "2026-11-01T00:00:00Z", "signer": "k", "entries": [{"path": "images/a.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1"}}]}`))
+	f.Add([]byte(`{"format": 1, "entries": [{"path": "../x"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data)
+		if err != nil {
+			return
+		}
+		for _, e := range m.Entries {
+			if CheckName(e.Path) != nil || isReserved(e.Path) {
+				t.Fatalf("accepted unsafe entry %q", e.Path)
+			}
+		}
+	})
+}
