@@ -1,0 +1,146 @@
+package bucket
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// defaultRegion is used when neither Config nor the environment names one;
+// MinIO and Ceph accept any region, AWS needs the real one.
+const defaultRegion = "us-east-1"
+
+// Config says which bucket to use and how to reach it. Empty fields fall
+// back to the AWS SDK's environment and shared config files.
+type Config struct {
+	Bucket   string
+	Endpoint string // e.g. "http://127.0.0.1:9000"; else AWS_ENDPOINT_URL_S3, else AWS
+	Region   string // else AWS_REGION / the profile; else us-east-1
+	Profile  string // shared config profile; else AWS_PROFILE
+	CABundle string // PEM file of CAs to trust for a TLS endpoint; else AWS_CA_BUNDLE
+
+	// PathStyle selects path-style addressing (http://host/bucket/key).
+	// Default: on when an endpoint is given (MinIO needs it), off for AWS.
+	PathStyle *bool
+}
+
+// Option tunes how Open builds the client.
+type Option func(*openOptions)
+
+type openOptions struct {
+	creds       aws.CredentialsProvider
+	maxAttempts int
+	httpClient  *http.Client
+	wrap        func(s3API) s3API // tests: swap in a failing client
+}
+
+// WithStaticCredentials uses the given access key pair instead of the
+// standard credential chain.
+func WithStaticCredentials(accessKey, secretKey string) Option {
+	return func(o *openOptions) {
+		o.creds = credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")
+	}
+}
+
+// WithMaxAttempts sets how often a request is tried before giving up.
+// Default: the SDK's (3 attempts, or AWS_MAX_ATTEMPTS).
+func WithMaxAttempts(n int) Option {
+	return func(o *openOptions) { o.maxAttempts = n }
+}
+
+// WithHTTPClient sends requests through c. Default: the SDK's client,
+// trusting CABundle when one is set.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *openOptions) { o.httpClient = c }
+}
+
+// Open builds a Store for cfg.Bucket. It reads configuration but sends no
+// request; call Check before the first upload.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
+	if cfg.Bucket == "" {
+		return nil, fmt.Errorf("opening bucket: no bucket name given")
+	}
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	awsCfg, err := loadAWSConfig(ctx, cfg, o)
+	if err != nil {
+		return nil, fmt.Errorf("opening bucket %s: %w", cfg.Bucket, err)
+	}
+	client := s3.NewFromConfig(awsCfg, func(so *s3.Options) {
+		if cfg.Endpoint != "" {
+			so.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		so.UsePathStyle = pathStyle(cfg.PathStyle, so.BaseEndpoint)
+	})
+	var api s3API = client
+	if o.wrap != nil {
+		api = o.wrap(api)
+	}
+	return &Store{
+		api:      api,
+		bucket:   cfg.Bucket,
+		endpoint: endpointName(client.Options()),
+		creds:    awsCfg.Credentials,
+		checksum: awsCfg.RequestChecksumCalculation,
+	}, nil
+}
+
+func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, error) {
+	load := []func(*config.LoadOptions) error{
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
+	if cfg.Region != "" {
+		load = append(load, config.WithRegion(cfg.Region))
+	}
+	if cfg.Profile != "" {
+		load = append(load, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.CABundle != "" {
+		pem, err := os.ReadFile(cfg.CABundle)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("reading ca bundle: %w", err)
+		}
+		load = append(load, config.WithCustomCABundle(bytes.NewReader(pem)))
+	}
+	if o.creds != nil {
+		load = append(load, config.WithCredentialsProvider(o.creds))
+	}
+	if o.maxAttempts > 0 {
+		load = append(load, config.WithRetryMaxAttempts(o.maxAttempts))
+	}
+	if o.httpClient != nil {
+		load = append(load, config.WithHTTPClient(o.httpClient))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = defaultRegion
+	}
+	return awsCfg, nil
+}
+
+func pathStyle(set *bool, endpoint *string) bool {
+	if set != nil {
+		return *set
+	}
+	return aws.ToString(endpoint) != ""
+}
+
+// endpointName names where requests go, for error messages.
+func endpointName(o s3.Options) string {
+	if e := aws.ToString(o.BaseEndpoint); e != "" {
+		return e
+	}
+	return fmt.Sprintf("https://s3.%s.amazonaws.com", o.Region)
+}

@@ -1,0 +1,56 @@
+package bucket
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// metaSHA256 is the user metadata key (x-amz-meta-sha256) holding the
+// object's SHA-256 in lowercase hex.
+const metaSHA256 = "sha256"
+
+// Stat returns the object under key with its recorded SHA-256. ok is false,
+// with a nil error, when there is no such object.
+func (s *Store) Stat(ctx context.Context, key string) (obj Object, ok bool, err error) {
+	out, err := s.api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		if err = s.fail("stat", key, err); errors.Is(err, ErrNotFound) {
+			return Object{}, false, nil
+		}
+		return Object{}, false, err
+	}
+	return Object{Key: key, Size: aws.ToInt64(out.ContentLength), SHA256: out.Metadata[metaSHA256]}, true, nil
+}
+
+// Open streams the object under key. A missing object gives an error
+// matching ErrNotFound. The caller closes the reader.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, s.fail("get", key, err)
+	}
+	return out.Body, nil
+}
+
+// List returns the objects whose keys start with prefix, in key order,
+// without their SHA-256 (a listing does not carry metadata; use Stat).
+func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	var objs []Object
+	pages := s3.NewListObjectsV2Paginator(s.api, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.bucket), Prefix: aws.String(prefix),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, s.fail("list", prefix, err)
+		}
+		for _, o := range page.Contents {
+			objs = append(objs, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)})
+		}
+	}
+	return objs, nil
+}

@@ -1,0 +1,63 @@
+package miniotest
+
+import (
+	"os"
+	"sync"
+	"testing"
+)
+
+// Shared is one MinIO server for a whole test package, started by the first
+// test that asks for it:
+//
+//	var minio miniotest.Shared
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		minio.Close()
+//		os.Exit(code)
+//	}
+//
+// Tests must not Stop or Restart a shared server; fault tests use Start.
+type Shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Get returns the running server, starting it on first use. It skips t (or
+// fails it under CI=true) when the binary is missing, and fails t when the
+// server could not start.
+func (sh *Shared) Get(t testing.TB) *Server {
+	t.Helper()
+	sh.once.Do(sh.start)
+	if sh.err != nil {
+		skipOrFail(t, sh.err)
+	}
+	return sh.srv
+}
+
+func (sh *Shared) start() {
+	dir, err := os.MkdirTemp("", "miniotest-")
+	if err != nil {
+		sh.err = err
+		return
+	}
+	srv, err := newServer(dir)
+	if err == nil {
+		err = srv.start()
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		sh.err = err
+		return
+	}
+	sh.srv = srv
+}
+
+// Close stops the server, if one was started, and removes its data.
+func (sh *Shared) Close() {
+	if sh.srv != nil {
+		sh.srv.Stop()
+		os.RemoveAll(sh.srv.dir)
+	}
+}

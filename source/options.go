@@ -1,0 +1,115 @@
+package source
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Option configures Plan and Resolve.
+type Option func(*options)
+
+type options struct {
+	keychain    authn.Keychain
+	insecure    bool
+	jobs        int
+	userAgent   string
+	keyTemplate string
+	transport   http.RoundTripper
+	backoff     remote.Backoff
+}
+
+// DefaultBackoff retries transient registry failures three times, after
+// 1 s and 3 s.
+var DefaultBackoff = remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}
+
+// retryCodes are the HTTP statuses worth retrying.
+var retryCodes = []int{
+	http.StatusRequestTimeout, http.StatusTooManyRequests,
+	http.StatusInternalServerError, http.StatusBadGateway,
+	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{
+		keychain:  authn.DefaultKeychain,
+		jobs:      4,
+		userAgent: "airlock",
+		transport: remote.DefaultTransport,
+		backoff:   DefaultBackoff,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithKeychain sets where credentials come from; the default is
+// authn.DefaultKeychain (the docker config and its credential helpers).
+func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
+
+// WithInsecure allows plain-HTTP registries and skips TLS certificate
+// verification, for self-signed registries. Off by default; registries on
+// localhost and private addresses may use plain HTTP regardless.
+func WithInsecure(insecure bool) Option { return func(o *options) { o.insecure = insecure } }
+
+// WithJobs sets how many references are resolved at once; default 4.
+func WithJobs(n int) Option {
+	return func(o *options) { o.jobs = max(n, 1) }
+}
+
+// WithUserAgent sets the User-Agent sent to registries; default "airlock".
+func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
+
+// WithKeyTemplate overrides the key template (see ParseKeyTemplate); by
+// default DefaultKeyTemplate, or MultiPlatformKeyTemplate when more than
+// one platform is requested.
+func WithKeyTemplate(text string) Option { return func(o *options) { o.keyTemplate = text } }
+
+// WithTransport sets the HTTP transport; default remote.DefaultTransport.
+// It is wrapped with retries and the user agent.
+func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.transport = rt } }
+
+// WithRetryBackoff sets how transient failures are retried; default
+// DefaultBackoff.
+func WithRetryBackoff(b remote.Backoff) Option { return func(o *options) { o.backoff = b } }
+
+// nameOptions are the options for parsing references.
+func (o *options) nameOptions() []name.Option {
+	if o.insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// remoteOptions are the options for go-containerregistry's remote package.
+func (o *options) remoteOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithTransport(o.httpTransport()),
+		remote.WithUserAgent(o.userAgent),
+		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryStatusCodes(retryCodes...),
+		remote.WithJobs(o.jobs),
+	}
+}
+
+// httpTransport skips certificate verification when insecure.
+func (o *options) httpTransport() http.RoundTripper {
+	t, ok := o.transport.(*http.Transport)
+	if !o.insecure || !ok {
+		return o.transport
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for with --insecure
+	return t
+}

@@ -1,0 +1,110 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Plan checks everything that needs no network: it parses every
+// reference, derives and validates names and versions, renders keys for
+// each request and platform and refuses duplicate keys. Targets come in
+// request order, one per platform in the given order; platforms default
+// to DefaultPlatform. Digest, IndexDigest and Image stay empty. All
+// problems are reported together.
+func Plan(reqs []Request, platforms []v1.Platform, opts ...Option) ([]Target, error) {
+	groups, err := plan(reqs, platforms, makeOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	var ts []Target
+	for _, g := range groups {
+		ts = append(ts, g...)
+	}
+	return ts, nil
+}
+
+// plan returns the targets grouped by request.
+func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, error) {
+	if len(platforms) == 0 {
+		platforms = []v1.Platform{DefaultPlatform}
+	}
+	if err := checkPlatforms(platforms); err != nil {
+		return nil, err
+	}
+	kt, err := keyTemplate(o.keyTemplate, len(platforms))
+	if err != nil {
+		return nil, err
+	}
+	groups := make([][]Target, len(reqs))
+	var errs []error
+	for i, req := range reqs {
+		g, err := planRequest(req, platforms, kt, o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", req.Where(), err))
+		}
+		groups[i] = g
+	}
+	if len(errs) == 0 {
+		errs = append(errs, duplicateKeys(groups)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return groups, nil
+}
+
+func keyTemplate(text string, platforms int) (*KeyTemplate, error) {
+	switch {
+	case text != "":
+	case platforms > 1:
+		text = MultiPlatformKeyTemplate
+	default:
+		text = DefaultKeyTemplate
+	}
+	return ParseKeyTemplate(text)
+}
+
+// planRequest returns one target per platform for req.
+func planRequest(req Request, platforms []v1.Platform, kt *KeyTemplate, o *options) ([]Target, error) {
+	nm, version, err := req.NameVersion()
+	if err != nil {
+		return nil, err
+	}
+	ref, err := parseRef(req.Ref, o.nameOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	g := make([]Target, len(platforms))
+	for i, p := range platforms {
+		d := keyData(nm, version, p)
+		key, err := kt.Key(d)
+		if err != nil {
+			return nil, err
+		}
+		re, err := kt.Regexp(d)
+		if err != nil {
+			return nil, err
+		}
+		g[i] = Target{Request: req, Ref: ref, Name: nm, Version: version, Key: key, Regexp: re, Platform: p}
+	}
+	return g, nil
+}
+
+// duplicateKeys reports every key produced by more than one target.
+func duplicateKeys(groups [][]Target) []error {
+	var errs []error
+	first := map[string]Target{}
+	for _, g := range groups {
+		for _, t := range g {
+			if f, ok := first[t.Key]; ok {
+				errs = append(errs, fmt.Errorf("%s (%s) and %s (%s) both export to key %s; use \"as NAME:VERSION\" to tell them apart",
+					f.Where(), f.Request.Ref, t.Where(), t.Request.Ref, t.Key))
+				continue
+			}
+			first[t.Key] = t
+		}
+	}
+	return errs
+}

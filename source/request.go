@@ -1,0 +1,68 @@
+package source
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Request is one image the user asked to export, as written in an image
+// list or on the command line.
+type Request struct {
+	// Ref is the image reference as written, e.g. "docker.io/library/ubuntu:22.04".
+	Ref string
+	// AsName is NAME from "as NAME:VERSION"; empty when not overridden.
+	AsName string
+	// AsVersion is VERSION from "as NAME:VERSION"; empty when not overridden.
+	AsVersion string
+	// File is the list file the request came from; empty for arguments.
+	File string
+	// Line is the 1-based line in File, or the 1-based argument position.
+	Line int
+}
+
+// Where says where the request was written: "images.txt:3" or "argument 2".
+func (r Request) Where() string {
+	if r.File == "" {
+		return fmt.Sprintf("argument %d", r.Line)
+	}
+	return fmt.Sprintf("%s:%d", r.File, r.Line)
+}
+
+// String formats the request in list syntax ("REF", "REF as NAME" or
+// "REF as NAME:VERSION"); ParseList reads it back unchanged.
+func (r Request) String() string {
+	switch {
+	case r.AsName == "" && r.AsVersion == "":
+		return r.Ref
+	case r.AsVersion == "":
+		return r.Ref + " as " + r.AsName
+	default:
+		return r.Ref + " as " + r.AsName + ":" + r.AsVersion
+	}
+}
+
+// parseSpec parses the fields of one request: REF, REF as NAME, or
+// REF as NAME:VERSION. It checks the shape only; Check validates content.
+func parseSpec(fields []string) (Request, error) {
+	switch {
+	case len(fields) == 1:
+		return Request{Ref: fields[0]}, nil
+	case len(fields) == 3 && fields[1] == "as":
+		return parseOverride(fields[0], fields[2])
+	case len(fields) > 1 && fields[1] == "as":
+		return Request{}, fmt.Errorf(`want "REF as NAME:VERSION", got %q`, strings.Join(fields, " "))
+	default:
+		return Request{}, fmt.Errorf(`unexpected %q after %s; want "REF" or "REF as NAME:VERSION"`, fields[1], fields[0])
+	}
+}
+
+func parseOverride(ref, spec string) (Request, error) {
+	n, v, hasVersion := strings.Cut(spec, ":")
+	if n == "" {
+		return Request{}, fmt.Errorf(`empty NAME in "as %s"; want "as NAME:VERSION"`, spec)
+	}
+	if hasVersion && v == "" {
+		return Request{}, fmt.Errorf(`empty VERSION in "as %s"; want "as NAME:VERSION"`, spec)
+	}
+	return Request{Ref: ref, AsName: n, AsVersion: v}, nil
+}

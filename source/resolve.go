@@ -1,0 +1,140 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Resolve plans the export (see Plan) and then fetches every reference's
+// descriptor from its registry, up to WithJobs at a time. An index yields
+// the image for each requested platform; a single image is accepted for
+// a platform its config satisfies. It returns only when every reference is
+// resolved, reporting all failures together, each naming where the
+// request was written; registry failures are *PullError.
+//
+// The Images read layers lazily through ctx, so ctx should live as long
+// as they are used.
+func Resolve(ctx context.Context, reqs []Request, platforms []v1.Platform, opts ...Option) ([]Target, error) {
+	o := makeOptions(opts)
+	groups, err := plan(reqs, platforms, o)
+	if err != nil {
+		return nil, err
+	}
+	puller, err := remote.NewPuller(o.remoteOptions(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("setting up registry client: %w", err)
+	}
+	errs := make([]error, len(groups))
+	sem := make(chan struct{}, o.jobs)
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = fill(ctx, puller, g)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("resolving images: %w", err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var ts []Target
+	for _, g := range groups {
+		ts = append(ts, g...)
+	}
+	return ts, nil
+}
+
+// fill resolves the targets of one request (one per platform) in place.
+func fill(ctx context.Context, p *remote.Puller, g []Target) error {
+	t := g[0]
+	desc, err := p.Get(ctx, t.Ref)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Where(), pullError(t, err))
+	}
+	switch {
+	case desc.MediaType.IsIndex():
+		err = fillFromIndex(desc, g)
+	case desc.MediaType.IsImage():
+		err = fillFromImage(desc, g)
+	default:
+		err = fmt.Errorf("%s: %s has media type %s, which is neither an image nor an index", t.Where(), t.Request.Ref, desc.MediaType)
+	}
+	return err
+}
+
+func fillFromIndex(desc *remote.Descriptor, g []Target) error {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return fmt.Errorf("%s: %w", g[0].Where(), pullError(g[0], err))
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return fmt.Errorf("%s: %w", g[0].Where(), pullError(g[0], err))
+	}
+	var errs []error
+	for i := range g {
+		t := &g[i]
+		d, err := pickManifest(im.Manifests, t.Platform)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s %w", t.Where(), t.Request.Ref, err))
+			continue
+		}
+		if t.Image, err = idx.Image(d.Digest); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.Where(), pullError(*t, err)))
+			continue
+		}
+		t.Digest, t.IndexDigest = d.Digest, &desc.Digest
+	}
+	return errors.Join(errs...)
+}
+
+func fillFromImage(desc *remote.Descriptor, g []Target) error {
+	img, err := desc.Image()
+	if err == nil {
+		err = checkImagePlatform(img, g)
+	}
+	if err != nil {
+		var pe platformError
+		if !errors.As(err, &pe) {
+			err = pullError(g[0], err)
+		}
+		return fmt.Errorf("%s: %w", g[0].Where(), err)
+	}
+	for i := range g {
+		g[i].Image, g[i].Digest = img, desc.Digest
+	}
+	return nil
+}
+
+// platformError says a single-platform image does not serve a request.
+type platformError struct{ msg string }
+
+func (e platformError) Error() string { return e.msg }
+
+// checkImagePlatform reads img's config and checks it serves every
+// requested platform.
+func checkImagePlatform(img v1.Image, g []Target) error {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	have := cf.Platform()
+	for _, t := range g {
+		switch {
+		case have == nil:
+			return platformError{fmt.Sprintf("%s is a single image whose config names no platform; %s was requested", t.Request.Ref, t.Platform.String())}
+		case !matches(have, t.Platform):
+			return platformError{fmt.Sprintf("%s is a single %s image; %s was requested", t.Request.Ref, have.String(), t.Platform.String())}
+		}
+	}
+	return nil
+}

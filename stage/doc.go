@@ -1,0 +1,19 @@
+// Package stage is a content-addressed cache of converted rootfs tgz files,
+// so an export that is interrupted or repeated does not convert the same
+// image twice.
+//
+// An entry is addressed by Key(manifest digest, platform, converter format
+// version) and consists of a data file and a small JSON record beside it
+// (size, sha256, caller metadata). Put writes the data to a temporary file
+// in the cache directory while hashing and counting it, fsyncs it, renames
+// it to a name that includes its sha256, and only then renames the record
+// into place: an entry exists only once it is complete, and a failed or
+// cancelled Put leaves nothing behind. Because data files are named by
+// content, two writers of the same key never overwrite each other's data;
+// the last record renamed wins.
+//
+// Lookup trusts the record but checks the data file's size, dropping
+// entries whose file was truncated or removed. It does not re-hash the
+// data: the bundle writer hashes every file as it streams it into the
+// bundle and compares with Entry.SHA256 there.
+package stage

@@ -1,0 +1,132 @@
+package stage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// tempPrefix starts the names of files being written.
+const tempPrefix = ".tmp-"
+
+// Put stores what fill writes as key's entry and returns it. fill's
+// returned meta is stored as JSON in the record (Entry.Meta). The data is
+// written to a temporary file in the cache directory, hashed and counted
+// on the way, fsynced and renamed into place, then the record is renamed
+// into place. If fill fails, ctx is cancelled (writes then fail with
+// ctx's error) or anything else fails, Put removes what it wrote and no
+// entry appears. Put replaces an existing entry for key.
+func (c *Cache) Put(ctx context.Context, key string, fill func(w io.Writer) (meta any, err error)) (Entry, error) {
+	if err := checkKey(key); err != nil {
+		return Entry{}, err
+	}
+	tmp, err := os.CreateTemp(c.dir, tempPrefix+key+"-*.tgz")
+	if err != nil {
+		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
+	}
+	defer func() { _ = removeIfExists(tmp.Name()) }() // no-op once renamed
+	r, err := c.writeData(ctx, tmp, fill)
+	if err != nil {
+		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
+	}
+	r.File = dataName(key, r.SHA256)
+	if err := c.commit(key, tmp.Name(), r); err != nil {
+		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
+	}
+	return c.entry(r), nil
+}
+
+// writeData runs fill into f, then fsyncs and closes f.
+func (c *Cache) writeData(ctx context.Context, f *os.File, fill func(io.Writer) (any, error)) (record, error) {
+	w := &hashWriter{ctx: ctx, w: f, h: sha256.New()}
+	meta, err := fill(w)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return record{}, err
+	}
+	r := record{Format: recordFormat, Size: w.n, SHA256: hex.EncodeToString(w.h.Sum(nil))}
+	if meta != nil {
+		if r.Meta, err = json.Marshal(meta); err != nil {
+			return record{}, fmt.Errorf("encoding metadata: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// commit renames the data into place, then writes and renames the record.
+func (c *Cache) commit(key, tmpData string, r record) error {
+	data := filepath.Join(c.dir, r.File)
+	if err := os.Rename(tmpData, data); err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := c.writeAtomic(c.recordPath(key), b); err != nil {
+		return errors.Join(err, removeIfExists(data))
+	}
+	return syncDir(c.dir)
+}
+
+// writeAtomic writes b to a temporary file, fsyncs it and renames it to path.
+func (c *Cache) writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(c.dir, tempPrefix+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = removeIfExists(f.Name()) }()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// hashWriter hashes and counts what it writes and fails once ctx is done.
+type hashWriter struct {
+	ctx context.Context
+	w   io.Writer
+	h   hash.Hash
+	n   int64
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := w.w.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,51 @@
+package stage
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// recordFormat is the version of the record layout.
+const recordFormat = 1
+
+// record is the JSON sidecar that makes an entry exist.
+type record struct {
+	Format int             `json:"format"`
+	File   string          `json:"file"`
+	Size   int64           `json:"size"`
+	SHA256 string          `json:"sha256"`
+	Meta   json.RawMessage `json:"meta,omitempty"`
+}
+
+// readRecord reads key's record; os.ErrNotExist when there is none.
+func (c *Cache) readRecord(key string) (record, error) {
+	b, err := os.ReadFile(c.recordPath(key))
+	if err != nil {
+		return record{}, err
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return record{}, fmt.Errorf("parsing stage record %s: %w", c.recordPath(key), err)
+	}
+	if err := r.check(key); err != nil {
+		return record{}, fmt.Errorf("stage record %s: %w", c.recordPath(key), err)
+	}
+	return r, nil
+}
+
+// check makes sure a record names its own data file and a real sha256.
+func (r record) check(key string) error {
+	if !isHex(r.SHA256, 64) {
+		return fmt.Errorf("bad sha256 %q", r.SHA256)
+	}
+	if r.Format != recordFormat || r.File != dataName(key, r.SHA256) || r.Size < 0 {
+		return fmt.Errorf("unexpected format %d, file %q or size %d", r.Format, r.File, r.Size)
+	}
+	return nil
+}
+
+func (c *Cache) entry(r record) Entry {
+	return Entry{Path: filepath.Join(c.dir, r.File), Size: r.Size, SHA256: r.SHA256, Meta: r.Meta}
+}

@@ -1,0 +1,88 @@
+package stage
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Cache is a staging directory. It is safe for concurrent use, also by
+// several processes sharing the directory.
+type Cache struct {
+	dir string
+}
+
+// Entry is a complete cached file.
+type Entry struct {
+	Path   string          // the data file
+	Size   int64           // its size in bytes
+	SHA256 string          // its sha256, lowercase hex
+	Meta   json.RawMessage // what Put's fill returned, as JSON; nil if none
+}
+
+// DefaultDir is the staging directory under the user's cache directory,
+// e.g. ~/.cache/airlock/stage.
+func DefaultDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the user cache directory: %w", err)
+	}
+	return filepath.Join(d, "airlock", "stage"), nil
+}
+
+// Open opens the cache in dir, creating the directory if needed.
+func Open(dir string) (*Cache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("opening stage cache: %w", err)
+	}
+	return &Cache{dir: dir}, nil
+}
+
+// Dir returns the cache directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// Key addresses the conversion of the image with manifest digest (e.g.
+// "sha256:ab..."), for platform (e.g. "linux/amd64"), by converter format
+// version format. Bump format whenever the converter's output changes.
+func Key(digest, platform string, format int) string {
+	h := sha256.New()
+	for _, s := range []string{"airlock-stage-v1", digest, platform, strconv.Itoa(format)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// checkKey refuses anything but a Key, which also keeps paths inside dir.
+func checkKey(key string) error {
+	if !isHex(key, sha256.Size*2) {
+		return fmt.Errorf("invalid stage key %q: want 64 lowercase hex digits", key)
+	}
+	return nil
+}
+
+// isHex reports whether s is n lowercase hex digits.
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Cache) recordPath(key string) string {
+	return filepath.Join(c.dir, key+".json")
+}
+
+// dataName is the data file's name: the key and the content's sha256.
+func dataName(key, sum string) string {
+	return key + "-" + sum + ".tgz"
+}

@@ -1,0 +1,303 @@
+package stage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func open(t *testing.T) *Cache {
+	t.Helper()
+	c, err := Open(filepath.Join(t.TempDir(), "stage"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func writeString(s string, meta any) func(io.Writer) (any, error) {
+	return func(w io.Writer) (any, error) {
+		_, err := io.WriteString(w, s)
+		return meta, err
+	}
+}
+
+func sum(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// files lists the cache directory.
+func files(t *testing.T, c *Cache) []string {
+	t.Helper()
+	es, err := os.ReadDir(c.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestKey(t *testing.T) {
+	k := Key(digest, "linux/amd64", 1)
+	if checkKey(k) != nil || k != Key(digest, "linux/amd64", 1) {
+		t.Fatalf("Key = %q, not stable 64 hex digits", k)
+	}
+	for _, other := range []string{Key(digest, "linux/arm64", 1), Key(digest, "linux/amd64", 2), Key(digest+"0", "linux/amd64", 1), Key(digest, "linux/amd6", 41)} {
+		if other == k {
+			t.Errorf("different inputs share key %s", k)
+		}
+	}
+}
+
+func TestPutLookup(t *testing.T) {
+	c := open(t)
+	key := Key(digest, "linux/amd64", 1)
+	if _, ok, err := c.Lookup(key); ok || err != nil {
+		t.Fatalf("empty cache: Lookup = %v, %v", ok, err)
+	}
+	type meta struct{ Env []string }
+	e, err := c.Put(context.Background(), key, writeString("rootfs bytes", meta{[]string{"A=1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := c.Lookup(key)
+	if err != nil || !ok {
+		t.Fatalf("Lookup after Put = %v, %v", ok, err)
+	}
+	if got.Path != e.Path || got.Size != 12 || got.SHA256 != sum("rootfs bytes") || string(got.Meta) != `{"Env":["A=1"]}` {
+		t.Errorf("entry %+v (Put returned %+v)", got, e)
+	}
+	if b, err := os.ReadFile(got.Path); err != nil || string(b) != "rootfs bytes" {
+		t.Errorf("data %q, %v", b, err)
+	}
+	if filepath.Dir(got.Path) != c.Dir() {
+		t.Errorf("data %s outside %s", got.Path, c.Dir())
+	}
+	// Replacing the entry; nil meta stays nil.
+	if _, err := c.Put(context.Background(), key, writeString("v2", nil)); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, _ = c.Lookup(key)
+	if !ok || got.SHA256 != sum("v2") || got.Meta != nil {
+		t.Errorf("after replace: %+v", got)
+	}
+}
+
+func TestFailedPutLeavesNothing(t *testing.T) {
+	boom := errors.New("boom")
+	tests := map[string]func(cancel func()) func(io.Writer) (any, error){
+		"fill error": func(func()) func(io.Writer) (any, error) {
+			return func(w io.Writer) (any, error) {
+				io.WriteString(w, "partial")
+				return nil, boom
+			}
+		},
+		"cancelled": func(cancel func()) func(io.Writer) (any, error) {
+			return func(w io.Writer) (any, error) {
+				io.WriteString(w, "partial")
+				cancel()
+				_, err := io.WriteString(w, "more")
+				return nil, err
+			}
+		},
+		"cancelled, fill ignores it": func(cancel func()) func(io.Writer) (any, error) {
+			return func(w io.Writer) (any, error) {
+				cancel()
+				return nil, nil
+			}
+		},
+		"unencodable meta": func(func()) func(io.Writer) (any, error) {
+			return writeString("x", func() {})
+		},
+	}
+	for name, fill := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := open(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			key := Key(digest, name, 1)
+			_, err := c.Put(ctx, key, fill(cancel))
+			if err == nil {
+				t.Fatal("Put succeeded")
+			}
+			if !strings.Contains(err.Error(), "staging "+key) {
+				t.Errorf("error %q does not name the key", err)
+			}
+			if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("error %q is not context.Canceled", err)
+			}
+			if _, ok, err := c.Lookup(key); ok || err != nil {
+				t.Errorf("Lookup = %v, %v; want a miss", ok, err)
+			}
+			if fs := files(t, c); len(fs) != 0 {
+				t.Errorf("left files %v", fs)
+			}
+		})
+	}
+}
+
+func TestLookupDropsBrokenEntries(t *testing.T) {
+	tests := map[string]func(t *testing.T, c *Cache, key string, e Entry){
+		"truncated": func(t *testing.T, c *Cache, key string, e Entry) {
+			if err := os.Truncate(e.Path, e.Size-1); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"missing data": func(t *testing.T, c *Cache, key string, e Entry) {
+			if err := os.Remove(e.Path); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"corrupt record": func(t *testing.T, c *Cache, key string, e Entry) {
+			if err := os.WriteFile(c.recordPath(key), []byte(`{"format":1,"file":"../x"`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, breakIt := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := open(t)
+			key := Key(digest, "linux/amd64", 1)
+			e, err := c.Put(context.Background(), key, writeString("some rootfs", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			breakIt(t, c, key, e)
+			if _, ok, err := c.Lookup(key); ok || err != nil {
+				t.Fatalf("Lookup = %v, %v; want a miss", ok, err)
+			}
+			if _, err := os.Stat(c.recordPath(key)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("record kept: %v", err)
+			}
+		})
+	}
+}
+
+func TestInvalidKey(t *testing.T) {
+	c := open(t)
+	for _, key := range []string{"", "../" + strings.Repeat("a", 61), strings.Repeat("A", 64), strings.Repeat("a", 63)} {
+		if _, _, err := c.Lookup(key); err == nil {
+			t.Errorf("Lookup(%q) accepted", key)
+		}
+		if _, err := c.Put(context.Background(), key, writeString("x", nil)); err == nil {
+			t.Errorf("Put(%q) accepted", key)
+		}
+	}
+}
+
+func TestConcurrentPuts(t *testing.T) {
+	c := open(t)
+	same := Key(digest, "same", 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 16 {
+		wg.Go(func() {
+			big := strings.Repeat(fmt.Sprint(i), 64<<10)
+			if _, err := c.Put(context.Background(), Key(digest, fmt.Sprint(i), 1), writeString(big, i)); err != nil {
+				errs <- err
+			}
+			// Writers of one key with different content: last wins, whole.
+			if _, err := c.Put(context.Background(), same, writeString(big, i)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i := range 16 {
+		e, ok, err := c.Lookup(Key(digest, fmt.Sprint(i), 1))
+		if !ok || err != nil || e.SHA256 != sum(strings.Repeat(fmt.Sprint(i), 64<<10)) || string(e.Meta) != fmt.Sprint(i) {
+			t.Errorf("entry %d: %+v %v %v", i, e, ok, err)
+		}
+	}
+	e, ok, err := c.Lookup(same)
+	if !ok || err != nil {
+		t.Fatalf("same key: %v %v", ok, err)
+	}
+	b, err := os.ReadFile(e.Path)
+	if err != nil || sum(string(b)) != e.SHA256 || !bytes.Equal(b, bytes.Repeat([]byte(string(e.Meta)), 64<<10)) {
+		t.Errorf("same key: data does not match its record %+v", e)
+	}
+	for _, f := range files(t, c) {
+		if strings.HasPrefix(f, tempPrefix) {
+			t.Errorf("temporary file %s left", f)
+		}
+	}
+}
+
+func TestRemoveAndPrune(t *testing.T) {
+	c := open(t)
+	ctx := context.Background()
+	old, fresh, gone := Key(digest, "old", 1), Key(digest, "fresh", 1), Key(digest, "gone", 1)
+	for _, k := range []string{old, fresh, gone} {
+		if _, err := c.Put(ctx, k, writeString(k, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.Lookup(gone); ok {
+		t.Error("removed entry still found")
+	}
+	// Age everything, then use fresh; leave a stale temp file and a stranger.
+	past := time.Now().Add(-48 * time.Hour)
+	stale := filepath.Join(c.Dir(), tempPrefix+"crashed")
+	if err := os.WriteFile(stale, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir(), "README"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files(t, c) {
+		os.Chtimes(filepath.Join(c.Dir(), f), past, past)
+	}
+	if _, ok, _ := c.Lookup(fresh); !ok {
+		t.Fatal("fresh entry missing")
+	}
+	freed, err := c.Prune(time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.Lookup(old); ok {
+		t.Error("old entry survived Prune")
+	}
+	if _, ok, _ := c.Lookup(fresh); !ok {
+		t.Error("fresh entry pruned")
+	}
+	got := strings.Join(files(t, c), " ")
+	if strings.Contains(got, tempPrefix) || !strings.Contains(got, "README") || freed == 0 {
+		t.Errorf("after Prune (freed %d): %s", freed, got)
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/tmp/xdg")
+	t.Setenv("HOME", "/tmp/home")
+	d, err := DefaultDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(d, filepath.Join("airlock", "stage")) {
+		t.Errorf("DefaultDir = %s", d)
+	}
+}
