@@ -3,6 +3,8 @@ GO            ?= go
 TOOLS         := $(CURDIR)/.tools/bin
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 STATICCHECK_VERSION := v0.8.2
+CRANE_VERSION := v0.22.1
+MC_VERSION    := v0.0.0-20250313080218-cf909e1063a9
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export AIRLOCK_MINIO := $(TOOLS)/minio
@@ -32,6 +34,23 @@ $(TOOLS)/minio:
 	@mkdir -p $(TOOLS)
 	@echo "installing minio $(MINIO_VERSION) into .tools/bin (first time only, ~3 min)"
 	GOBIN=$(TOOLS) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+$(TOOLS)/crane:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+
+$(TOOLS)/mc:
+	@mkdir -p $(TOOLS)
+	@echo "installing mc $(MC_VERSION) into .tools/bin (first time only)"
+	GOBIN=$(TOOLS) $(GO) install github.com/minio/mc@$(MC_VERSION)
+
+## demo: see it work end to end on this machine (local registry + MinIO, no internet)
+demo: build $(TOOLS)/minio $(TOOLS)/crane
+	TOOLS=$(TOOLS) AIRLOCK=$(CURDIR)/bin/airlock bash scripts/demo.sh
+
+## bench: airlock side by side with the tools users would otherwise use; writes BENCHMARKS.md
+bench: build $(TOOLS)/minio $(TOOLS)/crane $(TOOLS)/mc
+	TOOLS=$(TOOLS) AIRLOCK=$(CURDIR)/bin/airlock bash bench/run.sh
 
 $(TOOLS)/staticcheck:
 	@mkdir -p $(TOOLS)

@@ -11,12 +11,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/keys"
 )
 
@@ -25,10 +30,15 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	reg := imagetest.Registry(t)
+	pushScriptImages(t, reg)
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: false,
-		Setup:               setupScript,
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REGISTRY", reg)
+			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+			return setupScript(env)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitCode,
 			"mkbundle":  cmdMkbundle,
@@ -38,6 +48,40 @@ func TestScripts(t *testing.T) {
 			"filemode":  cmdFileMode,
 		},
 	})
+}
+
+// pushScriptImages fills the scripts' registry:
+//
+//	library/edge:1.0          imagetest.EdgeCase (whiteouts, links, devices, ...)
+//	team/app0:1.0 ... app9:1.9 ten small images
+//	library/multi:2.0         an index for linux/amd64 and linux/arm64
+//	library/armonly:1.0       a linux/arm64 image
+func pushScriptImages(t *testing.T, reg string) {
+	imagetest.Push(t, reg+"/library/edge:1.0", imagetest.EdgeCase(t))
+	for i := range 10 {
+		img := imagetest.Image(t, []imagetest.File{
+			imagetest.Dir("app", 0o755),
+			{Name: "app/VERSION", Body: fmt.Sprintf("app%d 1.%d\n", i, i)},
+		}, []imagetest.File{{Name: "app/data.bin", Body: strings.Repeat(fmt.Sprintf("%d", i), 4096*(i+1))}})
+		imagetest.Push(t, fmt.Sprintf("%s/team/app%d:1.%d", reg, i, i), img)
+	}
+	small := func(arch string) v1.Image {
+		return imagetest.Image(t, []imagetest.File{{Name: "arch", Body: arch + "\n"}})
+	}
+	imagetest.PushIndex(t, reg+"/library/multi:2.0", imagetest.Index(t, map[string]v1.Image{
+		"linux/amd64": small("amd64"), "linux/arm64": small("arm64"),
+	}))
+	cf, err := small("arm64").ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture = "arm64"
+	arm, err := mutate.ConfigFile(small("arm64"), cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imagetest.Push(t, reg+"/library/armonly:1.0", arm)
 }
 
 // setupScript fails scripts that need a tool CI must have.

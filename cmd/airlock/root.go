@@ -80,6 +80,7 @@ that the bucket still matches what was signed.
 		newKeygenCmd(s),
 		newVerifyCmd(s),
 		newInspectCmd(s),
+		newExportCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

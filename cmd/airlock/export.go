@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/source"
+)
+
+type exportOptions struct {
+	file        string
+	platforms   []string
+	key         string
+	out         string
+	partSize    string
+	keyTemplate string
+	insecure    bool
+	jobs        int
+	cacheDir    string
+	json        bool
+	dryRun      bool
+}
+
+func newExportCmd(s streams) *cobra.Command {
+	var o exportOptions
+	c := &cobra.Command{
+		Use:   "export [REF [as NAME:VERSION]]... [-f LIST] --key KEY.key -o NAME",
+		Short: "Pull images, convert them to Concourse rootfs tgz files, write one signed bundle",
+		Long: `Pull images, flatten each (per platform) into a Concourse rootfs tgz, and
+write one signed bundle NAME.tar (or NAME.tar.001... with --part-size).
+
+Images come from arguments and/or a list file (-f): one reference per line,
+'#' comments, and an optional override "REF as NAME:VERSION". Each tgz is
+destined for the S3 key NAME/NAME-VERSION.tgz (NAME: the repository's last
+path element, VERSION: the tag), or --key-template. Every reference is
+resolved before any work starts. Converted images are kept in a staging
+cache, so an interrupted export resumes and a repeated one is quick.
+
+Key templates use Go text/template over .Name .Version .OS .Arch .Variant
+.Platform, e.g. '{{.Name}}/{{.OS}}-{{.Arch}}/{{.Name}}-{{.Version}}.tgz'.
+SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExport(cmd.Context(), o, args, s)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&o.file, "file", "f", "", "image list file ('-' for stdin)")
+	f.StringArrayVar(&o.platforms, "platform", nil, "platform OS/ARCH[/VARIANT] to export (repeatable; default linux/amd64)")
+	f.StringVar(&o.key, "key", "", "private signing key (from airlock keygen)")
+	f.StringVarP(&o.out, "output", "o", "", "bundle name: writes NAME.tar or NAME.tar.001...")
+	f.StringVar(&o.partSize, "part-size", "", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
+	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz; with several platforms NAME/OS-ARCH/NAME-VERSION.tgz)")
+	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
+	f.IntVarP(&o.jobs, "jobs", "j", 2, "images converted at a time")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "staging cache folder (default: the user cache dir)")
+	f.BoolVar(&o.json, "json", false, "print progress events and the result as JSON lines")
+	f.BoolVar(&o.dryRun, "dry-run", false, "resolve every image and print what would be exported, write nothing")
+	return c
+}
+
+// exportPlan is everything checked before the first byte is pulled.
+type exportPlan struct {
+	reqs      []source.Request
+	platforms []v1.Platform
+	partSize  int64
+	created   time.Time
+	priv      ed25519.PrivateKey
+}
+
+func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error) {
+	if !o.dryRun && (o.key == "" || o.out == "") {
+		return nil, usagef("export needs --key KEY.key and -o NAME (or --dry-run)")
+	}
+	reqs, err := exportRequests(o.file, args, s)
+	if err != nil {
+		return nil, err
+	}
+	p := &exportPlan{reqs: reqs}
+	if p.platforms, err = source.ParsePlatforms(o.platforms); err != nil {
+		return nil, usageError{err}
+	}
+	if p.partSize, err = bundle.ParsePartSize(o.partSize); err != nil {
+		return nil, usageError{err}
+	}
+	if p.created, err = sourceDateEpoch(); err != nil {
+		return nil, err
+	}
+	if o.dryRun {
+		return p, nil
+	}
+	if p.priv, err = keys.LoadPrivate(o.key); err != nil {
+		return nil, err
+	}
+	return p, bundle.CheckOutput(o.out)
+}
+
+func exportRequests(file string, args []string, s streams) ([]source.Request, error) {
+	reqs, err := source.FromArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if file != "" {
+		r, name := s.in, "stdin"
+		if file != "-" {
+			f, err := os.Open(file)
+			if err != nil {
+				return nil, fmt.Errorf("image list %s: %w", file, err)
+			}
+			defer f.Close()
+			r, name = f, file
+		}
+		listed, err := source.ParseList(r, name)
+		if err != nil {
+			return nil, err
+		}
+		reqs = append(reqs, listed...)
+	}
+	if len(reqs) == 0 {
+		return nil, usagef("no images given; pass references as arguments or a list with -f FILE")
+	}
+	return reqs, nil
+}
+
+func sourceDateEpoch() (time.Time, error) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return time.Now(), nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
+	}
+	return time.Unix(n, 0), nil
+}
+
+func runExport(ctx context.Context, o exportOptions, args []string, s streams) error {
+	p, err := checkExport(o, args, s)
+	if err != nil {
+		return err
+	}
+	targets, err := source.Resolve(ctx, p.reqs, p.platforms,
+		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version))
+	if err != nil {
+		return err
+	}
+	ui := newExportUI(s, o.json)
+	for _, w := range source.Collisions(targets) {
+		ui.warn(w.String())
+	}
+	if o.dryRun {
+		return printPlan(s, targets, o.json)
+	}
+	res, err := export.Run(ctx, targets, o.out, p.priv,
+		export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithCreated(p.created),
+		export.WithTool("airlock "+version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event))
+	ui.close()
+	if err != nil {
+		return err
+	}
+	return ui.summary(res)
+}
+
+type planRow struct {
+	Source      string `json:"source"`
+	Platform    string `json:"platform"`
+	Digest      string `json:"digest"`
+	IndexDigest string `json:"index_digest,omitempty"`
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Key         string `json:"key"`
+	Regexp      string `json:"regexp"`
+}
+
+func printPlan(s streams, targets []source.Target, asJSON bool) error {
+	rows := make([]planRow, len(targets))
+	for i, t := range targets {
+		rows[i] = planRow{Source: t.Request.Ref, Platform: t.Platform.String(), Digest: t.Digest.String(),
+			Name: t.Name, Version: t.Version, Key: t.Key, Regexp: t.Regexp}
+		if t.IndexDigest != nil {
+			rows[i].IndexDigest = t.IndexDigest.String()
+		}
+	}
+	if asJSON {
+		return writeJSON(s, rows)
+	}
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tPLATFORM\tDIGEST\tKEY\tREGEXP")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Source, r.Platform, shortDigest(r.Digest), r.Key, r.Regexp)
+	}
+	return tw.Flush()
+}

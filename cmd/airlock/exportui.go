@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/airlockhq/airlock/export"
+)
+
+// exportUI renders export events: bars on a terminal, log lines on stderr
+// otherwise, or JSON lines on stdout with --json.
+type exportUI struct {
+	s       streams
+	json    *json.Encoder
+	bars    *bars
+	images  map[string]*bar
+	started map[string]time.Time
+	write   *bar
+}
+
+func newExportUI(s streams, asJSON bool) *exportUI {
+	ui := &exportUI{s: s, bars: newBars(s.err), images: map[string]*bar{}, started: map[string]time.Time{}}
+	if asJSON {
+		ui.json = json.NewEncoder(s.out)
+		ui.bars = &bars{}
+	}
+	return ui
+}
+
+func (ui *exportUI) warn(msg string) {
+	if ui.json != nil {
+		ui.json.Encode(export.Event{Kind: export.Warned, Message: msg})
+		return
+	}
+	fmt.Fprintf(ui.s.err, "airlock: warning: %s\n", msg)
+}
+
+func (ui *exportUI) event(e export.Event) {
+	if ui.json != nil {
+		if e.Kind != export.Progress && e.Kind != export.Written {
+			ui.json.Encode(e)
+		}
+		return
+	}
+	switch e.Kind {
+	case export.Started:
+		ui.started[e.Key] = time.Now()
+		ui.images[e.Key] = ui.bars.add(e.Key, 0)
+		ui.log("converting %s (%s)", e.Key, e.Source)
+	case export.Progress:
+		ui.images[e.Key].inc(e.Bytes)
+	case export.Converted:
+		ui.images[e.Key].abort()
+		ui.log("converted  %s: %s in %s", e.Key, humanBytes(e.Size), time.Since(ui.started[e.Key]).Round(time.Millisecond))
+	case export.Cached:
+		ui.log("cached     %s: %s", e.Key, humanBytes(e.Size))
+	case export.Writing:
+		ui.write = ui.bars.add("bundle", e.Total)
+		ui.log("writing bundle: %s of images", humanBytes(e.Total))
+	case export.Written:
+		ui.write.inc(e.Bytes)
+	}
+}
+
+func (ui *exportUI) log(format string, args ...any) {
+	ui.bars.println(ui.s.err, fmt.Sprintf(format, args...))
+}
+
+func (ui *exportUI) close() {
+	ui.write.abort()
+	ui.bars.wait()
+}
+
+type exportSummary struct {
+	Event     string   `json:"event"`
+	Bundle    string   `json:"bundle"`
+	Files     []string `json:"files"`
+	Images    int      `json:"images"`
+	Converted int      `json:"converted"`
+	Cached    int      `json:"cached"`
+	Bytes     int64    `json:"bytes"`
+	Seconds   float64  `json:"seconds"`
+}
+
+func (ui *exportUI) summary(r *export.Result) error {
+	sum := exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Images: len(r.Bundle.Manifest.Entries),
+		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds()}
+	if ui.json != nil {
+		return ui.json.Encode(sum)
+	}
+	for _, f := range sum.Files {
+		fmt.Fprintln(ui.s.out, f)
+	}
+	fmt.Fprintf(ui.s.err, "exported %d images (%d converted, %d cached) into bundle %s: %s in %d file(s), %.1fs\n",
+		sum.Images, sum.Converted, sum.Cached, sum.Bundle, humanBytes(sum.Bytes), len(sum.Files), sum.Seconds)
+	return nil
+}

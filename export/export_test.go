@@ -1,0 +1,159 @@
+package export_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/internal/imagetest"
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/source"
+)
+
+type setup struct {
+	dir, cache string
+	priv       ed25519.PrivateKey
+	trusted    []keys.Public
+	targets    []source.Target
+}
+
+func newSetup(t *testing.T, images int) *setup {
+	t.Helper()
+	reg := imagetest.Registry(t)
+	var reqs []source.Request
+	for i := range images {
+		img := imagetest.Image(t, []imagetest.File{
+			{Name: "etc/app", Body: strings.Repeat(fmt.Sprint(i), 100000)},
+		})
+		ref := fmt.Sprintf("%s/team/app%d:1.%d", reg, i, i)
+		imagetest.Push(t, ref, img)
+		reqs = append(reqs, source.Request{Ref: ref, Line: i + 1})
+	}
+	s := &setup{dir: t.TempDir(), cache: t.TempDir()}
+	targets, err := source.Resolve(context.Background(), reqs, []v1.Platform{source.DefaultPlatform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.targets = targets
+	base := filepath.Join(s.dir, "k")
+	if _, err := keys.Generate(base); err != nil {
+		t.Fatal(err)
+	}
+	if s.priv, err = keys.LoadPrivate(base + ".key"); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := keys.LoadPublic(base + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.trusted = []keys.Public{pub}
+	return s
+}
+
+func (s *setup) run(ctx context.Context, out string, opts ...export.Option) (*export.Result, error) {
+	opts = append([]export.Option{export.WithCacheDir(s.cache), export.WithJobs(1)}, opts...)
+	return export.Run(ctx, s.targets, filepath.Join(s.dir, out), s.priv, opts...)
+}
+
+func TestInterruptedExportResumes(t *testing.T) {
+	s := newSetup(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	converted := 0
+	_, err := s.run(ctx, "b", export.WithEvents(func(e export.Event) {
+		if e.Kind == export.Converted {
+			converted++
+			cancel() // Ctrl-C after the first image is done
+		}
+	}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted export: err = %v, want context.Canceled", err)
+	}
+	if converted != 1 {
+		t.Fatalf("converted %d images before the interruption, want 1", converted)
+	}
+	assertNoBundle(t, s.dir)
+
+	res, err := s.run(context.Background(), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cached != 1 || res.Converted != 2 {
+		t.Fatalf("resumed export: %d cached, %d converted; want 1 and 2", res.Cached, res.Converted)
+	}
+	r, err := bundle.Open(res.Bundle.Files, s.trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range r.Manifest.Entries {
+		if e.Image == nil || e.Image.Digest == "" || e.Image.Platform != "linux/amd64" || !strings.HasPrefix(e.Path, export.PayloadPrefix+e.Image.Key) {
+			t.Errorf("entry %s lacks image facts: %+v", e.Path, e.Image)
+		}
+	}
+}
+
+func TestRepeatedExportIsCachedAndIdentical(t *testing.T) {
+	s := newSetup(t, 2)
+	when := time.Unix(1700000000, 0)
+	a, err := s.run(context.Background(), "a", export.WithCreated(when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.run(context.Background(), "b", export.WithCreated(when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Cached != 2 || b.Converted != 0 {
+		t.Fatalf("second export: %d cached, %d converted", b.Cached, b.Converted)
+	}
+	x, _ := os.ReadFile(a.Bundle.Files[0])
+	y, _ := os.ReadFile(b.Bundle.Files[0])
+	if string(x) != string(y) {
+		t.Fatal("same images and time gave different bundles")
+	}
+}
+
+func TestChangedStagingFileLeavesNoBundle(t *testing.T) {
+	s := newSetup(t, 1)
+	if _, err := s.run(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	tgz, _ := filepath.Glob(filepath.Join(s.cache, "*.tgz"))
+	if len(tgz) != 1 {
+		t.Fatalf("staging cache holds %v", tgz)
+	}
+	b, _ := os.ReadFile(tgz[0])
+	b[len(b)/2] ^= 1
+	os.WriteFile(tgz[0], b, 0o644)
+	_, err := s.run(context.Background(), "b")
+	if err == nil || !strings.Contains(err.Error(), "changed since it was hashed") {
+		t.Fatalf("err = %v, want a changed-payload error", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "b.tar")); !os.IsNotExist(err) {
+		t.Fatal("a bundle was written from a changed staging file")
+	}
+}
+
+func assertNoBundle(t *testing.T, dir string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tar") || strings.Contains(e.Name(), "partial") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}

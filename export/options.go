@@ -1,0 +1,69 @@
+package export
+
+import (
+	"time"
+
+	"github.com/airlockhq/airlock/rootfs"
+)
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	jobs      int
+	partSize  int64
+	created   time.Time
+	tool      string
+	events    func(Event)
+	rootfs    []rootfs.Option
+	cacheDir  string
+	fetchJobs int
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{jobs: 2, fetchJobs: 4, created: time.Now(), events: func(Event) {}}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithJobs converts up to n images at a time (default 2; each conversion
+// already compresses on every core).
+func WithJobs(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.jobs = n
+		}
+	}
+}
+
+// WithPartSize splits the bundle into parts of n bytes (default: one file).
+func WithPartSize(n int64) Option { return func(o *options) { o.partSize = n } }
+
+// WithCreated fixes the bundle's creation time (default: now).
+func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
+
+// WithTool records the program that wrote the bundle.
+func WithTool(name string) Option { return func(o *options) { o.tool = name } }
+
+// WithEvents receives progress events; it is called from several goroutines
+// one at a time.
+func WithEvents(fn func(Event)) Option { return func(o *options) { o.events = fn } }
+
+// WithCacheDir sets the staging cache folder (default: stage.DefaultDir()).
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithRootfsOptions passes options to the rootfs conversion.
+func WithRootfsOptions(opts ...rootfs.Option) Option {
+	return func(o *options) { o.rootfs = append(o.rootfs, opts...) }
+}
+
+// WithFetchJobs downloads up to n layers of an image at a time (default 4).
+func WithFetchJobs(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.fetchJobs = n
+		}
+	}
+}

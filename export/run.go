@@ -1,0 +1,201 @@
+package export
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/rootfs"
+	"github.com/airlockhq/airlock/source"
+	"github.com/airlockhq/airlock/stage"
+)
+
+// PayloadPrefix is the folder of image payloads inside a bundle; the rest
+// of an entry's path is its S3 key.
+const PayloadPrefix = "images/"
+
+// Result describes a finished export.
+type Result struct {
+	Bundle    *bundle.Result
+	Converted int // images converted in this run
+	Cached    int // images taken from the staging cache
+	Elapsed   time.Duration
+}
+
+// Run converts every target into the staging cache (reusing what is there)
+// and writes the signed bundle out. Nothing looking like a bundle exists
+// at out unless Run succeeds.
+func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.PrivateKey, opts ...Option) (*Result, error) {
+	start := time.Now()
+	o := makeOptions(opts)
+	emit := serialize(o.events)
+	if err := bundle.CheckOutput(out); err != nil {
+		return nil, err
+	}
+	cache, err := openCache(o.cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	staged, err := stageAll(ctx, cache, targets, o, emit)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	payloads := make([]bundle.Payload, len(targets))
+	var total int64
+	for i, s := range staged {
+		payloads[i] = s.payload(targets[i])
+		total += s.entry.Size
+		if s.cached {
+			res.Cached++
+		} else {
+			res.Converted++
+		}
+	}
+	emit(Event{Kind: Writing, Total: total})
+	res.Bundle, err = bundle.Write(ctx, out, priv, payloads,
+		bundle.WithPartSize(o.partSize), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
+		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+	if err != nil {
+		return nil, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func openCache(dir string) (*stage.Cache, error) {
+	if dir == "" {
+		d, err := stage.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	return stage.Open(dir)
+}
+
+// staged is one target's tgz in the staging cache.
+type staged struct {
+	entry  stage.Entry
+	meta   rootfs.Metadata
+	cached bool
+}
+
+func (s staged) payload(t source.Target) bundle.Payload {
+	img := &manifest.Image{
+		Source:       t.Request.Ref,
+		Digest:       t.Digest.String(),
+		Platform:     t.Platform.String(),
+		Name:         t.Name,
+		Version:      t.Version,
+		Key:          t.Key,
+		RootfsFormat: rootfs.FormatVersion,
+		Metadata:     manifest.Metadata(s.meta),
+	}
+	if t.IndexDigest != nil {
+		img.IndexDigest = t.IndexDigest.String()
+	}
+	path := s.entry.Path
+	return bundle.Payload{
+		Path:   PayloadPrefix + t.Key,
+		Size:   s.entry.Size,
+		SHA256: s.entry.SHA256,
+		Image:  img,
+		Open:   func() (io.ReadCloser, error) { return os.Open(path) },
+	}
+}
+
+// stageAll converts up to o.jobs targets at a time and stops at the first
+// failure.
+func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, o *options, emit func(Event)) ([]staged, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	out := make([]staged, len(targets))
+	sem := make(chan struct{}, o.jobs)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			s, err := stageOne(ctx, cache, t, o, emit)
+			if err != nil {
+				cancel(fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err))
+				return
+			}
+			out[i] = s
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, error) {
+	key := stage.Key(t.Digest.String(), t.Platform.String(), rootfs.FormatVersion)
+	ev := Event{Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()}
+	if e, ok, err := cache.Lookup(key); err != nil {
+		return staged{}, err
+	} else if ok {
+		s, err := stagedFrom(e, true)
+		ev.Kind, ev.Size = Cached, e.Size
+		emit(ev)
+		return s, err
+	}
+	ev.Kind = Started
+	emit(ev)
+	e, err := cache.Put(ctx, key, func(w io.Writer) (any, error) {
+		return convert(ctx, w, cache.Dir(), t, o, func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) })
+	})
+	if err != nil {
+		return staged{}, err
+	}
+	ev.Kind, ev.Size = Converted, e.Size
+	emit(ev)
+	return stagedFrom(e, false)
+}
+
+// convert fetches t's layers into a temporary folder beside the cache and
+// writes its rootfs tgz to w.
+func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target, o *options, progress func(int64)) (rootfs.Metadata, error) {
+	dir, err := os.MkdirTemp(cacheDir, ".layers-")
+	if err != nil {
+		return rootfs.Metadata{}, err
+	}
+	defer os.RemoveAll(dir)
+	img, err := prefetch(ctx, t.Image, dir, o.fetchJobs)
+	if err != nil {
+		return rootfs.Metadata{}, err
+	}
+	opts := append([]rootfs.Option{rootfs.WithProgress(progress)}, o.rootfs...)
+	return rootfs.Write(ctx, w, img, opts...)
+}
+
+func stagedFrom(e stage.Entry, cached bool) (staged, error) {
+	s := staged{entry: e, cached: cached}
+	if err := json.Unmarshal(e.Meta, &s.meta); err != nil {
+		return staged{}, fmt.Errorf("staging cache entry %s: bad metadata: %w", e.Path, err)
+	}
+	return s, nil
+}
+
+// serialize makes fn safe to call from several goroutines.
+func serialize(fn func(Event)) func(Event) {
+	var mu sync.Mutex
+	return func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(e)
+	}
+}

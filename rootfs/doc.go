@@ -1,0 +1,29 @@
+// Package rootfs turns a container image into the rootfs tarball Concourse
+// runs tasks in: a gzip'd tar holding metadata.json and rootfs/, the
+// image's flattened filesystem, as the S3 resource unpacks it with
+// `params: {unpack: true}` (gunzip, then GNU tar as root without --xattrs,
+// in an unprivileged container).
+//
+// Layout of the tar, in order:
+//
+//	metadata.json    Concourse's image metadata (see [Metadata])
+//	rootfs/          directory, 0755
+//	rootfs/...       every file of the flattened image
+//
+// What [Write] changes on the way so the tar unpacks cleanly and the same
+// way everywhere:
+//   - device nodes, FIFOs and everything under /dev are left out (an empty
+//     rootfs/dev directory stays); an unprivileged container cannot create them
+//   - uname/gname are cleared so GNU tar keeps numeric uid/gid instead of
+//     mapping names through the unpacking host's /etc/passwd
+//   - xattrs and other PAX records are dropped (GNU tar ignores them without
+//     --xattrs); long names still use PAX
+//   - hardlinks always point at an earlier entry; a hardlink whose target an
+//     upper layer deleted or replaced becomes a copy of the target as it was
+//     in the link's layer
+//
+// Symlink targets, numeric ownership, mode bits (setuid, setgid, sticky) and
+// file modification times are kept. Output is deterministic: the same image
+// and options give the same bytes; [FormatVersion] changes whenever that
+// output changes for the same input.
+package rootfs

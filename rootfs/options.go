@@ -1,0 +1,76 @@
+package rootfs
+
+import (
+	"runtime"
+
+	"github.com/klauspost/pgzip"
+)
+
+// FormatVersion identifies the bytes Write produces for a given image and
+// options. Callers caching output key it on this, the image digest, the
+// level and the block size; it changes whenever output bytes change.
+const FormatVersion = 1
+
+// Defaults of the options.
+const (
+	DefaultLevel     = pgzip.DefaultCompression
+	DefaultBlockSize = 1 << 20
+)
+
+// Option configures Write.
+type Option func(*options)
+
+type options struct {
+	concurrency int
+	level       int
+	blockSize   int
+	progress    func(int64)
+}
+
+func makeOptions(opts []Option) options {
+	o := options{
+		concurrency: runtime.GOMAXPROCS(0),
+		level:       DefaultLevel,
+		blockSize:   DefaultBlockSize,
+		progress:    func(int64) {},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithConcurrency sets how many gzip blocks are compressed in parallel.
+// Default GOMAXPROCS; values below 1 mean the default. It does not change
+// the output bytes.
+func WithConcurrency(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.concurrency = n
+		}
+	}
+}
+
+// WithLevel sets the gzip compression level, from pgzip.HuffmanOnly (-2)
+// to pgzip.BestCompression (9). Default DefaultLevel (gzip's 6).
+func WithLevel(n int) Option {
+	return func(o *options) { o.level = n }
+}
+
+// WithBlockSize sets the uncompressed size of each independently compressed
+// gzip block. Default DefaultBlockSize (1 MiB); memory use is about
+// 2 × block size × concurrency.
+func WithBlockSize(n int) Option {
+	return func(o *options) { o.blockSize = n }
+}
+
+// WithProgress has fn called with the number of uncompressed tar bytes
+// produced so far: about every MiB and once at the end. fn runs on Write's
+// goroutine and should return quickly.
+func WithProgress(fn func(uncompressedBytes int64)) Option {
+	return func(o *options) {
+		if fn != nil {
+			o.progress = fn
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package rootfs
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/pgzip"
+)
+
+// epoch is the modification time of the entries airlock adds itself
+// (metadata.json, rootfs/). A constant rather than the config's Created keeps
+// the entries identical across rebuilds of the same filesystem.
+var epoch = time.Unix(0, 0)
+
+// Write streams img as a Concourse rootfs tgz into w and returns the
+// metadata written. Nothing is buffered beyond the gzip blocks in flight.
+// On error, w holds an incomplete stream without a gzip trailer, which the
+// caller must discard.
+func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Metadata, error) {
+	o := makeOptions(opts)
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return Metadata{}, fmt.Errorf("reading image config: %w", err)
+	}
+	md := MetadataOf(cfg)
+	zw, err := newGzip(w, o)
+	if err != nil {
+		return Metadata{}, err
+	}
+	pw := &progressWriter{w: zw, fn: o.progress}
+	if err := writeTar(ctx, pw, img, md); err != nil {
+		zw.Reset(io.Discard) // stops pgzip's goroutines without a trailer
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = cerr // the error is a consequence of stopping
+		}
+		return Metadata{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Metadata{}, fmt.Errorf("compressing: %w", err)
+	}
+	o.progress(pw.n)
+	return md, nil
+}
+
+func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
+	zw, err := pgzip.NewWriterLevel(w, o.level)
+	if err != nil {
+		return nil, fmt.Errorf("compression level %d: %w", o.level, err)
+	}
+	if err := zw.SetConcurrency(o.blockSize, o.concurrency); err != nil {
+		return nil, fmt.Errorf("block size %d: %w", o.blockSize, err)
+	}
+	// pgzip writes ModTime.Unix() as is; the zero time would not give 0.
+	zw.ModTime = epoch
+	return zw, nil
+}
+
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md Metadata) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	if err := writeMetadata(tw, md); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(ownHeader(prefix, tar.TypeDir, 0o755)); err != nil {
+		return fmt.Errorf("writing %s: %w", prefix, err)
+	}
+	f := newFlattener(tw)
+	if err := f.copyExtract(ctx, img); err != nil {
+		return err
+	}
+	if err := f.resolvePending(ctx, img); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("finishing tar: %w", err)
+	}
+	return nil
+}
+
+func ownHeader(name string, typ byte, mode int64) *tar.Header {
+	return &tar.Header{Name: name, Typeflag: typ, Mode: mode, ModTime: epoch, Format: tar.FormatPAX}
+}
+
+// progressWriter counts bytes on their way to the compressor and reports
+// every progressStep of them.
+type progressWriter struct {
+	w        io.Writer
+	fn       func(int64)
+	n, noted int64
+}
+
+const progressStep = 1 << 20
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	if p.n-p.noted >= progressStep {
+		p.noted = p.n
+		p.fn(p.n)
+	}
+	return n, err
+}
