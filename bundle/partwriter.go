@@ -19,14 +19,25 @@ type partWriter struct {
 }
 
 func newPartWriter(base string, partSize int64) (*partWriter, error) {
-	dir := filepath.Dir(base)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("output folder %s does not exist", dir)
-	}
-	if found := existing(base); len(found) > 0 {
-		return nil, fmt.Errorf("%s already exists; remove it or choose another output name", found[0])
+	if err := CheckOutput(base); err != nil {
+		return nil, err
 	}
 	return &partWriter{base: base, partSize: partSize}, nil
+}
+
+// CheckOutput tells whether a bundle can be written as out: its folder
+// exists and no bundle file or part of that name is there yet. Call it
+// before long work; Write checks again.
+func CheckOutput(out string) error {
+	base := BaseName(out)
+	dir := filepath.Dir(base)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("output folder %s does not exist", dir)
+	}
+	if found := existing(base); len(found) > 0 {
+		return fmt.Errorf("%s already exists; remove it or choose another output name", found[0])
+	}
+	return nil
 }
 
 func (w *partWriter) Write(p []byte) (int, error) {

@@ -71,20 +71,16 @@ func (r *Reader) readHead(trusted []keys.Public) error {
 	if err != nil {
 		return err
 	}
-	signer, err := verify.Signature(sums, sig, trusted)
-	if err != nil {
-		return err
-	}
-	list, err := manifest.ParseSums(sums)
-	if err != nil {
-		return r.fail(manifest.SumsName, err.Error())
-	}
 	raw, err := r.readSmall(manifest.ManifestName, manifest.MaxManifestSize, false)
 	if err != nil {
 		return err
 	}
-	m, err := r.checkManifest(raw, list, signer)
+	signer, m, err := VerifyHead(sums, sig, raw, trusted)
 	if err != nil {
+		var ve *verify.Error
+		if errors.As(err, &ve) && ve.Part == "" {
+			ve.Part = r.part()
+		}
 		return err
 	}
 	r.ID, r.Signer, r.Manifest, r.Sums, r.Sig, r.Raw = ID(sums), signer, m, sums, sig, raw
@@ -96,23 +92,38 @@ func (r *Reader) readHead(trusted []keys.Public) error {
 	return nil
 }
 
-func (r *Reader) checkManifest(raw []byte, list []manifest.Sum, signer keys.Public) (*manifest.Manifest, error) {
+// VerifyHead checks the signed beginning of a bundle (SHA256SUMS, its
+// signature and manifest.json, however they were obtained): the signature
+// against trusted keys first, then that the manifest is the one the sums
+// list and lists exactly the same entries. Failures are *verify.Error.
+func VerifyHead(sums, sig, raw []byte, trusted []keys.Public) (keys.Public, *manifest.Manifest, error) {
+	signer, err := verify.Signature(sums, sig, trusted)
+	if err != nil {
+		return keys.Public{}, nil, err
+	}
+	list, err := manifest.ParseSums(sums)
+	if err != nil {
+		return keys.Public{}, nil, &verify.Error{Entry: manifest.SumsName, Reason: err.Error()}
+	}
 	h := sha256.Sum256(raw)
 	msum := hex.EncodeToString(h[:])
+	fail := func(reason string) (keys.Public, *manifest.Manifest, error) {
+		return keys.Public{}, nil, &verify.Error{Entry: manifest.ManifestName, Reason: reason}
+	}
 	if list[0].Name != manifest.ManifestName || list[0].SHA256 != msum {
-		return nil, r.fail(manifest.ManifestName, "does not match the first line of the signed SHA256SUMS")
+		return fail("does not match the first line of the signed SHA256SUMS")
 	}
 	m, err := manifest.Parse(raw)
 	if err != nil {
-		return nil, r.fail(manifest.ManifestName, err.Error())
+		return fail(err.Error())
 	}
 	if err := m.CheckAgainst(list, msum); err != nil {
-		return nil, r.fail(manifest.ManifestName, err.Error())
+		return fail(err.Error())
 	}
 	if m.Signer != signer.ID {
-		return nil, r.fail(manifest.ManifestName, fmt.Sprintf("names signer %s but was signed by key %s", m.Signer, signer.ID))
+		return fail(fmt.Sprintf("names signer %s but was signed by key %s", m.Signer, signer.ID))
 	}
-	return m, nil
+	return signer, m, nil
 }
 
 // readSmall reads one of the fixed leading entries into memory.

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,6 +15,9 @@ func main() { os.Exit(Main()) }
 
 // Main runs airlock with the process's arguments and returns its exit code.
 func Main() int {
+	// The S3 transfer manager logs through the standard logger; airlock
+	// reports errors itself.
+	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})

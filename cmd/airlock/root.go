@@ -81,6 +81,8 @@ that the bucket still matches what was signed.
 		newVerifyCmd(s),
 		newInspectCmd(s),
 		newExportCmd(s),
+		newImportCmd(s),
+		newAuditCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,211 @@
+package bucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/airlockhq/airlock/bundle"
+)
+
+// ImportEventKind says what an ImportEvent reports.
+type ImportEventKind string
+
+// Import event kinds.
+const (
+	Planned  ImportEventKind = "planned"  // Action says what will happen to Key
+	Uploaded ImportEventKind = "uploaded" // Key is in the bucket, complete and verified
+	Sent     ImportEventKind = "progress" // Bytes more bytes of Key were uploaded
+	Recorded ImportEventKind = "recorded" // the bundle's signed manifest is stored at Key
+)
+
+// Action is what import does with one image.
+type Action string
+
+// Actions.
+const (
+	Upload  Action = "upload"
+	Skip    Action = "skip"    // already there with the same checksum
+	Replace Action = "replace" // there with another checksum, and overwriting was allowed
+)
+
+// ImportEvent is one step of an import.
+type ImportEvent struct {
+	Kind   ImportEventKind `json:"event"`
+	Key    string          `json:"key,omitempty"`
+	Entry  string          `json:"entry,omitempty"`
+	Action Action          `json:"action,omitempty"`
+	Size   int64           `json:"size,omitempty"`
+	Bytes  int64           `json:"bytes,omitempty"`
+}
+
+// ImportOption configures Import.
+type ImportOption func(*importOptions)
+
+type importOptions struct {
+	prefix    string
+	overwrite bool
+	dryRun    bool
+	events    func(ImportEvent)
+	put       []PutOption
+}
+
+// WithPrefix puts every key under prefix (e.g. "concourse/").
+func WithPrefix(prefix string) ImportOption { return func(o *importOptions) { o.prefix = prefix } }
+
+// WithOverwrite replaces objects that exist with another checksum (default:
+// refuse, naming the keys).
+func WithOverwrite(ok bool) ImportOption { return func(o *importOptions) { o.overwrite = ok } }
+
+// WithDryRun plans the import, reporting Planned events, and uploads nothing.
+func WithDryRun(ok bool) ImportOption { return func(o *importOptions) { o.dryRun = ok } }
+
+// WithImportEvents receives progress events.
+func WithImportEvents(fn func(ImportEvent)) ImportOption {
+	return func(o *importOptions) { o.events = fn }
+}
+
+// WithPutOptions tunes each upload (part size, concurrency).
+func WithPutOptions(opts ...PutOption) ImportOption {
+	return func(o *importOptions) { o.put = append(o.put, opts...) }
+}
+
+// ImportResult sums up an import.
+type ImportResult struct {
+	Uploaded, Skipped int
+	Bytes             int64  // bytes uploaded
+	Record            string // folder of the bundle's record in the bucket
+	Elapsed           time.Duration
+}
+
+// Import loads every image of a bundle whose signature r has checked into
+// the bucket, in one pass over the bundle: each entry streams straight into
+// an upload while it is hashed, and an entry that does not match the signed
+// manifest aborts its upload, so no unverified object ever appears. Objects
+// already there with the same checksum are skipped, so a re-run after a
+// failure finishes the job. The bundle's signed manifest is stored last,
+// under prefix + RecordFolder.
+func (s *Store) Import(ctx context.Context, r *bundle.Reader, opts ...ImportOption) (*ImportResult, error) {
+	start := time.Now()
+	o := importOptions{events: func(ImportEvent) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := s.Check(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := s.planImport(ctx, r, o)
+	if err != nil || o.dryRun {
+		return &ImportResult{}, err
+	}
+	var toUpload []string
+	for _, p := range plan {
+		if p.action != Skip {
+			toUpload = append(toUpload, p.key)
+		}
+	}
+	if _, err := s.AbortIncomplete(ctx, toUpload...); err != nil {
+		return nil, err
+	}
+	res, err := s.upload(ctx, r, plan, o)
+	if err != nil {
+		return nil, err
+	}
+	if res.Record, err = s.putRecord(ctx, o.prefix, r); err != nil {
+		return nil, err
+	}
+	o.events(ImportEvent{Kind: Recorded, Key: res.Record})
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+type planned struct {
+	key    string
+	action Action
+}
+
+// planImport decides, before any upload, what happens to each image entry,
+// and refuses when objects with other checksums are in the way.
+func (s *Store) planImport(ctx context.Context, r *bundle.Reader, o importOptions) (map[string]planned, error) {
+	plan := map[string]planned{}
+	var conflicts []string
+	for _, e := range r.Manifest.Entries {
+		if e.Image == nil {
+			continue
+		}
+		key := o.prefix + e.Image.Key
+		p := planned{key: key, action: Upload}
+		obj, ok, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok && obj.SHA256 == e.SHA256 && obj.Size == e.Size:
+			p.action = Skip
+		case ok && o.overwrite:
+			p.action = Replace
+		case ok:
+			conflicts = append(conflicts, fmt.Sprintf("%s (sha256 %s, the bundle has %s)", key, orNone(obj.SHA256), e.SHA256))
+		}
+		plan[e.Path] = p
+		o.events(ImportEvent{Kind: Planned, Key: key, Entry: e.Path, Action: p.action, Size: e.Size})
+	}
+	if len(conflicts) > 0 {
+		return nil, fmt.Errorf("bucket %s already holds other content at %s; pass --overwrite to replace it",
+			s.bucket, strings.Join(conflicts, ", "))
+	}
+	return plan, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none recorded"
+	}
+	return s
+}
+
+// upload streams the bundle's entries; skipped and non-image entries are
+// still read and verified by the bundle reader.
+func (s *Store) upload(ctx context.Context, r *bundle.Reader, plan map[string]planned, o importOptions) (*ImportResult, error) {
+	res := &ImportResult{}
+	for {
+		e, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return res, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		p, ok := plan[e.Path]
+		if !ok || p.action == Skip {
+			if ok {
+				res.Skipped++
+			}
+			continue
+		}
+		key := p.key
+		put := append([]PutOption{WithProgress(progressDelta(func(n int64) {
+			o.events(ImportEvent{Kind: Sent, Key: key, Bytes: n})
+		}))}, o.put...)
+		if err := s.Put(ctx, key, e, e.Size, e.SHA256, put...); err != nil {
+			return nil, err
+		}
+		res.Uploaded++
+		res.Bytes += e.Size
+		o.events(ImportEvent{Kind: Uploaded, Key: key, Entry: e.Path, Size: e.Size})
+	}
+}
+
+// progressDelta turns running totals into increments.
+func progressDelta(fn func(int64)) func(int64) {
+	var last int64
+	return func(total int64) {
+		if total > last {
+			fn(total - last)
+			last = total
+		}
+	}
+}

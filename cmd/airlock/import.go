@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/manifest"
+)
+
+type importOptions struct {
+	s3        s3Flags
+	pubs      []string
+	overwrite bool
+	dryRun    bool
+	json      bool
+	concourse string
+}
+
+func newImportCmd(s streams) *cobra.Command {
+	var o importOptions
+	c := &cobra.Command{
+		Use:   "import BUNDLE --pub KEY.pub --bucket B [--endpoint URL] [--prefix P]",
+		Short: "Load a verified bundle's images into an S3 bucket",
+		Long: `Load every image of a bundle into an S3 bucket, in one pass: the signature is
+checked first, then each rootfs tgz streams from the bundle straight into a
+(multipart) upload while it is hashed. An entry that does not match the
+signed manifest aborts its upload, so no unverified object ever appears, and
+the import stops with exit code 3. Objects already there with the same
+checksum are skipped, so re-running after any failure finishes the job.
+The bundle's signed manifest is kept in the bucket under .airlock/bundles/
+for audit.
+
+Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, --profile, ...).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd, o, args, s)
+		},
+	}
+	o.s3.add(c)
+	addPubFlag(c, &o.pubs)
+	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace objects that exist with another checksum")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
+	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
+	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse image_resource snippets to this file (default: print them)")
+	return c
+}
+
+func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) error {
+	ctx := cmd.Context()
+	if o.concourse != "" {
+		if err := checkFolder(o.concourse); err != nil {
+			return err
+		}
+	}
+	r, err := openBundle(o.pubs, args)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	store, err := o.s3.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	ui := newImportUI(s, o.json, totalSize(r.Manifest))
+	res, err := store.Import(ctx, r, bucket.WithPrefix(o.s3.prefix), bucket.WithOverwrite(o.overwrite),
+		bucket.WithDryRun(o.dryRun), bucket.WithImportEvents(ui.event))
+	ui.close()
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		return nil
+	}
+	if err := ui.summary(res, store); err != nil {
+		return err
+	}
+	return writeSnippets(o, r.Manifest.Entries, s)
+}
+
+func writeSnippets(o importOptions, list []manifest.Entry, s streams) error {
+	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: o.s3.region}
+	if o.concourse == "" {
+		if o.json {
+			return nil
+		}
+		fmt.Fprintln(s.out, "# Concourse image_resource for each image:")
+		return concourse.WriteImageResources(s.out, t, list)
+	}
+	return writeFileAtomic(o.concourse, func(f *os.File) error { return concourse.WriteImageResources(f, t, list) })
+}
+
+// checkFolder fails early when path's folder does not exist.
+func checkFolder(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("folder %s for %s does not exist", dir, path)
+	}
+	return nil
+}
+
+// writeFileAtomic writes path through a temporary file in the same folder,
+// renamed into place only when fill succeeded.
+func writeFileAtomic(path string, fill func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".airlock-*.partial")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	err = fill(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// importUI renders import events like exportUI does.
+type importUI struct {
+	s     streams
+	json  *json.Encoder
+	bars  *bars
+	total *bar
+	start time.Time
+}
+
+func newImportUI(s streams, asJSON bool, total int64) *importUI {
+	ui := &importUI{s: s, bars: newBars(s.err), start: time.Now()}
+	if asJSON {
+		ui.json, ui.bars = json.NewEncoder(s.out), &bars{}
+	}
+	ui.total = ui.bars.add("import", total)
+	return ui
+}
+
+func (ui *importUI) event(e bucket.ImportEvent) {
+	if ui.json != nil {
+		if e.Kind != bucket.Sent {
+			ui.json.Encode(e)
+		}
+		return
+	}
+	switch e.Kind {
+	case bucket.Planned:
+		ui.bars.println(ui.s.err, fmt.Sprintf("%-8s %s (%s)", e.Action, e.Key, humanBytes(e.Size)))
+		if e.Action == bucket.Skip {
+			ui.total.inc(e.Size)
+		}
+	case bucket.Sent:
+		ui.total.inc(e.Bytes)
+	case bucket.Uploaded:
+		ui.bars.println(ui.s.err, fmt.Sprintf("uploaded %s", e.Key))
+	case bucket.Recorded:
+		ui.bars.println(ui.s.err, fmt.Sprintf("recorded the signed manifest at %s", e.Key))
+	}
+}
+
+func (ui *importUI) close() {
+	ui.total.abort()
+	ui.bars.wait()
+}
+
+type importSummary struct {
+	Event    string  `json:"event"`
+	Bucket   string  `json:"bucket"`
+	Uploaded int     `json:"uploaded"`
+	Skipped  int     `json:"skipped"`
+	Bytes    int64   `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
+	Record   string  `json:"record"`
+}
+
+func (ui *importUI) summary(res *bucket.ImportResult, store *bucket.Store) error {
+	sum := importSummary{Event: "done", Bucket: store.Bucket(), Uploaded: res.Uploaded, Skipped: res.Skipped,
+		Bytes: res.Bytes, Seconds: res.Elapsed.Seconds(), Record: res.Record}
+	if ui.json != nil {
+		return ui.json.Encode(sum)
+	}
+	fmt.Fprintf(ui.s.err, "imported into %s: %d uploaded, %d already there; %s in %.1fs (%s/s)\n",
+		sum.Bucket, sum.Uploaded, sum.Skipped, humanBytes(sum.Bytes), sum.Seconds,
+		humanBytes(int64(float64(sum.Bytes)/max(sum.Seconds, 1e-3))))
+	return nil
+}
