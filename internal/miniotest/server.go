@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"net"
 	"net/http"
 	"os"
@@ -115,8 +116,28 @@ func (s *Server) start() error {
 		p.stop()
 		return err
 	}
+	if err := s.waitS3(readyTimeout); err != nil {
+		p.stop()
+		return err
+	}
 	s.proc = p
 	return nil
+}
+
+// waitS3 waits until S3 requests succeed: right after a restart MinIO can
+// report ready and still answer 503 XMinioServerNotInitialized for a moment.
+func (s *Server) waitS3(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := s.Client().ListBuckets(context.Background(), &s3.ListBucketsInput{})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("minio at %s does not answer S3 requests after %s: %w", s.Endpoint, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (s *Server) spawn() (*process, error) {
