@@ -122,8 +122,9 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 		printAudit(s, ev)
 	}
 	if !rep.OK() {
-		return &verify.Error{Reason: fmt.Sprintf("bucket %s drifted from the signed manifests: %d missing, %d changed, %d unexpected",
-			store.Bucket(), len(rep.Missing), len(rep.Changed), len(rep.Unexpected))}
+		return withHint(&verify.Error{Reason: fmt.Sprintf("bucket %s drifted from the signed manifests: %d missing, %d changed, %d unexpected",
+			store.Bucket(), len(rep.Missing), len(rep.Changed), len(rep.Unexpected))},
+			"import the bundle again to restore missing objects (--overwrite for changed ones) and find out who wrote the others")
 	}
 	return nil
 }

@@ -42,12 +42,6 @@ func (b *bar) inc(n int64) {
 	}
 }
 
-func (b *bar) done() {
-	if b != nil {
-		b.b.SetTotal(-1, true)
-	}
-}
-
 func (b *bar) abort() {
 	if b != nil {
 		b.b.Abort(true)

@@ -11,6 +11,7 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/verify"
 )
 
 type verifyOptions struct {
@@ -85,6 +86,9 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 		},
 	})
 	bar.finish()
+	if verify.IsFailure(err) {
+		return withHint(err, "do not import this bundle; copy the named part again from the source and re-run verify")
+	}
 	if err != nil {
 		return err
 	}
