@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 
+	"github.com/airlockhq/airlock/internal/ctxio"
+
 	"github.com/airlockhq/airlock/manifest"
 )
 
@@ -33,7 +35,7 @@ func (r *Reader) VerifyAll(ctx context.Context, w Watcher) (int64, error) {
 		if w.Bytes != nil {
 			dst.fn = func(n int64) { w.Bytes(e.Path, n) }
 		}
-		n, err := io.CopyBuffer(dst, ctxReader{ctx, e}, buf)
+		n, err := io.CopyBuffer(dst, ctxio.Reader(ctx, e), buf)
 		total += n
 		if err != nil {
 			return total, err

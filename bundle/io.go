@@ -1,22 +1,8 @@
 package bundle
 
 import (
-	"context"
 	"io"
 )
-
-// ctxReader stops a copy when ctx is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 type countingWriter struct {
 	w io.Writer

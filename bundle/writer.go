@@ -12,6 +12,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/airlockhq/airlock/internal/ctxio"
+
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/verify"
@@ -118,7 +120,7 @@ func hashPayload(ctx context.Context, p Payload) (int64, string, error) {
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, ctxReader{ctx, rc})
+	n, err := io.Copy(h, ctxio.Reader(ctx, rc))
 	if err != nil {
 		return 0, "", fmt.Errorf("reading payload %s: %w", p.Path, err)
 	}
@@ -163,7 +165,7 @@ func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) err
 	if err := tw.WriteHeader(header(p.Path, p.Size, o.created)); err != nil {
 		return err
 	}
-	src := verify.NewReader(ctxReader{ctx, rc}, p.Size, p.SHA256, p.Path, nil)
+	src := verify.NewReader(ctxio.Reader(ctx, rc), p.Size, p.SHA256, p.Path, nil)
 	var dst io.Writer = tw
 	if o.progress != nil {
 		dst = progressWriter{tw, func(n int64) { o.progress(p.Path, n) }}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/airlockhq/airlock/internal/ctxio"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -55,7 +57,7 @@ func fetchLayer(ctx context.Context, l v1.Layer, path string) (v1.Layer, error) 
 	if err != nil {
 		return nil, fmt.Errorf("staging layer %s: %w", digest, err)
 	}
-	_, err = io.Copy(f, ctxReader{ctx, rc})
+	_, err = io.Copy(f, ctxio.Reader(ctx, rc))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -100,15 +102,3 @@ type localImage struct {
 }
 
 func (i *localImage) Layers() ([]v1.Layer, error) { return i.layers, nil }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/airlockhq/airlock/internal/ctxio"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -55,7 +57,7 @@ func (l taggedLayer) Uncompressed() (io.ReadCloser, error) {
 
 func (l taggedLayer) retag(rc io.ReadCloser, w io.Writer) error {
 	defer rc.Close()
-	r := ctxReader{l.ctx, rc}
+	r := ctxio.Reader(l.ctx, rc)
 	tr := tar.NewReader(r)
 	tw := tar.NewWriter(w)
 	tag := strconv.Itoa(l.index)
@@ -145,17 +147,4 @@ func layerError(l v1.Layer, index int, err error) error {
 		return fmt.Errorf("layer %d: %w", index, err)
 	}
 	return fmt.Errorf("layer %d (%s): %w", index, d, err)
-}
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/airlockhq/airlock/internal/ctxio"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -115,7 +117,7 @@ func (f *flattener) searchLayer(ctx context.Context, layer v1.Layer, j int) erro
 		return err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(ctxReader{ctx, rc})
+	tr := tar.NewReader(ctxio.Reader(ctx, rc))
 	for len(f.reqs) > 0 {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {

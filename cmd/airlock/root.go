@@ -141,6 +141,8 @@ func report(w io.Writer, err error, code int) {
 		fmt.Fprintf(w, "airlock: hint: %s\n", h.hint)
 	case code == exitUsage:
 		fmt.Fprintln(w, "airlock: hint: see 'airlock --help'")
+	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
+		fmt.Fprintln(w, "airlock: hint: check that --pub names the key that signed this bundle (airlock inspect shows the signer)")
 	}
 }
 
