@@ -130,8 +130,11 @@ func checkImagePlatform(img v1.Image, g []Target) error {
 	have := cf.Platform()
 	for _, t := range g {
 		switch {
+		case have == nil && len(g) == 1:
+			// Some builders leave the config's platform empty; the user
+			// named this image for the one platform requested.
 		case have == nil:
-			return platformError{fmt.Sprintf("%s is a single image whose config names no platform; %s was requested", t.Request.Ref, t.Platform.String())}
+			return platformError{fmt.Sprintf("%s is a single image whose config names no platform, so it cannot serve %d platforms; request one --platform for it", t.Request.Ref, len(g))}
 		case !matches(have, t.Platform):
 			return platformError{fmt.Sprintf("%s is a single %s image; %s was requested", t.Request.Ref, have.String(), t.Platform.String())}
 		}

@@ -304,3 +304,17 @@ func TestResolveCancelled(t *testing.T) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
+
+func TestResolveImageWithoutPlatform(t *testing.T) {
+	tr := newTestRegistry(t, false)
+	tr.push(t, "bare:1.0", platformImage(t, v1.Platform{}))
+	ts, err := resolve(t, nil, tr.host+"/bare:1.0")
+	if err != nil || len(ts) != 1 || ts[0].Platform.String() != "linux/amd64" {
+		t.Fatalf("one platform requested: %+v, %v", ts, err)
+	}
+	arm := v1.Platform{OS: "linux", Architecture: "arm64"}
+	_, err = resolve(t, []v1.Platform{DefaultPlatform, arm}, tr.host+"/bare:1.0")
+	if err == nil || !strings.Contains(err.Error(), "names no platform") {
+		t.Fatalf("two platforms requested: err = %v", err)
+	}
+}
