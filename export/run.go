@@ -156,7 +156,7 @@ func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *optio
 	ev.Kind = Started
 	emit(ev)
 	e, err := cache.Put(ctx, key, func(w io.Writer) (any, error) {
-		return convert(ctx, w, cache.Dir(), t, o, func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) })
+		return convert(ctx, w, cache.Dir(), t, o, increments(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }))
 	})
 	if err != nil {
 		return staged{}, err
@@ -197,5 +197,16 @@ func serialize(fn func(Event)) func(Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		fn(e)
+	}
+}
+
+// increments turns the running totals rootfs reports into increments.
+func increments(fn func(int64)) func(int64) {
+	var last int64
+	return func(total int64) {
+		if total > last {
+			fn(total - last)
+			last = total
+		}
 	}
 }

@@ -24,10 +24,18 @@ func newBars(w io.Writer) *bars {
 // bar is one progress bar; a nil *bar ignores calls.
 type bar struct{ b *mpb.Bar }
 
-// add starts a bar counting bytes up to total, with rate and ETA.
+// add starts a bar counting bytes up to total, with rate and ETA; with an
+// unknown total (0) it shows a spinner, the bytes so far and the rate.
 func (bs *bars) add(name string, total int64) *bar {
 	if bs.p == nil {
 		return nil
+	}
+	if total <= 0 {
+		return &bar{bs.p.AddSpinner(0,
+			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CurrentKiloByte("% .1f")),
+			mpb.AppendDecorators(decor.AverageSpeed(decor.SizeB1000(0), "% .1f")),
+			mpb.BarRemoveOnComplete(),
+		)}
 	}
 	return &bar{bs.p.AddBar(total,
 		mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CountersKiloByte("% .1f / % .1f")),
