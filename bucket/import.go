@@ -48,6 +48,7 @@ type ImportOption func(*importOptions)
 type importOptions struct {
 	prefix    string
 	overwrite bool
+	force     bool
 	dryRun    bool
 	events    func(ImportEvent)
 	put       []PutOption
@@ -59,6 +60,11 @@ func WithPrefix(prefix string) ImportOption { return func(o *importOptions) { o.
 // WithOverwrite replaces objects that exist with another checksum (default:
 // refuse, naming the keys).
 func WithOverwrite(ok bool) ImportOption { return func(o *importOptions) { o.overwrite = ok } }
+
+// WithForce uploads every image, even over an object that records the same
+// checksum: it repairs objects whose content changed behind a correct
+// looking checksum (found by a deep audit). Implies WithOverwrite.
+func WithForce(ok bool) ImportOption { return func(o *importOptions) { o.force = ok } }
 
 // WithDryRun plans the import, reporting Planned events, and uploads nothing.
 func WithDryRun(ok bool) ImportOption { return func(o *importOptions) { o.dryRun = ok } }
@@ -143,6 +149,8 @@ func (s *Store) planImport(ctx context.Context, r *bundle.Reader, o importOption
 			return nil, err
 		}
 		switch {
+		case ok && o.force:
+			p.action = Replace
 		case ok && obj.SHA256 == e.SHA256 && obj.Size == e.Size:
 			p.action = Skip
 		case ok && o.overwrite:

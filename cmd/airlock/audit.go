@@ -124,7 +124,7 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	if !rep.OK() {
 		return withHint(&verify.Error{Reason: fmt.Sprintf("bucket %s drifted from the signed manifests: %d missing, %d changed, %d unexpected",
 			store.Bucket(), len(rep.Missing), len(rep.Changed), len(rep.Unexpected))},
-			"import the bundle again to restore missing objects (--overwrite for changed ones) and find out who wrote the others")
+			"import the bundle again to restore missing objects (--overwrite for changed ones, --force for content changes only --deep sees) and find out who wrote the others")
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trust
 
 func evidence(o auditOptions, store *bucket.Store, trusted []keys.Public, records []bucket.Record, rep *bucket.Report) auditEvidence {
 	ev := auditEvidence{CheckedAt: time.Now().UTC(), Bucket: store.Bucket(), Endpoint: store.Endpoint(), Prefix: o.s3.prefix,
-		Deep: o.deep, Checked: rep.Checked, Missing: rep.Missing, Unexpected: rep.Unexpected, Result: "ok",
+		Deep: o.deep, Checked: rep.Checked, Missing: nonNil(rep.Missing), Unexpected: nonNil(rep.Unexpected), Result: "ok",
 		Keys: []string{}, Bundles: []auditBundle{}, Changed: []auditChange{}}
 	for _, k := range trusted {
 		ev.Keys = append(ev.Keys, k.ID)
@@ -189,4 +189,12 @@ func writeIndentedJSON(f *os.File, v any) error {
 	enc := json.NewEncoder(f)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// nonNil keeps empty lists as [] in JSON.
+func nonNil(objs []bucket.Object) []bucket.Object {
+	if objs == nil {
+		return []bucket.Object{}
+	}
+	return objs
 }

@@ -18,6 +18,7 @@ type importOptions struct {
 	s3        s3Flags
 	pubs      []string
 	overwrite bool
+	force     bool
 	dryRun    bool
 	json      bool
 	concourse string
@@ -47,6 +48,7 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	o.s3.add(c)
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace objects that exist with another checksum")
+	c.Flags().BoolVar(&o.force, "force", false, "upload every image even when the bucket records the same checksum (repairs what audit --deep found)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
 	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
 	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse image_resource snippets to this file (default: print them)")
@@ -70,7 +72,7 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 		return err
 	}
 	ui := newImportUI(s, o.json, totalSize(r.Manifest))
-	res, err := store.Import(ctx, r, bucket.WithPrefix(o.s3.prefix), bucket.WithOverwrite(o.overwrite),
+	res, err := store.Import(ctx, r, bucket.WithPrefix(o.s3.prefix), bucket.WithOverwrite(o.overwrite), bucket.WithForce(o.force),
 		bucket.WithDryRun(o.dryRun), bucket.WithImportEvents(ui.event))
 	ui.close()
 	if err != nil {
