@@ -305,3 +305,14 @@ func tarHeaders0(t *testing.T, p, name string) []byte {
 		}
 	}
 }
+
+func TestBundleFilesAreReadable(t *testing.T) {
+	f := newFixture(t)
+	res := f.write(t, "b", bundle.WithPartSize(4096))
+	for _, p := range res.Files {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, %v; want 0644", p, fi.Mode().Perm(), err)
+		}
+	}
+}

@@ -77,6 +77,11 @@ func (w *partWriter) next() error {
 	if err != nil {
 		return fmt.Errorf("creating output: %w", err)
 	}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600; a bundle is for sharing
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("creating output: %w", err)
+	}
 	w.temps = append(w.temps, f)
 	w.written = 0
 	return nil

@@ -116,7 +116,10 @@ func writeFileAtomic(path string, fill func(*os.File) error) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	err = fill(f)
+	err = f.Chmod(0o644)
+	if err == nil {
+		err = fill(f)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
