@@ -154,7 +154,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
-	ui := newExportUI(s, o.json)
+	ui := newExportUI(s, o.json, len(targets))
 	for _, w := range source.Collisions(targets) {
 		ui.warn(w.String())
 	}

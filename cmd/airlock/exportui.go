@@ -16,15 +16,17 @@ type exportUI struct {
 	bars    *bars
 	images  map[string]*bar
 	started map[string]time.Time
+	overall *bar
 	write   *bar
 }
 
-func newExportUI(s streams, asJSON bool) *exportUI {
+func newExportUI(s streams, asJSON bool, images int) *exportUI {
 	ui := &exportUI{s: s, bars: newBars(s.err), images: map[string]*bar{}, started: map[string]time.Time{}}
 	if asJSON {
 		ui.json = json.NewEncoder(s.out)
 		ui.bars = &bars{}
 	}
+	ui.overall = ui.bars.addCount("images", int64(images))
 	return ui
 }
 
@@ -52,8 +54,10 @@ func (ui *exportUI) event(e export.Event) {
 		ui.images[e.Key].inc(e.Bytes)
 	case export.Converted:
 		ui.images[e.Key].abort()
+		ui.overall.inc(1)
 		ui.log("converted  %s: %s in %s", e.Key, humanBytes(e.Size), time.Since(ui.started[e.Key]).Round(time.Millisecond))
 	case export.Cached:
+		ui.overall.inc(1)
 		ui.log("cached     %s: %s", e.Key, humanBytes(e.Size))
 	case export.Writing:
 		ui.write = ui.bars.add("bundle", e.Total)
@@ -68,6 +72,7 @@ func (ui *exportUI) log(format string, args ...any) {
 }
 
 func (ui *exportUI) close() {
+	ui.overall.abort()
 	ui.write.abort()
 	ui.bars.wait()
 }

@@ -44,6 +44,18 @@ func (bs *bars) add(name string, total int64) *bar {
 	)}
 }
 
+// addCount starts a bar counting items up to total, with ETA.
+func (bs *bars) addCount(name string, total int64) *bar {
+	if bs.p == nil {
+		return nil
+	}
+	return &bar{bs.p.AddBar(total,
+		mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CountersNoUnit("%d / %d")),
+		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO), decor.Name(", eta "), decor.AverageETA(decor.ET_STYLE_GO)),
+		mpb.BarRemoveOnComplete(),
+	)}
+}
+
 func (b *bar) inc(n int64) {
 	if b != nil {
 		b.b.IncrInt64(n)
