@@ -109,8 +109,20 @@ func checkFolder(path string) error {
 }
 
 // writeFileAtomic writes path through a temporary file in the same folder,
-// renamed into place only when fill succeeded.
+// renamed into place only when fill succeeded. A path that exists and is
+// not a regular file (/dev/stdout, a pipe) is written directly instead.
 func writeFileAtomic(path string, fill func(*os.File) error) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		err = fill(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".airlock-*.partial")
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,5 +47,25 @@ func TestInterruptedRunSaysSo(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "airlock: interrupted") || out.Len() != 0 {
 		t.Fatalf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+}
+
+func TestWriteFileAtomicLeavesDevicesAlone(t *testing.T) {
+	err := writeFileAtomic(os.DevNull, func(f *os.File) error { _, err := f.WriteString("x"); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(os.DevNull)
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is no longer a device: %v %v", os.DevNull, fi.Mode(), err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.json")
+	boom := errors.New("boom")
+	if err := writeFileAtomic(p, func(f *os.File) error { f.WriteString("half"); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("a failed write left %v", ents)
 	}
 }
