@@ -26,8 +26,14 @@ type checkedBody struct {
 	done bool
 }
 
-func newCheckedBody(r io.Reader, key string, size int64, want string) *checkedBody {
-	return &checkedBody{r: r, key: key, size: size, want: want, h: sha256.New()}
+// newCheckedBody hashes what it passes through unless trusted, when the
+// body verifies itself and only the byte count is checked here.
+func newCheckedBody(r io.Reader, key string, size int64, want string, trusted bool) *checkedBody {
+	c := &checkedBody{r: r, key: key, size: size, want: want}
+	if !trusted {
+		c.h = sha256.New()
+	}
+	return c
 }
 
 func (c *checkedBody) Read(p []byte) (int, error) {
@@ -35,7 +41,9 @@ func (c *checkedBody) Read(p []byte) (int, error) {
 		return 0, c.verdict()
 	}
 	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	c.n += int64(n)
 	switch {
 	case c.n > c.size:
@@ -55,6 +63,8 @@ func (c *checkedBody) finish() {
 	c.done = true
 	if c.n < c.size {
 		c.fail(&verify.Error{Entry: c.key, Reason: fmt.Sprintf("data ends after %d of %d bytes", c.n, c.size)})
+	} else if c.h == nil {
+		return
 	} else if got := hex.EncodeToString(c.h.Sum(nil)); got != c.want {
 		c.fail(&verify.Error{Entry: c.key, Reason: fmt.Sprintf("sha256 is %s, the signed manifest says %s", got, c.want)})
 	}

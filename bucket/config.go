@@ -8,9 +8,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // defaultRegion is used when neither Config nor the environment names one;
@@ -80,6 +82,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 			so.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		so.UsePathStyle = pathStyle(cfg.PathStyle, so.BaseEndpoint)
+		so.APIOptions = append(so.APIOptions, unsignedPayload)
 	})
 	var api s3API = client
 	if o.wrap != nil {
@@ -143,4 +146,24 @@ func endpointName(o s3.Options) string {
 		return e
 	}
 	return fmt.Sprintf("https://s3.%s.amazonaws.com", o.Region)
+}
+
+// checksumMiddlewareID is the SDK's request checksum step.
+const checksumMiddlewareID = "AWSChecksum:ComputeInputPayloadChecksum"
+
+// unsignedPayload makes requests carry UNSIGNED-PAYLOAD instead of the
+// SHA-256 of their body, which SigV4 computes over plain HTTP: airlock
+// verifies every object's SHA-256 itself and the SDK still sends a CRC32
+// per request, so the extra hashing pass (a third of import's CPU) buys
+// nothing. It must run before the checksum step, which would otherwise
+// compute the SHA-256 on its way.
+func unsignedPayload(stack *middleware.Stack) error {
+	unsigned := &v4.UnsignedPayload{}
+	if _, ok := stack.Finalize.Get(checksumMiddlewareID); !ok {
+		return v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware(stack)
+	}
+	if _, err := stack.Finalize.Remove(unsigned.ID()); err != nil {
+		return err
+	}
+	return stack.Finalize.Insert(unsigned, checksumMiddlewareID, middleware.Before)
 }

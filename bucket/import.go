@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/airlockhq/airlock/bundle"
@@ -175,36 +176,97 @@ func orNone(s string) string {
 	return s
 }
 
+// uploadsInFlight is how many objects upload at once: the next entry is
+// read from the bundle while the previous one's last parts are still on
+// their way, so the pipe to the server never runs dry between objects.
+const uploadsInFlight = 2
+
+// importPartSize keeps part buffers (parts x (concurrency+1) per upload in
+// flight) well inside airlock's memory budget.
+const importPartSize = 8 * MiB
+
 // upload streams the bundle's entries; skipped and non-image entries are
-// still read and verified by the bundle reader.
+// still read and verified by the bundle reader. The bundle is read in one
+// pass: an entry's upload gets the reader until it has read the entry to
+// its end, then finishes in the background while the next entry is read.
 func (s *Store) upload(ctx context.Context, r *bundle.Reader, plan map[string]planned, o importOptions) (*ImportResult, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	res := &ImportResult{}
+	var mu sync.Mutex // guards res and o.events
+	emit := func(e ImportEvent) { mu.Lock(); o.events(e); mu.Unlock() }
+	slots := make(chan struct{}, uploadsInFlight)
+	var wg sync.WaitGroup
+	finish := func() (*ImportResult, error) {
+		wg.Wait()
+		if err := context.Cause(ctx); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	for {
 		e, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return res, nil
+			return finish()
 		}
 		if err != nil {
-			return nil, err
+			cancel(err)
+			return finish()
 		}
 		p, ok := plan[e.Path]
 		if !ok || p.action == Skip {
 			if ok {
+				mu.Lock()
 				res.Skipped++
+				mu.Unlock()
 			}
 			continue
 		}
-		key := p.key
-		put := append([]PutOption{WithProgress(progressDelta(func(n int64) {
-			o.events(ImportEvent{Kind: Sent, Key: key, Bytes: n})
-		}))}, o.put...)
-		if err := s.Put(ctx, key, e, e.Size, e.SHA256, put...); err != nil {
-			return nil, err
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return finish()
 		}
-		res.Uploaded++
-		res.Bytes += e.Size
-		o.events(ImportEvent{Kind: Uploaded, Key: key, Entry: e.Path, Size: e.Size})
+		body := &endSignal{r: e, end: make(chan struct{})}
+		put := append([]PutOption{WithPartSize(importPartSize), WithSelfCheckingBody(), WithProgress(progressDelta(func(n int64) {
+			emit(ImportEvent{Kind: Sent, Key: p.key, Bytes: n})
+		}))}, o.put...)
+		wg.Add(1)
+		go func(e *bundle.Entry, key string) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := s.Put(ctx, key, body, e.Size, e.SHA256, put...); err != nil {
+				cancel(err)
+				return
+			}
+			mu.Lock()
+			res.Uploaded++
+			res.Bytes += e.Size
+			mu.Unlock()
+			emit(ImportEvent{Kind: Uploaded, Key: key, Entry: e.Path, Size: e.Size})
+		}(e, p.key)
+		select {
+		case <-body.end: // the upload has all of the entry; read on
+		case <-ctx.Done():
+			return finish()
+		}
 	}
+}
+
+// endSignal closes end once its reader has returned its last byte or an
+// error: from then on the bundle reader may move to the next entry.
+type endSignal struct {
+	r    io.Reader
+	end  chan struct{}
+	once sync.Once
+}
+
+func (e *endSignal) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil {
+		e.once.Do(func() { close(e.end) })
+	}
+	return n, err
 }
 
 // progressDelta turns running totals into increments.

@@ -34,7 +34,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, size int64,
 	if err != nil {
 		return &Error{Op: "put", Bucket: s.bucket, Key: key, Endpoint: s.endpoint, Err: err}
 	}
-	src := newCheckedBody(body, key, size, sha256hex)
+	src := newCheckedBody(body, key, size, sha256hex, o.selfChecked)
 	_, err = s.uploader(o).UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket:        aws.String(s.bucket),
 		Key:           aws.String(key),

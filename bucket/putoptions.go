@@ -26,6 +26,7 @@ type putOptions struct {
 	concurrency int
 	contentType string
 	progress    func(uploaded int64)
+	selfChecked bool
 }
 
 // WithPartSize sets the multipart part size (default 16 MiB, at least
@@ -36,6 +37,11 @@ func WithPartSize(n int64) PutOption { return func(o *putOptions) { o.partSize =
 // WithConcurrency sets how many parts upload at once (default 4). Memory
 // use is about part size × (concurrency + 2).
 func WithConcurrency(n int) PutOption { return func(o *putOptions) { o.concurrency = n } }
+
+// WithSelfCheckingBody says body checks its own size and sha256 and
+// returns an error in place of io.EOF on a mismatch, as bundle entries do;
+// Put then only counts bytes instead of hashing them a second time.
+func WithSelfCheckingBody() PutOption { return func(o *putOptions) { o.selfChecked = true } }
 
 // WithContentType sets the object's Content-Type (default application/gzip).
 func WithContentType(ct string) PutOption { return func(o *putOptions) { o.contentType = ct } }

@@ -8,8 +8,12 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
+
+// memoryLimit is the soft limit of the Go heap (see runtime/debug).
+const memoryLimit = 160 << 20
 
 func main() { os.Exit(Main()) }
 
@@ -18,6 +22,11 @@ func Main() int {
 	// The S3 transfer manager logs through the standard logger; airlock
 	// reports errors itself.
 	log.SetOutput(io.Discard)
+	// Keep the heap small while streaming gigabytes through fixed buffers
+	// (upload parts are reallocated per object); GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})

@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# bench/run.sh: airlock side by side with the tools users would otherwise
+# use; writes BENCHMARKS.md. Run through `make bench`, which builds
+# bin/airlock and the pinned crane, mc and minio first.
+#
+#   TOOLS=.tools/bin AIRLOCK=bin/airlock bash bench/run.sh
+#
+# Environment: BENCH_REPS (alternated repetitions per side-by-side job,
+# default 5), BENCH_PROFILE=0 to skip the perf profiles, BENCH_OUT (report
+# path, default BENCHMARKS.md at the repository root), BENCH_KEEP=1 to keep
+# the bundles and MinIO data in bench/.work/ (several GB) after the run.
+#
+# Everything lives in git-ignored folders: the corpus's layer tarballs in
+# bench/.corpus/ (built once, ~1 min), the run's registry, MinIO, bundles
+# and logs in bench/.work/ (wiped at the start of every run).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+: "${TOOLS:?set TOOLS to the folder holding crane, mc and minio}"
+: "${AIRLOCK:?set AIRLOCK to the airlock binary}"
+TOOLS=$(cd "$TOOLS" && pwd)
+REPS=${BENCH_REPS:-5}
+PROFILE=${BENCH_PROFILE:-1}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+CORPUS=$HERE/.corpus
+W=$HERE/.work
+RES=$W/results.tsv
+export TOOLS AIRLOCK
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	printf 'bench: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# shellcheck source=bench/corpus.sh
+source "$HERE/corpus.sh"
+
+# --- prerequisites ----------------------------------------------------------
+
+need_packages() {
+	local missing=() p
+	command -v debootstrap >/dev/null || missing+=(debootstrap)
+	command -v pigz >/dev/null || missing+=(pigz)
+	command -v jq >/dev/null || missing+=(jq)
+	[[ -x /usr/bin/time ]] || missing+=(time)
+	((${#missing[@]} == 0)) && return
+	log "installing ${missing[*]}"
+	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+		die "missing ${missing[*]}; install them (Debian: apt-get install -y ${missing[*]})"
+	fi
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	for p in pigz jq; do command -v $p >/dev/null || die "could not install $p"; done
+	[[ -x /usr/bin/time ]] || die "could not install time"
+}
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+wait_http() { # URL NAME
+	local i
+	for i in $(seq 1 100); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return
+		sleep 0.1
+	done
+	die "$2 did not come up at $1"
+}
+
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+# --- measuring --------------------------------------------------------------
+
+info() { printf 'I\t%s\t%s\n' "$1" "$2" >>"$RES"; }
+
+# timed JOB TOOL REP CMD...: runs CMD under /usr/bin/time, records its wall
+# time and the peak RSS of its largest process.
+timed() {
+	local job=$1 tool=$2 rep=$3 t0 t1 rc=0
+	shift 3
+	local lg=$W/logs/$job.$tool.$rep
+	t0=$(date +%s%N)
+	/usr/bin/time -f '%M' -o "$lg.time" "$@" >"$lg.out" 2>"$lg.err" || rc=$?
+	t1=$(date +%s%N)
+	((rc == 0)) || die "$job: $tool (run $rep) failed with exit code $rc; see $lg.err: $(tail -3 "$lg.err")"
+	printf 'S\t%s\t%s\t%s\t%s\t%s\n' "$job" "$tool" "$rep" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')" "$(tail -1 "$lg.time")" >>"$RES"
+}
+
+# selftimed JOB TOOL REP CMD...: CMD prints "SECONDS ..." itself (time spent
+# on the measured part only).
+selftimed() {
+	local job=$1 tool=$2 rep=$3 out
+	shift 3
+	out=$("$@") || die "$job: $tool (run $rep) failed"
+	printf 'S\t%s\t%s\t%s\t%s\t0\n' "$job" "$tool" "$rep" "${out%% *}" >>"$RES"
+	echo "$out"
+}
+
+# staging_watch DIR FILE: records the largest `du` of DIR into FILE every
+# 0.5 s until killed.
+staging_watch() {
+	local dir=$1 file=$2 peak=0 s
+	while :; do
+		s=$(du -sb "$dir" 2>/dev/null | cut -f1) || s=0
+		((${s:-0} > peak)) && peak=$s && echo "$peak" >"$file"
+		sleep 0.5
+	done
+}
+
+size_of() { stat -c %s "$1"; }
+
+# --- the peers --------------------------------------------------------------
+
+# peer_export IMAGE OUT.tgz DIR: what users do without airlock: flatten with
+# crane, write metadata.json from the config, tar and pigz it.
+peer_export() {
+	local img=$1 out=$2 d=$3
+	mkdir -p "$d/rootfs"
+	"$TOOLS/crane" export "$img" - | tar -x -C "$d/rootfs"
+	"$TOOLS/crane" config "$img" |
+		jq '{env: (.config.Env // []), user: (.config.User // ""), cmd: .config.Cmd, entrypoint: .config.Entrypoint}' >"$d/metadata.json"
+	tar -C "$d" -cf - metadata.json rootfs | pigz -p2 -6 >"$out"
+}
+
+# peer_verify BUNDLE DIR: the documented standard-tools check.
+peer_verify() {
+	mkdir -p "$2"
+	tar -xf "$1" -C "$2"
+	cd "$2" && sha256sum --strict --quiet -c SHA256SUMS
+}
+export -f peer_export peer_verify
+
+# --- main -------------------------------------------------------------------
+
+main() {
+	local start=$SECONDS
+	need_packages
+	[[ -x $AIRLOCK ]] || die "no airlock binary at $AIRLOCK (make build)"
+	for t in crane mc minio; do [[ -x $TOOLS/$t ]] || die "no $t in $TOOLS (make bench installs it)"; done
+	rm -rf "$W"
+	mkdir -p "$W/logs" "$W/out" "$W/cache" "$W/tmp" "$W/registry"
+	: >"$RES"
+	log "building bench/benchtool"
+	(cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool)
+	BT=$W/benchtool
+
+	corpus_build
+
+	local rport
+	rport=$(free_port)
+	REG=127.0.0.1:$rport
+	"$TOOLS/crane" registry serve --address "$REG" --disk "$W/registry" >"$W/logs/registry.log" 2>&1 &
+	PIDS+=($!)
+	wait_http "http://$REG/v2/" registry
+	log "pushing the corpus images to $REG"
+	corpus_push "$REG"
+	corpus_push_variants "$REG" debian:bookworm scale 50 2>"$W/logs/push.log" ||
+		die "pushing the scale variants failed; see $W/logs/push.log"
+
+	"$AIRLOCK" keygen -o "$W/release" >/dev/null 2>&1 || die "airlock keygen failed"
+
+	describe
+	export_jobs
+	scale_jobs
+	verify_jobs
+	if "$AIRLOCK" import --help >/dev/null 2>&1; then
+		import_jobs
+	else
+		log "airlock has no import command yet; its rows stay 'not yet measured'"
+	fi
+	declare_rows
+	if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
+		profiles
+	fi
+	info notes "$(notes)"
+	"$BT" report "$RES" >"$W/report.md"
+	if [[ -f $W/profiles.md ]]; then
+		cat "$W/profiles.md" >>"$W/report.md"
+	fi
+	if [[ -f $HERE/findings.md ]]; then
+		{
+			echo
+			cat "$HERE/findings.md"
+		} >>"$W/report.md"
+	fi
+	cp "$W/report.md" "$OUT"
+	cat "$W/report.md"
+	cleanup # stop the registry and MinIO before removing their data
+	PIDS=()
+	if [[ ${BENCH_KEEP:-0} != 1 ]]; then
+		rm -rf "$W/out" "$W/minio" "$W/registry" "$W/cache"
+	fi
+	log "wrote $OUT in $((SECONDS - start)) s"
+}
+
+describe() {
+	local model cpus mem rev
+	model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+	cpus=$(grep -c '^processor' /proc/cpuinfo)
+	mem=$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1024 / 1024 }' /proc/meminfo)
+	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null) || -n $(git -C "$ROOT" ls-files --others --exclude-standard 2>/dev/null | head -1) ]]; then
+		rev="$rev (with uncommitted changes)"
+	fi
+	info date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	info machine "$cpus CPUs, $model, $mem RAM, $(uname -sr)"
+	info revision "$rev; $("$AIRLOCK" --version 2>/dev/null | head -1)"
+	info corpus "$(cat "$CORPUS/description")"
+	info peers "crane $(modversion crane), mc $(modversion mc), minio $(modversion minio), pigz $(pigz --version 2>&1 | cut -d' ' -f2), $(tar --version | head -1), $(sha256sum --version | head -1)"
+	info method "$REPS alternated runs per side-by-side job (order reversed on even runs), warm page cache, registry (crane, --disk) and MinIO on this machine; airlock with default -j; a fresh staging cache per export run"
+}
+
+# modversion TOOL: the module version a go-installed tool was built from.
+modversion() { go version -m "$TOOLS/$1" 2>/dev/null | awk '$1 == "mod" { print $3 }'; }
+
+# export_jobs: one image at a time, cold staging cache, airlock vs the
+# crane + tar + pigz pipeline vs pgzip alone on the flattened tar.
+export_jobs() {
+	local img job rep order tool
+	for img in debian:bookworm debian:bookworm-slim golang:bookworm; do
+		job=export-${img//[:]/-}
+		log "$job: $REPS alternated runs"
+		for rep in $(seq 1 "$REPS"); do
+			order="airlock peer pgzip"
+			((rep % 2 == 0)) && order="pgzip peer airlock"
+			for tool in $order; do
+				case $tool in
+				airlock)
+					rm -rf "$W/cache/$job" "$W/out/$job.tar"
+					timed "$job" airlock "$rep" "$AIRLOCK" export "$REG/$img" --insecure \
+						--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job"
+					;;
+				peer)
+					rm -rf "$W/tmp/peer"
+					timed "$job" peer "$rep" bash -c 'peer_export "$@"' _ "$REG/$img" "$W/out/$job.peer.tgz" "$W/tmp/peer"
+					rm -rf "$W/tmp/peer"
+					;;
+				pgzip)
+					[[ -f $W/out/$job.tar ]] || continue # first in the order on even runs: needs a bundle
+					selftimed "$job" pgzip "$rep" "$BT" pgzip "$W/out/$job.tar" >/dev/null
+					;;
+				esac
+			done
+		done
+		info "bytes.$job" "$("$BT" flatsize "$W/out/$job.tar")"
+		info "tgz.$job" "$(size_of "$W/out/$job.tar")"
+		info "peertgz.$job" "$(size_of "$W/out/$job.peer.tgz")"
+	done
+}
+
+# scale_jobs: export of 1, 10 and 50 images (the Debian base plus one
+# distinct tiny layer each), cold staging cache, watching its disk use.
+scale_jobs() {
+	local n job list watcher flat
+	flat=$("$BT" flatsize "$W/out/export-debian-bookworm.tar")
+	for n in 1 10 50; do
+		job=scale-$n
+		list=$W/tmp/$job.txt
+		seq -f "$REG/scale:v%03g" 1 "$n" >"$list"
+		log "$job: export of $n images"
+		mkdir -p "$W/cache/$job"
+		staging_watch "$W/cache/$job" "$W/tmp/$job.peak" &
+		watcher=$!
+		timed "$job" airlock 1 "$AIRLOCK" export -f "$list" --insecure \
+			--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job"
+		kill "$watcher" && wait "$watcher" 2>/dev/null || true
+		info "images.$job" "$n"
+		info "bundle.$job" "$(size_of "$W/out/$job.tar")"
+		info "staging.$job" "$(du -sb "$W/cache/$job" | cut -f1)"
+		info "stagingpeak.$job" "$(cat "$W/tmp/$job.peak" 2>/dev/null || echo 0)"
+		info "bytes.$job" "$((flat * n))"
+		rm -rf "$W/cache/$job"
+	done
+}
+
+# verify_jobs: airlock verify vs tar + sha256sum vs one Go SHA-256 pass on
+# the 10-image bundle; then airlock alone on 1, 10 and 50 images for memory.
+verify_jobs() {
+	local b=$W/out/scale-10.tar rep tool order n
+	log "verify: $REPS alternated runs on $(($(size_of "$b") / 1000000)) MB"
+	cat "$b" >/dev/null # same warm page cache for everyone
+	for rep in $(seq 1 "$REPS"); do
+		order="airlock tar-sha256sum gosha256"
+		((rep % 2 == 0)) && order="gosha256 tar-sha256sum airlock"
+		for tool in $order; do
+			case $tool in
+			airlock) timed verify airlock "$rep" "$AIRLOCK" verify "$b" --pub "$W/release.pub" ;;
+			tar-sha256sum)
+				rm -rf "$W/tmp/verify"
+				timed verify tar-sha256sum "$rep" bash -c 'peer_verify "$@"' _ "$b" "$W/tmp/verify"
+				rm -rf "$W/tmp/verify"
+				;;
+			gosha256) timed verify gosha256 "$rep" "$BT" sha256 "$b" ;;
+			esac
+		done
+	done
+	info bytes.verify "$(size_of "$b")"
+	for n in 1 10 50; do
+		log "verify-$n: memory"
+		timed "verify-$n" airlock 1 "$AIRLOCK" verify "$W/out/scale-$n.tar" --pub "$W/release.pub"
+	done
+}
+
+# import_jobs: airlock import (verifying) vs mc cp --recursive of the same
+# tgz files (unverified) into a fresh bucket each run, then airlock alone
+# on 1, 10 and 50 images for memory.
+import_jobs() {
+	local mport url mc rep tool order n b=$W/out/scale-10.tar
+	mport=$(free_port)
+	url=http://127.0.0.1:$mport
+	export AWS_ACCESS_KEY_ID=benchbench AWS_SECRET_ACCESS_KEY=benchbenchbench AWS_REGION=us-east-1
+	MINIO_ROOT_USER=$AWS_ACCESS_KEY_ID MINIO_ROOT_PASSWORD=$AWS_SECRET_ACCESS_KEY MINIO_BROWSER=off \
+		"$TOOLS/minio" server "$W/minio" --address "127.0.0.1:$mport" --console-address "127.0.0.1:$(free_port)" --quiet \
+		>"$W/logs/minio.log" 2>&1 &
+	local minio_pid=$!
+	PIDS+=("$minio_pid")
+	wait_http "$url/minio/health/ready" minio
+	MINIO_URL=$url
+	export MC_CONFIG_DIR=$W/mc
+	mc=$TOOLS/mc
+	"$mc" alias set local "$url" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >/dev/null
+	# The peer uploads the same tgz files, unpacked from the bundle beforehand.
+	mkdir -p "$W/tmp/payloads"
+	tar -xf "$b" -C "$W/tmp/payloads" images
+	log "import: $REPS alternated runs on $(($(size_of "$b") / 1000000)) MB"
+	for rep in $(seq 1 "$REPS"); do
+		order="airlock mc"
+		((rep % 2 == 0)) && order="mc airlock"
+		for tool in $order; do
+			"$mc" mb -q "local/$tool-$rep" >/dev/null
+			case $tool in
+			airlock)
+				timed import airlock "$rep" "$AIRLOCK" import "$b" --pub "$W/release.pub" \
+					--bucket "$tool-$rep" --endpoint "$url"
+				;;
+			mc)
+				timed import mc "$rep" "$mc" cp -q --recursive "$W/tmp/payloads/images/" "local/$tool-$rep/"
+				;;
+			esac
+			"$mc" rb -q --force "local/$tool-$rep" >/dev/null
+		done
+	done
+	info bytes.import "$(du -sb "$W/tmp/payloads/images" | cut -f1)"
+	rm -rf "$W/tmp/payloads"
+	for n in 1 10 50; do
+		log "import-$n: memory"
+		"$mc" mb -q "local/mem-$n" >/dev/null
+		timed "import-$n" airlock 1 "$AIRLOCK" import "$W/out/scale-$n.tar" --pub "$W/release.pub" \
+			--bucket "mem-$n" --endpoint "$url"
+		"$mc" rb -q --force "local/mem-$n" >/dev/null
+	done
+}
+
+declare_rows() {
+	local img job
+	for img in debian:bookworm debian:bookworm-slim golang:bookworm; do
+		job=export-${img//[:]/-}
+		printf 'R\texport one image: %s\t%s\tairlock\tpeer\t2.5\tbytes.%s\tcrane export | tar -x, metadata.json, tar | pigz -p2 -6\n' \
+			"$(image_label "$img")" "$job" "$job" >>"$RES"
+		printf 'R\texport %s, vs limit\t%s\tairlock\tpgzip\t0.85\tbytes.%s\tpgzip default level, flattened tar in memory\n' \
+			"$img" "$job" "$job" >>"$RES"
+	done
+	printf 'R\tverify bundle (10 images)\tverify\tairlock\ttar-sha256sum\t3\tbytes.verify\ttar -x + sha256sum -c\n' >>"$RES"
+	printf 'R\tverify bundle, vs limit\tverify\tairlock\tgosha256\t0.85\tbytes.verify\tGo SHA-256 over the bundle file\n' >>"$RES"
+	printf 'R\timport to MinIO (10 images)\timport\tairlock\tmc\t1\tbytes.import\tmc cp --recursive of the tgz files, unverified\n' >>"$RES"
+	printf 'M\texport\tscale-1,scale-10,scale-50\n' >>"$RES"
+	printf 'M\tverify\tverify-1,verify-10,verify-50\n' >>"$RES"
+	printf 'M\timport\timport-1,import-10,import-50\n' >>"$RES"
+	printf 'X\texport of the Debian base + one distinct tiny layer per image\tscale-1,scale-10,scale-50\t1,10,50\n' >>"$RES"
+}
+
+image_label() {
+	case $1 in
+	debian:bookworm) echo "debian:bookworm (3 layers)" ;;
+	debian:bookworm-slim) echo "debian:bookworm-slim (+ whiteout layer)" ;;
+	golang:bookworm) echo "golang:bookworm (+ 229 MB toolchain layer)" ;;
+	esac
+}
+
+notes() {
+	local j
+	printf '%s' "Image sizes (flattened tar → airlock tgz / peer tgz):"
+	for j in export-debian-bookworm export-debian-bookworm-slim export-golang-bookworm; do
+		awk -v j="$j" -F'\t' '$1 == "I" && $2 == "bytes."j { f = $3 } $1 == "I" && $2 == "tgz."j { a = $3 } $1 == "I" && $2 == "peertgz."j { p = $3 }
+			END { printf " %s %.0f MB → %.0f / %.0f MB;", j, f / 1e6, a / 1e6, p / 1e6 }' "$RES"
+	done
+	printf '%s' '\nThe export MB/s column counts uncompressed (flattened) bytes; the airlock time includes resolving, pulling from the local registry, converting, fsyncing the staging copy and writing the signed bundle. The pgzip limit times compression only (its input is already in memory), so its peak RSS is not comparable and not shown. The peer export keeps device nodes and does not drop /dev, so its tgz is not exactly equivalent.'
+}
+
+# profiles: perf profiles of the real binary for export (the toolchain
+# image), verify and import, as flat top-of-profile tables.
+profiles() {
+	local p=$W/prof
+	mkdir -p "$p"
+	log "profiling with perf"
+	rm -rf "$W/cache/prof"
+	perf record -F 999 -g -o "$p/export.data" -- "$AIRLOCK" export "$REG/golang:bookworm" --insecure \
+		--key "$W/release.key" -o "$W/out/prof" --cache-dir "$W/cache/prof" >"$p/export.log" 2>&1 || return 0
+	perf record -F 999 -g -o "$p/verify.data" -- "$AIRLOCK" verify "$W/out/scale-10.tar" --pub "$W/release.pub" >"$p/verify.log" 2>&1 || return 0
+	if [[ -n ${MINIO_URL:-} ]]; then
+		"$TOOLS/mc" mb -q local/prof >/dev/null
+		perf record -F 999 -g -a -o "$p/import.data" -- "$AIRLOCK" import "$W/out/scale-10.tar" --pub "$W/release.pub" \
+			--bucket prof --endpoint "$MINIO_URL" >"$p/import.log" 2>&1 || return 0
+	fi
+	{
+		printf '\n## Profiles (perf, flat: self time by function)\n\n'
+		printf 'Recorded by `bench/run.sh` with `perf record -g` on the real binary; the raw data is in\n'
+		printf '`bench/.work/prof/` (`perf report -i bench/.work/prof/export.data`).\n'
+		profile_top "export golang:bookworm" "$p/export.data"
+		profile_top "verify, 10 images" "$p/verify.data"
+		if [[ -f $p/import.data ]]; then
+			printf '\nThe import profile is system-wide (`perf record -a`): MinIO shares the 2 CPUs.\n'
+			profile_top "import, 10 images (all processes)" "$p/import.data"
+		fi
+	} >"$W/profiles.md"
+}
+
+profile_top() {
+	printf '\n### %s\n\n```\n' "$1"
+	perf report -i "$2" --no-children --sort comm,symbol --stdio -g none --percent-limit 1.5 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -25
+	printf '```\n'
+}
+
+main "$@"
