@@ -14,57 +14,70 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// prefetch downloads every layer blob of img into dir, up to jobs at a
-// time, and returns an image that reads its layers from there. Downloads
-// are checked against their digests by go-containerregistry. Converting
-// then reads local files instead of waiting on the registry layer by layer.
-func prefetch(ctx context.Context, img v1.Image, dir string, jobs int) (v1.Image, error) {
+// prefetch starts downloading every layer blob of img into dir, up to jobs
+// at a time and top layer first (the order mutate.Extract reads them), and
+// returns an image that reads its layers from there: reading a layer waits
+// only for that layer's download, so fetching the lower layers overlaps
+// converting the upper ones. Downloads are checked against their digests
+// by go-containerregistry. Call wait before removing dir.
+func prefetch(ctx context.Context, img v1.Image, dir string, jobs int) (v1.Image, func(), error) {
 	layers, err := img.Layers()
 	if err != nil {
-		return nil, fmt.Errorf("listing layers: %w", err)
+		return nil, nil, fmt.Errorf("listing layers: %w", err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	local := make([]v1.Layer, len(layers))
-	errs := make([]error, len(layers))
 	sem := make(chan struct{}, jobs)
 	var wg sync.WaitGroup
 	for i, l := range layers {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			local[i], errs[i] = fetchLayer(ctx, l, filepath.Join(dir, fmt.Sprintf("layer-%03d", i)))
-		})
+		local[i] = &fileLayer{remote: l, path: filepath.Join(dir, fmt.Sprintf("layer-%03d", i)), ready: make(chan struct{})}
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	wg.Go(func() { // starts the downloads top layer first
+		for i := len(local) - 1; i >= 0; i-- {
+			fl := local[i].(*fileLayer)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				fl.err = ctx.Err()
+				close(fl.ready)
+				continue
+			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				fl.err = fetchLayer(ctx, fl.remote, fl.path)
+				close(fl.ready)
+			})
 		}
-	}
-	return &localImage{Image: img, layers: local}, nil
+	})
+	wait := func() { cancel(); wg.Wait() }
+	return &localImage{Image: img, layers: local}, wait, nil
 }
 
-func fetchLayer(ctx context.Context, l v1.Layer, path string) (v1.Layer, error) {
+func fetchLayer(ctx context.Context, l v1.Layer, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	digest, err := l.Digest()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, fmt.Errorf("fetching layer %s: %w", digest, err)
+		return fmt.Errorf("fetching layer %s: %w", digest, err)
 	}
 	defer rc.Close()
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("staging layer %s: %w", digest, err)
+		return fmt.Errorf("staging layer %s: %w", digest, err)
 	}
 	_, err = io.Copy(f, ctxio.Reader(ctx, rc))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fetching layer %s: %w", digest, err)
+		return fmt.Errorf("fetching layer %s: %w", digest, err)
 	}
-	return &fileLayer{remote: l, path: path}, nil
+	return nil
 }
 
 // fileLayer is a registry layer whose blob has been saved to path; its
@@ -72,17 +85,33 @@ func fetchLayer(ctx context.Context, l v1.Layer, path string) (v1.Layer, error) 
 type fileLayer struct {
 	remote v1.Layer
 	path   string
+	ready  chan struct{} // closed when the download ended; err says how
+	err    error
+}
+
+// await waits for the layer's download.
+func (f *fileLayer) await() error {
+	<-f.ready
+	return f.err
 }
 
 func (f *fileLayer) Digest() (v1.Hash, error)            { return f.remote.Digest() }
 func (f *fileLayer) DiffID() (v1.Hash, error)            { return f.remote.DiffID() }
 func (f *fileLayer) Size() (int64, error)                { return f.remote.Size() }
 func (f *fileLayer) MediaType() (types.MediaType, error) { return f.remote.MediaType() }
-func (f *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(f.path) }
+func (f *fileLayer) Compressed() (io.ReadCloser, error) {
+	if err := f.await(); err != nil {
+		return nil, err
+	}
+	return os.Open(f.path)
+}
 
 // Uncompressed decompresses with klauspost/compress, which is markedly
 // faster than the standard library's gzip that go-containerregistry uses.
 func (f *fileLayer) Uncompressed() (io.ReadCloser, error) {
+	if err := f.await(); err != nil {
+		return nil, err
+	}
 	file, err := os.Open(f.path)
 	if err != nil {
 		return nil, err

@@ -174,10 +174,11 @@ func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target,
 		return rootfs.Metadata{}, err
 	}
 	defer os.RemoveAll(dir)
-	img, err := prefetch(ctx, t.Image, dir, o.fetchJobs)
+	img, wait, err := prefetch(ctx, t.Image, dir, o.fetchJobs)
 	if err != nil {
 		return rootfs.Metadata{}, err
 	}
+	defer wait() // before the deferred RemoveAll of dir
 	opts := append([]rootfs.Option{rootfs.WithProgress(progress)}, o.rootfs...)
 	return rootfs.Write(ctx, w, img, opts...)
 }

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,9 @@ func (l taggedLayer) retag(rc io.ReadCloser, w io.Writer) error {
 	defer rc.Close()
 	r := ctxio.Reader(l.ctx, rc)
 	tr := tar.NewReader(r)
-	tw := tar.NewWriter(w)
+	// Hand data to the pipe a MiB at a time, not per 32 KiB tar write.
+	bw := bufio.NewWriterSize(w, 1<<20)
+	tw := tar.NewWriter(bw)
 	tag := strconv.Itoa(l.index)
 	for {
 		hdr, err := tr.Next()
@@ -77,7 +80,10 @@ func (l taggedLayer) retag(rc io.ReadCloser, w io.Writer) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return layerError(l.Layer, l.index, err)
 	}
-	return tw.Close()
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func (l taggedLayer) copyEntry(tw *tar.Writer, tr *tar.Reader, hdr *tar.Header, tag string) error {
