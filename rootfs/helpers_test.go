@@ -34,6 +34,9 @@ func write(t testing.TB, img v1.Image, opts ...rootfs.Option) ([]byte, rootfs.Me
 func unpack(t *testing.T, tgz []byte) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but not root: unpacking with ownership, as Concourse does, needs root")
+		}
 		t.Skip("unpacking with ownership needs root")
 	}
 	tmp := t.TempDir()
