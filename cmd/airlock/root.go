@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -121,7 +122,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
-	case verify.IsFailure(err):
+	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
