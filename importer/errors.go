@@ -24,7 +24,10 @@ type Conflict struct {
 type ConflictError struct {
 	Bucket    string
 	Conflicts []Conflict
+	Err       error // the refused write, for a conflict found meanwhile
 }
+
+func (e *ConflictError) Unwrap() error { return e.Err }
 
 func (e *ConflictError) Error() string {
 	var planned, meanwhile []string
@@ -44,7 +47,7 @@ func (e *ConflictError) Error() string {
 		msgs = append(msgs, fmt.Sprintf("bucket %s already holds other content at %s", e.Bucket, strings.Join(planned, ", ")))
 	}
 	if len(meanwhile) > 0 {
-		msgs = append(msgs, fmt.Sprintf("another writer put an object at %s in bucket %s while this import ran; it was not overwritten",
+		msgs = append(msgs, fmt.Sprintf("another writer got to %s in bucket %s while this import ran; nothing was overwritten",
 			strings.Join(meanwhile, ", "), e.Bucket))
 	}
 	return strings.Join(msgs, "; ")

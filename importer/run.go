@@ -64,6 +64,17 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 type planned struct {
 	key    string
 	action Action
+	etag   string // of the object seen when planning, for Replace
+}
+
+// condition is the conditional write that makes the plan atomic: a new key
+// is written only if still absent, a replacement only over the object the
+// plan saw. Another writer in between makes the write fail, never lose.
+func (p planned) condition() bucket.PutOption {
+	if p.action == Replace {
+		return bucket.IfUnchanged(p.etag)
+	}
+	return bucket.IfAbsent()
 }
 
 // makePlan decides, before any upload, what happens to each image entry,
@@ -81,6 +92,7 @@ func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options)
 		if err != nil {
 			return nil, err
 		}
+		p.etag = obj.ETag
 		switch {
 		case ok && o.force:
 			p.action = Replace
@@ -146,10 +158,11 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			put := append([]bucket.PutOption{bucket.WithPartSize(partSize), bucket.WithProgress(func(n int64) {
 				emit(Event{Kind: Progress, Key: p.key, Bytes: n})
 			})}, o.put...)
+			put = append(put, p.condition())
 			size, sum, path := e.Size, e.SHA256, e.Path
 			g.Go(func() error {
 				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
-					return err
+					return raced(s, p.key, sum, err)
 				}
 				mu.Lock()
 				res.Uploaded++
@@ -175,6 +188,16 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 		return nil, readErr
 	}
 	return res, nil
+}
+
+// raced turns a refused conditional write, or a multipart upload aborted
+// by someone else, into a *ConflictError: another writer got to key while
+// this import ran.
+func raced(s *bucket.Store, key, sum string, err error) error {
+	if errors.Is(err, bucket.ErrPrecondition) || errors.Is(err, bucket.ErrUploadGone) {
+		return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
+	}
+	return err
 }
 
 // endSignal closes end once its reader has returned its last byte or an
