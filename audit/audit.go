@@ -114,7 +114,44 @@ func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...
 	if err := objects(ctx, s, rep, want, prefixes, o.deep); err != nil {
 		return nil, err
 	}
+	if err := incomplete(ctx, s, rep, o.prefix, want); err != nil {
+		return nil, err
+	}
 	return rep, nil
+}
+
+// incomplete reports the incomplete multipart uploads under prefix. It
+// also asks by each expected key: MinIO forgets uploads listed by a shorter
+// prefix when it restarts, but finds them by their whole key.
+func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
+	seen := map[string]bool{}
+	for _, p := range append([]string{prefix}, keysOf(want)...) {
+		ups, err := s.Uploads(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, u := range ups {
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				rep.Incomplete = append(rep.Incomplete, u)
+			}
+		}
+	}
+	slices.SortFunc(rep.Incomplete, func(a, b bucket.Upload) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return a.Initiated.Compare(b.Initiated)
+	})
+	return nil
+}
+
+func keysOf(objs []bucket.Object) []string {
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys
 }
 
 // objects adds to rep what it finds comparing the bucket with want, the

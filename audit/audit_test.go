@@ -16,6 +16,8 @@ import (
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/buckettest"
 	"github.com/airlockhq/airlock/internal/miniotest"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/record"
 )
 
 var minio miniotest.Shared
@@ -111,5 +113,36 @@ func replaceMetadata(t *testing.T, srv *miniotest.Server, bucket, key string, me
 	})
 	if err != nil {
 		t.Fatalf("copying %s onto itself: %v", key, err)
+	}
+}
+
+// An incomplete multipart upload under the prefix is drift, even under a
+// key whose object is in place (MinIO lists uploads only by whole key).
+func TestAuditReportsIncompleteUploads(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	ctx := context.Background()
+	body, sum := buckettest.Data(100, 1)
+	if err := s.Put(ctx, "ci/a/a-1.tgz", bytes.NewReader(body), 100, sum); err != nil {
+		t.Fatal(err)
+	}
+	rec := record.Record{ID: "0123456789abcdef", Prefix: "ci/", Manifest: &manifest.Manifest{Entries: []manifest.Entry{
+		{Path: "images/a/a-1.tgz", Size: 100, SHA256: sum, Image: &manifest.Image{Key: "a/a-1.tgz"}},
+	}}}
+	if _, err := srv.Client().CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(s.Bucket()), Key: aws.String("ci/a/a-1.tgz"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(ctx, s, []record.Record{rec}, WithPrefix("ci/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drift *DriftError
+	if len(rep.Incomplete) != 1 || rep.Incomplete[0].Key != "ci/a/a-1.tgz" || !errors.As(rep.Err(), &drift) || drift.Incomplete != 1 {
+		t.Fatalf("report = %+v, err %v; want the incomplete upload as drift", rep, rep.Err())
+	}
+	if ev := rep.Evidence(); ev.Result != "drift" || len(ev.Incomplete) != 1 || ev.Incomplete[0].UploadID == "" {
+		t.Errorf("evidence = %+v, want the upload listed and result drift", ev)
 	}
 }

@@ -150,11 +150,14 @@ func (s *Store) abort(ctx context.Context, key, id string) error {
 // aborted. It is invisible but takes space until AbortIncomplete removes it.
 type LeftBehindError struct {
 	Key      string
-	UploadID string
+	UploadID string // empty when not known (the uploads of Key could not be listed)
 	Err      error
 }
 
 func (e *LeftBehindError) Error() string {
+	if e.UploadID == "" {
+		return fmt.Sprintf("incomplete uploads of %s may be left behind (not visible, but they take space): %v", e.Key, e.Err)
+	}
 	return fmt.Sprintf("incomplete upload %s of %s left behind (not visible, but it takes space): %v", e.UploadID, e.Key, e.Err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,12 +41,14 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	if err != nil || o.dryRun {
 		return &Result{}, err
 	}
+	// Every key of the bundle, skipped ones too: an upload left by an
+	// interrupted run (or one whose CreateMultipartUpload answer was lost)
+	// is invisible, takes space, and may outlive an object that is in place.
 	var keys []string
 	for _, p := range plan {
-		if p.action != Skip {
-			keys = append(keys, p.key)
-		}
+		keys = append(keys, p.key)
 	}
+	slices.Sort(keys)
 	if _, err := s.AbortIncomplete(ctx, keys...); err != nil {
 		return nil, err
 	}
@@ -131,8 +134,9 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadsInFlight)
 	res := &Result{}
-	var mu sync.Mutex // guards res and o.events
+	var mu sync.Mutex // guards res, failed and o.events
 	emit := func(e Event) { mu.Lock(); o.events(e); mu.Unlock() }
+	var failed []string // keys whose upload failed, not to another writer
 
 	readErr := func() error {
 		for {
@@ -162,7 +166,13 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			size, sum, path := e.Size, e.SHA256, e.Path
 			g.Go(func() error {
 				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
-					return raced(s, p.key, sum, err)
+					err = raced(s, p.key, sum, err)
+					if !errors.As(err, new(*ConflictError)) {
+						mu.Lock()
+						failed = append(failed, p.key)
+						mu.Unlock()
+					}
+					return err
 				}
 				mu.Lock()
 				res.Uploaded++
@@ -181,13 +191,38 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 	if readErr != nil {
 		cancel(readErr)
 	}
-	if err := g.Wait(); err != nil && readErr == nil {
-		return nil, err
-	}
+	err := g.Wait()
 	if readErr != nil {
-		return nil, readErr
+		err = readErr
+	}
+	if err != nil {
+		return nil, errors.Join(err, cleanUp(ctx, s, failed))
 	}
 	return res, nil
+}
+
+// abortGrace bounds the clean-up after a failed or interrupted import.
+const abortGrace = 10 * time.Second
+
+// cleanUp aborts what failed uploads may have left under keys: Put aborts
+// its own upload, but not one whose CreateMultipartUpload answer was lost
+// (as when the import is interrupted during that call). Keys another
+// writer got to are left alone: their uploads may be the other writer's.
+// It runs on a fresh context, so it works after an interrupt, and returns
+// a *bucket.LeftBehindError for any key it could not clean.
+func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+	defer cancel()
+	var errs []error
+	for _, key := range keys {
+		if _, err := s.AbortIncomplete(ctx, key); err != nil {
+			if !errors.As(err, new(*bucket.LeftBehindError)) {
+				err = &bucket.LeftBehindError{Key: key, Err: err}
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // raced turns a refused conditional write, or a multipart upload aborted

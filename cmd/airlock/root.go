@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/audit"
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -131,7 +132,14 @@ func exitCode(ctx context.Context, err error) int {
 }
 
 func report(w io.Writer, err error, code int) {
+	var left *bucket.LeftBehindError
 	if code == exitInterrupted {
+		if errors.As(err, &left) {
+			// Only true when every clean-up worked.
+			fmt.Fprintf(w, "airlock: interrupted; %v\n", left)
+			fmt.Fprintln(w, "airlock: hint: run the import again: it first aborts incomplete uploads under the bundle's keys")
+			return
+		}
 		fmt.Fprintln(w, "airlock: interrupted; nothing half-written was left behind")
 		return
 	}
