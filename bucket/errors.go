@@ -21,6 +21,13 @@ var (
 	ErrAccessDenied = errors.New("access denied")
 	ErrUnreachable  = errors.New("endpoint unreachable")
 	ErrTLS          = errors.New("tls certificate not trusted (set the ca bundle)")
+	// ErrPrecondition: a conditional write found the object changed since
+	// it was looked at (If-None-Match or If-Match failed: 412, or 409
+	// ConditionalRequestConflict). Someone else wrote the key meanwhile.
+	ErrPrecondition = errors.New("the object changed meanwhile (conditional write refused)")
+	// ErrUploadGone: the multipart upload was aborted by someone else
+	// (another import of the key, or a lifecycle rule) while it ran.
+	ErrUploadGone = errors.New("the multipart upload was aborted meanwhile")
 )
 
 // Error is a failed S3 operation. It names the bucket, the endpoint and,
@@ -95,6 +102,11 @@ func kind(err error, bucketOp bool) error {
 	switch code, status := apiCode(err); {
 	case code == "NoSuchBucket":
 		return ErrNoSuchBucket
+	case code == "PreconditionFailed" || code == "ConditionalRequestConflict" ||
+		status == http.StatusPreconditionFailed || status == http.StatusConflict:
+		return ErrPrecondition
+	case code == "NoSuchUpload":
+		return ErrUploadGone
 	case code == "NoSuchKey" || (status == http.StatusNotFound && !bucketOp):
 		return ErrNotFound
 	case status == http.StatusNotFound:

@@ -66,7 +66,7 @@ func TestPutServerStopsMidUpload(t *testing.T) {
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), srv.Endpoint) || !strings.Contains(err.Error(), key) {
 		t.Fatalf("Put = %v, want an unreachable-endpoint error naming %s and %s", err, key, srv.Endpoint)
 	}
-	if !strings.Contains(err.Error(), "left behind") {
+	if !errors.As(err, new(*LeftBehindError)) || !strings.Contains(err.Error(), "left behind") {
 		t.Errorf("error %q does not mention the upload it could not abort", err)
 	}
 

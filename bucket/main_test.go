@@ -1,7 +1,6 @@
 package bucket
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -78,17 +77,6 @@ func seedOf(n uint64) (s [32]byte) {
 func sha(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// rawPut writes an object behind the Store's back.
-func rawPut(t *testing.T, srv *miniotest.Server, bucket, key string, body []byte, meta map[string]string) {
-	t.Helper()
-	_, err := srv.Client().PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body), Metadata: meta,
-	})
-	if err != nil {
-		t.Fatalf("raw put %s: %v", key, err)
-	}
 }
 
 // assertAbsent fails t if key exists or has an incomplete multipart upload.

@@ -33,14 +33,14 @@ func TestPutRoundTrip(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			body, sum := data(tc.size, uint64(i))
-			var last int64
+			var total int64
 			err := s.Put(ctx, tc.key, bytes.NewReader(body), int64(tc.size), sum,
-				WithPartSize(5*MiB), WithProgress(func(n int64) { last = n }))
+				WithPartSize(5*MiB), WithProgress(func(n int64) { total += n }))
 			if err != nil {
 				t.Fatalf("Put: %v", err)
 			}
-			if tc.size > 0 && last != int64(tc.size) {
-				t.Errorf("last progress = %d, want %d", last, tc.size)
+			if total != int64(tc.size) {
+				t.Errorf("progress increments add up to %d, want %d", total, tc.size)
 			}
 			assertStored(t, srv, s, tc.key, body, sum, tc.parts)
 		})
@@ -63,7 +63,7 @@ func assertStored(t *testing.T, srv *miniotest.Server, s *Store, key string, bod
 	if err != nil || !ok {
 		t.Fatalf("Stat(%s) = %v, %v", key, ok, err)
 	}
-	if want := (Object{Key: key, Size: int64(len(body)), SHA256: sum}); obj != want {
+	if want := (Object{Key: key, Size: int64(len(body)), SHA256: sum, ETag: obj.ETag}); obj != want || obj.ETag == "" {
 		t.Errorf("Stat = %+v, want %+v", obj, want)
 	}
 	head, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
@@ -95,26 +95,34 @@ func partsSuffix(parts int) string {
 	return "-" + strconv.Itoa(parts) + `"`
 }
 
+// A body that fails, ends early or runs long aborts the upload; a
+// verifying reader as body (as import passes) makes a checksum mismatch a
+// verification failure, and nothing appears either.
 func TestPutRejectsBadData(t *testing.T) {
 	srv := minio.Get(t)
 	s := newBucket(t, srv)
 	body, sum := data(23*MiB, 7)
 	_, otherSum := data(10, 8)
 	size := int64(len(body))
+	verified := func(b []byte, want string) io.Reader {
+		return verify.NewReader(bytes.NewReader(b), size, want, "images/x.tgz", nil)
+	}
 	tests := []struct {
 		name   string
 		body   io.Reader
 		size   int64
 		sum    string
-		verify bool // the failure is a *verify.Error
+		verify bool  // the failure is a *verify.Error
+		want   error // else the failure wraps want
 	}{
-		{"checksum mismatch multipart", bytes.NewReader(body), size, otherSum, true},
-		{"checksum mismatch small", bytes.NewReader(body[:MiB]), MiB, otherSum, true},
-		{"body fails mid-stream", &failingReader{r: bytes.NewReader(body), n: 12 * MiB, err: errBodyBroke}, size, sum, false},
-		{"body fails at the end", &failingReader{r: bytes.NewReader(body), n: size, err: errBodyBroke}, size, sum, false},
-		{"body too short", bytes.NewReader(body[:size-1]), size, sum, true},
-		{"body too long", bytes.NewReader(body), size - 1, sha(body[:size-1]), true},
-		{"one byte flipped in the last part", bytes.NewReader(flip(body, len(body)-1)), size, sum, true},
+		{"checksum mismatch multipart", verified(body, otherSum), size, otherSum, true, nil},
+		{"checksum mismatch small", verify.NewReader(bytes.NewReader(body[:MiB]), MiB, otherSum, "e", nil), MiB, otherSum, true, nil},
+		{"one byte flipped in the last part", verified(flip(body, len(body)-1), sum), size, sum, true, nil},
+		{"verifying body too short", verified(body[:size-1], sum), size, sum, true, nil},
+		{"body fails mid-stream", &failingReader{r: bytes.NewReader(body), n: 12 * MiB, err: errBodyBroke}, size, sum, false, errBodyBroke},
+		{"body fails at the end", &failingReader{r: bytes.NewReader(body), n: size, err: errBodyBroke}, size, sum, false, errBodyBroke},
+		{"body too short", bytes.NewReader(body[:size-1]), size, sum, false, ErrBodySize},
+		{"body too long", bytes.NewReader(body), size - 1, sha(body[:size-1]), false, ErrBodySize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,8 +134,8 @@ func TestPutRejectsBadData(t *testing.T) {
 			if got := verify.IsFailure(err); got != tc.verify {
 				t.Errorf("verify.IsFailure(%v) = %v, want %v", err, got, tc.verify)
 			}
-			if !tc.verify && !errors.Is(err, errBodyBroke) {
-				t.Errorf("error %v does not wrap the body's error", err)
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("error %v does not wrap %v", err, tc.want)
 			}
 			if !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), s.bucket) {
 				t.Errorf("error %q does not name key and bucket", err)
@@ -153,7 +161,8 @@ func TestPutFailedOverwriteKeepsOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	newer, _ := data(11*MiB, 2)
-	err := s.Put(ctx, "a/a-1.tgz", bytes.NewReader(newer), int64(len(newer)), oldSum, WithPartSize(5*MiB))
+	body := verify.NewReader(bytes.NewReader(newer), int64(len(newer)), oldSum, "a/a-1.tgz", nil)
+	err := s.Put(ctx, "a/a-1.tgz", body, int64(len(newer)), oldSum, WithPartSize(5*MiB))
 	if !verify.IsFailure(err) {
 		t.Fatalf("Put of wrong data = %v, want a verification failure", err)
 	}

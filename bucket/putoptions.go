@@ -25,8 +25,9 @@ type putOptions struct {
 	partSize    int64
 	concurrency int
 	contentType string
-	progress    func(uploaded int64)
-	selfChecked bool
+	progress    func(n int64)
+	ifNoneMatch string
+	ifMatch     string
 }
 
 // WithPartSize sets the multipart part size (default 16 MiB, at least
@@ -38,18 +39,26 @@ func WithPartSize(n int64) PutOption { return func(o *putOptions) { o.partSize =
 // use is about part size × (concurrency + 2).
 func WithConcurrency(n int) PutOption { return func(o *putOptions) { o.concurrency = n } }
 
-// WithSelfCheckingBody says body checks its own size and sha256 and
-// returns an error in place of io.EOF on a mismatch, as bundle entries do;
-// Put then only counts bytes instead of hashing them a second time.
-func WithSelfCheckingBody() PutOption { return func(o *putOptions) { o.selfChecked = true } }
-
 // WithContentType sets the object's Content-Type (default application/gzip).
 func WithContentType(ct string) PutOption { return func(o *putOptions) { o.contentType = ct } }
 
-// WithProgress calls fn with the total bytes uploaded so far, after each
-// part the server accepted. Calls are serialized and never go backwards.
-func WithProgress(fn func(uploaded int64)) PutOption {
+// WithProgress calls fn with the bytes uploaded since the last call, after
+// each part the server accepted. Calls are serialized.
+func WithProgress(fn func(n int64)) PutOption {
 	return func(o *putOptions) { o.progress = fn }
+}
+
+// IfAbsent makes the write conditional (If-None-Match: *): it succeeds only
+// if no object is under the key when the upload completes. Otherwise Put
+// fails with an error matching ErrPrecondition and the object stays as it
+// was. Servers without conditional writes ignore the header (see README).
+func IfAbsent() PutOption { return func(o *putOptions) { o.ifNoneMatch, o.ifMatch = "*", "" } }
+
+// IfUnchanged makes the write conditional (If-Match: etag): it replaces
+// only the object version etag (from Stat). Otherwise Put fails with an
+// error matching ErrPrecondition.
+func IfUnchanged(etag string) PutOption {
+	return func(o *putOptions) { o.ifMatch, o.ifNoneMatch = etag, "" }
 }
 
 // newPutOptions applies opts to the defaults and fits them to an object of

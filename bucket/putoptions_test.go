@@ -43,7 +43,7 @@ func TestPutReadsAheadBoundedly(t *testing.T) {
 	var uploaded atomic.Int64
 	cr := &leadReader{r: body, uploaded: &uploaded}
 	err := s.Put(context.Background(), "big/big-1.tgz", cr, size, sum,
-		WithPartSize(part), WithConcurrency(conc), WithProgress(func(n int64) { uploaded.Store(n) }))
+		WithPartSize(part), WithConcurrency(conc), WithProgress(func(n int64) { uploaded.Add(n) }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func (s *Store) Stat(ctx context.Context, key string) (obj Object, ok bool, err 
 		}
 		return Object{}, false, err
 	}
-	return Object{Key: key, Size: aws.ToInt64(out.ContentLength), SHA256: out.Metadata[metaSHA256]}, true, nil
+	return Object{Key: key, Size: aws.ToInt64(out.ContentLength), SHA256: out.Metadata[metaSHA256], ETag: aws.ToString(out.ETag)}, true, nil
 }
 
 // Open streams the object under key. A missing object gives an error
@@ -37,7 +37,8 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 }
 
 // List returns the objects whose keys start with prefix, in key order,
-// without their SHA-256 (a listing does not carry metadata; use Stat).
+// without their SHA-256 (a listing does not carry metadata; use Stat) and
+// ETag.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	var objs []Object
 	pages := s3.NewListObjectsV2Paginator(s.api, &s3.ListObjectsV2Input{

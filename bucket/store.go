@@ -30,6 +30,7 @@ type Object struct {
 	Key    string
 	Size   int64
 	SHA256 string // lowercase hex, from x-amz-meta-sha256; empty from List or when not recorded
+	ETag   string `json:"-"` // from Stat only: names this version of the object for IfUnchanged
 }
 
 // Bucket returns the bucket name.

@@ -4,14 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/keys"
-	"github.com/airlockhq/airlock/verify"
+	"github.com/airlockhq/airlock/record"
 )
 
 type auditOptions struct {
@@ -49,35 +49,6 @@ of what was checked, when, against which keys, and the result.`,
 	return c
 }
 
-type auditBundle struct {
-	ID      string    `json:"id"`
-	Signer  string    `json:"signer"`
-	Created time.Time `json:"created"`
-}
-
-type auditChange struct {
-	Key    string `json:"key"`
-	Change string `json:"change"`
-	Want   string `json:"want"`
-	Got    string `json:"got"`
-}
-
-// auditEvidence is what audit found; --evidence writes it.
-type auditEvidence struct {
-	CheckedAt  time.Time       `json:"checked_at"`
-	Bucket     string          `json:"bucket"`
-	Endpoint   string          `json:"endpoint,omitempty"`
-	Prefix     string          `json:"prefix,omitempty"`
-	Deep       bool            `json:"deep"`
-	Keys       []string        `json:"trusted_keys"`
-	Bundles    []auditBundle   `json:"bundles"`
-	Checked    int             `json:"checked"`
-	Missing    []bucket.Object `json:"missing"`
-	Changed    []auditChange   `json:"changed"`
-	Unexpected []bucket.Object `json:"unexpected"`
-	Result     string          `json:"result"`
-}
-
 func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	ctx := cmd.Context()
 	if len(o.pubs) == 0 {
@@ -103,12 +74,11 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	if err != nil {
 		return err
 	}
-	want, prefixes := bucket.ExpectedFrom(records)
-	rep, err := store.Audit(ctx, want, prefixes, bucket.WithDeep(o.deep))
+	rep, err := audit.Run(ctx, store, records, audit.WithDeep(o.deep), audit.WithPrefix(o.s3.prefix), audit.WithTrusted(trusted))
 	if err != nil {
 		return err
 	}
-	ev := evidence(o, store, trusted, records, rep)
+	ev := rep.Evidence()
 	if o.evidence != "" {
 		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return writeIndentedJSON(f, ev) }); err != nil {
 			return err
@@ -121,19 +91,18 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	} else {
 		printAudit(s, ev)
 	}
-	if !rep.OK() {
-		return withHint(&verify.Error{Reason: fmt.Sprintf("bucket %s drifted from the signed manifests: %d missing, %d changed, %d unexpected",
-			store.Bucket(), len(rep.Missing), len(rep.Changed), len(rep.Unexpected))},
-			"import the bundle again to restore missing objects (--overwrite for changed ones, --force for content changes only --deep sees) and find out who wrote the others")
+	if err := rep.Err(); err != nil {
+		return withHint(err, "import the bundle again to restore missing objects (--overwrite for changed ones, --force for content changes only --deep sees), "+
+			"find out who wrote the others; a re-run of the import also removes incomplete uploads")
 	}
 	return nil
 }
 
-func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trusted []keys.Public) ([]bucket.Record, error) {
+func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trusted []keys.Public) ([]record.Record, error) {
 	if o.manifest == "" {
-		records, err := store.Records(cmd.Context(), o.s3.prefix, trusted)
+		records, err := record.Read(cmd.Context(), store, o.s3.prefix, trusted)
 		if err == nil && len(records) == 0 {
-			err = fmt.Errorf("bucket %s holds no bundle records under %s%s; import a bundle first, or pass --manifest BUNDLE", store.Bucket(), o.s3.prefix, bucket.RecordFolder)
+			err = fmt.Errorf("bucket %s holds no bundle records under %s%s; import a bundle first, or pass --manifest BUNDLE", store.Bucket(), o.s3.prefix, record.Folder)
 		}
 		return records, err
 	}
@@ -142,37 +111,10 @@ func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trust
 		return nil, err
 	}
 	defer r.Close()
-	return []bucket.Record{{ID: r.ID, Prefix: o.s3.prefix, Signer: r.Signer, Manifest: r.Manifest}}, nil
+	return []record.Record{record.FromBundle(o.s3.prefix, r)}, nil
 }
 
-func evidence(o auditOptions, store *bucket.Store, trusted []keys.Public, records []bucket.Record, rep *bucket.Report) auditEvidence {
-	ev := auditEvidence{CheckedAt: time.Now().UTC(), Bucket: store.Bucket(), Endpoint: store.Endpoint(), Prefix: o.s3.prefix,
-		Deep: o.deep, Checked: rep.Checked, Missing: nonNil(rep.Missing), Unexpected: nonNil(rep.Unexpected), Result: "ok",
-		Keys: []string{}, Bundles: []auditBundle{}, Changed: []auditChange{}}
-	for _, k := range trusted {
-		ev.Keys = append(ev.Keys, k.ID)
-	}
-	for _, r := range records {
-		ev.Bundles = append(ev.Bundles, auditBundle{ID: r.ID, Signer: r.Signer.ID, Created: r.Manifest.Created})
-	}
-	for _, c := range rep.Changed {
-		ev.Changed = append(ev.Changed, auditChange{Key: c.Want.Key, Change: string(c.Change),
-			Want: fmt.Sprintf("%d bytes, sha256 %s", c.Want.Size, c.Want.SHA256), Got: fmt.Sprintf("%d bytes, sha256 %s", c.Got.Size, orDash(c.Got.SHA256))})
-	}
-	if !rep.OK() {
-		ev.Result = "drift"
-	}
-	return ev
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func printAudit(s streams, ev auditEvidence) {
+func printAudit(s streams, ev audit.Evidence) {
 	for _, m := range ev.Missing {
 		fmt.Fprintf(s.out, "missing     %s\n", m.Key)
 	}
@@ -182,6 +124,9 @@ func printAudit(s streams, ev auditEvidence) {
 	for _, u := range ev.Unexpected {
 		fmt.Fprintf(s.out, "unexpected  %s\n", u.Key)
 	}
+	for _, u := range ev.Incomplete {
+		fmt.Fprintf(s.out, "incomplete  %s (multipart upload %s, started %s)\n", u.Key, u.UploadID, u.Initiated.Format("2006-01-02 15:04:05Z07:00"))
+	}
 	fmt.Fprintf(s.out, "audited %d objects of %d bundle(s) in %s: %s\n", ev.Checked, len(ev.Bundles), ev.Bucket, ev.Result)
 }
 
@@ -189,12 +134,4 @@ func writeIndentedJSON(f *os.File, v any) error {
 	enc := json.NewEncoder(f)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// nonNil keeps empty lists as [] in JSON.
-func nonNil(objs []bucket.Object) []bucket.Object {
-	if objs == nil {
-		return []bucket.Object{}
-	}
-	return objs
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/importer"
 	"github.com/airlockhq/airlock/manifest"
 )
 
@@ -72,11 +74,11 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 		return err
 	}
 	ui := newImportUI(s, o.json, totalSize(r.Manifest))
-	res, err := store.Import(ctx, r, bucket.WithPrefix(o.s3.prefix), bucket.WithOverwrite(o.overwrite), bucket.WithForce(o.force),
-		bucket.WithDryRun(o.dryRun), bucket.WithImportEvents(ui.event))
+	res, err := importer.Run(ctx, store, r, importer.WithPrefix(o.s3.prefix), importer.WithOverwrite(o.overwrite),
+		importer.WithForce(o.force), importer.WithDryRun(o.dryRun), importer.WithEvents(ui.event))
 	ui.close()
 	if err != nil {
-		return err
+		return importHint(err)
 	}
 	if o.dryRun {
 		return nil
@@ -85,6 +87,18 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 		return err
 	}
 	return writeSnippets(o, r.Manifest.Entries, s)
+}
+
+// importHint adds what to do about a refused overwrite.
+func importHint(err error) error {
+	var c *importer.ConflictError
+	switch {
+	case !errors.As(err, &c):
+		return err
+	case c.Meanwhile():
+		return withHint(err, "another import wrote these keys while this one ran; run the import again to check what is there now (it skips what matches)")
+	}
+	return withHint(err, "pass --overwrite to replace it (or --force to re-upload every image)")
 }
 
 func writeSnippets(o importOptions, list []manifest.Entry, s streams) error {
@@ -165,24 +179,24 @@ func newImportUI(s streams, asJSON bool, total int64) *importUI {
 	return ui
 }
 
-func (ui *importUI) event(e bucket.ImportEvent) {
+func (ui *importUI) event(e importer.Event) {
 	if ui.json != nil {
-		if e.Kind != bucket.Sent {
+		if e.Kind != importer.Progress {
 			ui.json.Encode(e)
 		}
 		return
 	}
 	switch e.Kind {
-	case bucket.Planned:
+	case importer.Planned:
 		ui.bars.println(ui.s.err, fmt.Sprintf("%-8s %s (%s)", e.Action, e.Key, humanBytes(e.Size)))
-		if e.Action == bucket.Skip {
+		if e.Action == importer.Skip {
 			ui.total.inc(e.Size)
 		}
-	case bucket.Sent:
+	case importer.Progress:
 		ui.total.inc(e.Bytes)
-	case bucket.Uploaded:
+	case importer.Uploaded:
 		ui.bars.println(ui.s.err, fmt.Sprintf("uploaded %s", e.Key))
-	case bucket.Recorded:
+	case importer.Recorded:
 		ui.bars.println(ui.s.err, fmt.Sprintf("recorded the signed manifest at %s", e.Key))
 	}
 }
@@ -202,7 +216,7 @@ type importSummary struct {
 	Record   string  `json:"record"`
 }
 
-func (ui *importUI) summary(res *bucket.ImportResult, store *bucket.Store) error {
+func (ui *importUI) summary(res *importer.Result, store *bucket.Store) error {
 	sum := importSummary{Event: "done", Bucket: store.Bucket(), Uploaded: res.Uploaded, Skipped: res.Skipped,
 		Bytes: res.Bytes, Seconds: res.Elapsed.Seconds(), Record: res.Record}
 	if ui.json != nil {

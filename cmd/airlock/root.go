@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/audit"
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -121,7 +123,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
-	case verify.IsFailure(err):
+	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
@@ -130,7 +132,14 @@ func exitCode(ctx context.Context, err error) int {
 }
 
 func report(w io.Writer, err error, code int) {
+	var left *bucket.LeftBehindError
 	if code == exitInterrupted {
+		if errors.As(err, &left) {
+			// Only true when every clean-up worked.
+			fmt.Fprintf(w, "airlock: interrupted; %v\n", left)
+			fmt.Fprintln(w, "airlock: hint: run the import again: it first aborts incomplete uploads under the bundle's keys")
+			return
+		}
 		fmt.Fprintln(w, "airlock: interrupted; nothing half-written was left behind")
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/airlockhq/airlock/audit"
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -29,6 +31,7 @@ func TestExitCodes(t *testing.T) {
 		{"wrapped verification failure", bg, fmt.Errorf("importing: %w", &verify.Error{Reason: "x"}), exitVerify},
 		{"interrupted", cancelled, fmt.Errorf("converting: %w", context.Canceled), exitInterrupted},
 		{"interrupted while verifying", cancelled, &verify.Error{Reason: "x"}, exitInterrupted},
+		{"bucket drift", bg, fmt.Errorf("auditing: %w", &audit.DriftError{Bucket: "b", Missing: 1}), exitVerify},
 	}
 	for _, tt := range tests {
 		if got := exitCode(tt.ctx, tt.err); got != tt.want {
@@ -47,6 +50,25 @@ func TestInterruptedRunSaysSo(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "airlock: interrupted") || out.Len() != 0 {
 		t.Fatalf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+}
+
+// An interrupted import that could not abort an upload says so instead of
+// claiming nothing was left behind.
+func TestInterruptedReportIsTruthful(t *testing.T) {
+	left := &bucket.LeftBehindError{Key: "app/app-1.tgz", UploadID: "u1", Err: errors.New("endpoint unreachable")}
+	for _, tc := range []struct {
+		err       error
+		want, not string
+	}{
+		{context.Canceled, "nothing half-written was left behind", "left behind (not visible"},
+		{errors.Join(context.Canceled, left), "incomplete upload u1 of app/app-1.tgz left behind", "nothing half-written"},
+	} {
+		var w bytes.Buffer
+		report(&w, tc.err, exitInterrupted)
+		if !strings.Contains(w.String(), tc.want) || strings.Contains(w.String(), tc.not) {
+			t.Errorf("report(%v) = %q, want %q and not %q", tc.err, w.String(), tc.want, tc.not)
+		}
 	}
 }
 

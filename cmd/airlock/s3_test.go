@@ -47,6 +47,11 @@ func TestS3Scripts(t *testing.T) {
 			"s3ls":    s3ls(client),
 			"s3put":   s3put(client),
 			"s3forge": s3forge(client),
+			// s3mpu BUCKET KEY starts a multipart upload and leaves it.
+			"s3mpu": func(ts *testscript.TestScript, neg bool, args []string) {
+				_, err := client.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: aws.String(args[0]), Key: aws.String(args[1])})
+				ts.Check(err)
+			},
 			"s3rm": func(ts *testscript.TestScript, neg bool, args []string) {
 				_, err := client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1])})
 				ts.Check(err)

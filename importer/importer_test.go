@@ -1,23 +1,37 @@
-package bucket
+package importer
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/airlockhq/airlock/audit"
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/buckettest"
 	"github.com/airlockhq/airlock/internal/miniotest"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
-	"github.com/airlockhq/airlock/verify"
+	"github.com/airlockhq/airlock/record"
 )
 
-// importBundle writes a bundle of n image entries of size bytes each.
-func importBundle(t *testing.T, n, size int) ([]string, []keys.Public) {
+var minio miniotest.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	minio.Close()
+	os.Exit(code)
+}
+
+// writeBundle writes a bundle of n image entries of size bytes each, the
+// content chosen by seed.
+func writeBundle(t *testing.T, n, size int, seed uint64) ([]string, []keys.Public) {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := keys.Generate(filepath.Join(dir, "k")); err != nil {
@@ -27,7 +41,7 @@ func importBundle(t *testing.T, n, size int) ([]string, []keys.Public) {
 	pub, _ := keys.LoadPublic(filepath.Join(dir, "k.pub"))
 	var payloads []bundle.Payload
 	for i := range n {
-		b, _ := data(size, uint64(i))
+		b, _ := buckettest.Data(size, seed+uint64(i))
 		key := fmt.Sprintf("img%d/img%d-1.%d.tgz", i, i, i)
 		payloads = append(payloads, bundle.Payload{
 			Path:  "images/" + key,
@@ -42,15 +56,21 @@ func importBundle(t *testing.T, n, size int) ([]string, []keys.Public) {
 	return res.Files, []keys.Public{pub}
 }
 
-func runImport(t *testing.T, s *Store, files []string, trusted []keys.Public, opts ...ImportOption) (*ImportResult, error) {
+func runImport(t *testing.T, s *bucket.Store, files []string, trusted []keys.Public, opts ...Option) (*Result, error) {
+	t.Helper()
+	return runImportCtx(context.Background(), t, s, files, trusted, opts...)
+}
+
+func runImportCtx(ctx context.Context, t *testing.T, s *bucket.Store, files []string, trusted []keys.Public, opts ...Option) (*Result, error) {
 	t.Helper()
 	r, err := bundle.Open(files, trusted)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return nil, err
 	}
 	defer r.Close()
-	opts = append([]ImportOption{WithPrefix("ci/"), WithPutOptions(WithPartSize(5 << 20))}, opts...)
-	return s.Import(context.Background(), r, opts...)
+	opts = append([]Option{WithPrefix("ci/"), WithPutOptions(bucket.WithPartSize(5 << 20))}, opts...)
+	return Run(ctx, s, r, opts...)
 }
 
 // MinIO dies after the first image is in; the import fails naming the
@@ -59,11 +79,11 @@ func runImport(t *testing.T, s *Store, files []string, trusted []keys.Public, op
 func TestImportResumesAfterServerDies(t *testing.T) {
 	srv := miniotest.Start(t)
 	srv.MakeBucket(t, "resume")
-	s := openStore(t, srv, "resume", WithMaxAttempts(1))
-	files, trusted := importBundle(t, 3, 12<<20)
+	s := buckettest.Open(t, srv, "resume", bucket.WithMaxAttempts(1))
+	files, trusted := writeBundle(t, 3, 12<<20, 0)
 
 	uploaded := 0
-	_, err := runImport(t, s, files, trusted, WithImportEvents(func(e ImportEvent) {
+	_, err := runImport(t, s, files, trusted, WithEvents(func(e Event) {
 		if e.Kind == Uploaded {
 			uploaded++
 			if uploaded == 1 {
@@ -90,26 +110,30 @@ func TestImportResumesAfterServerDies(t *testing.T) {
 	if res.Uploaded != 2 || res.Skipped != 1 {
 		t.Fatalf("resumed import: %d uploaded, %d skipped; want 2 and 1", res.Uploaded, res.Skipped)
 	}
-	records, err := s.Records(context.Background(), "ci/", trusted)
+	records, err := record.Read(context.Background(), s, "ci/", trusted)
 	if err != nil || len(records) != 1 {
 		t.Fatalf("records = %v, %v", records, err)
 	}
-	want, prefixes := ExpectedFrom(records)
-	rep, err := s.Audit(context.Background(), want, prefixes, WithDeep(true))
+	rep, err := audit.Run(context.Background(), s, records, audit.WithDeep(true), audit.WithPrefix("ci/"))
 	if err != nil || !rep.OK() || rep.Checked != 3 {
 		t.Fatalf("audit after resume: %+v, %v", rep, err)
 	}
 }
 
 func TestImportRefusesOtherContentUnlessOverwrite(t *testing.T) {
-	s := newBucket(t, minio.Get(t))
-	files, trusted := importBundle(t, 2, 1000)
-	if err := s.Put(context.Background(), "ci/img1/img1-1.1.tgz", strings.NewReader("other"), 5, sha([]byte("other"))); err != nil {
+	s := buckettest.New(t, minio.Get(t))
+	files, trusted := writeBundle(t, 2, 1000, 0)
+	if err := s.Put(context.Background(), "ci/img1/img1-1.1.tgz", strings.NewReader("other"), 5, buckettest.SHA([]byte("other"))); err != nil {
 		t.Fatal(err)
 	}
 	_, err := runImport(t, s, files, trusted)
-	if err == nil || !strings.Contains(err.Error(), "ci/img1/img1-1.1.tgz") || !strings.Contains(err.Error(), "--overwrite") {
-		t.Fatalf("err = %v, want a refusal naming the key", err)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || len(conflict.Conflicts) != 1 || conflict.Conflicts[0].Key != "ci/img1/img1-1.1.tgz" ||
+		conflict.Meanwhile() || !strings.Contains(err.Error(), "ci/img1/img1-1.1.tgz") {
+		t.Fatalf("err = %v, want a *ConflictError naming the key", err)
+	}
+	if strings.Contains(err.Error(), "--") {
+		t.Errorf("library error %q names a CLI flag", err)
 	}
 	if _, ok, _ := s.Stat(context.Background(), "ci/img0/img0-1.0.tgz"); ok {
 		t.Fatal("an object was uploaded although the import was refused")
@@ -121,14 +145,14 @@ func TestImportRefusesOtherContentUnlessOverwrite(t *testing.T) {
 }
 
 func TestRecordsRejectUntrustedSigner(t *testing.T) {
-	s := newBucket(t, minio.Get(t))
-	files, trusted := importBundle(t, 1, 1000)
+	s := buckettest.New(t, minio.Get(t))
+	files, trusted := writeBundle(t, 1, 1000, 0)
 	if _, err := runImport(t, s, files, trusted); err != nil {
 		t.Fatal(err)
 	}
-	_, otherTrusted := importBundle(t, 1, 10)
-	_, err := s.Records(context.Background(), "ci/", otherTrusted)
-	if !verify.IsFailure(err) || !strings.Contains(err.Error(), "does not match any trusted key") {
+	_, otherTrusted := writeBundle(t, 1, 10, 0)
+	_, err := record.Read(context.Background(), s, "ci/", otherTrusted)
+	if err == nil || !strings.Contains(err.Error(), "does not match any trusted key") {
 		t.Fatalf("err = %v, want a signature failure", err)
 	}
 }

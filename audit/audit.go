@@ -1,0 +1,243 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/record"
+)
+
+// Change says how an object differs from what was expected.
+type Change string
+
+const (
+	ChangedSize    Change = "size"            // the object's size differs
+	ChangedSHA256  Change = "recorded sha256" // x-amz-meta-sha256 differs or is missing
+	ChangedContent Change = "content"         // deep audit: the data hashes differently
+)
+
+// Changed is an expected object found in a different state.
+type Changed struct {
+	Want   bucket.Object // as expected
+	Got    bucket.Object // as found; for ChangedContent, SHA256 is the hash of the data
+	Change Change
+}
+
+// Report is the outcome of an audit. All lists are in key order.
+type Report struct {
+	CheckedAt  time.Time
+	Bucket     string
+	Endpoint   string
+	Prefix     string
+	Deep       bool
+	Keys       []string        // ids of the trusted keys the records were checked against
+	Records    []record.Record // the bundles audited
+	Checked    int             // expected objects looked at
+	Missing    []bucket.Object // expected but absent
+	Changed    []Changed       // present but different
+	Unexpected []bucket.Object // under a managed prefix but not expected
+	Incomplete []bucket.Upload // incomplete multipart uploads under the prefix
+}
+
+// OK reports whether the bucket holds exactly what was expected.
+func (r *Report) OK() bool {
+	return len(r.Missing) == 0 && len(r.Changed) == 0 && len(r.Unexpected) == 0 && len(r.Incomplete) == 0
+}
+
+// Err is nil when the report is OK and a *DriftError otherwise.
+func (r *Report) Err() error {
+	if r.OK() {
+		return nil
+	}
+	return &DriftError{Bucket: r.Bucket, Missing: len(r.Missing), Changed: len(r.Changed),
+		Unexpected: len(r.Unexpected), Incomplete: len(r.Incomplete)}
+}
+
+// DriftError says the bucket no longer matches the signed manifests.
+type DriftError struct {
+	Bucket                                   string
+	Missing, Changed, Unexpected, Incomplete int
+}
+
+func (e *DriftError) Error() string {
+	msg := fmt.Sprintf("bucket %s drifted from the signed manifests: %d missing, %d changed, %d unexpected",
+		e.Bucket, e.Missing, e.Changed, e.Unexpected)
+	if e.Incomplete > 0 {
+		msg += fmt.Sprintf(", %d incomplete uploads", e.Incomplete)
+	}
+	return msg
+}
+
+// Option tunes an audit.
+type Option func(*options)
+
+type options struct {
+	deep    bool
+	prefix  string
+	trusted []keys.Public
+}
+
+// WithDeep downloads and re-hashes every expected object whose size and
+// recorded sha256 look right (default off: metadata only).
+func WithDeep(deep bool) Option { return func(o *options) { o.deep = deep } }
+
+// WithPrefix names the import prefix the records were read under; the audit
+// reports incomplete uploads under it.
+func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+
+// WithTrusted names the keys the records were checked against, for the
+// report.
+func WithTrusted(trusted []keys.Public) Option { return func(o *options) { o.trusted = trusted } }
+
+// Run compares the bucket with what records say it holds. S3 errors stop
+// the audit: a partial report would pass for a clean one. Drift is not an
+// error here; see Report.Err.
+func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...Option) (*Report, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rep := &Report{CheckedAt: time.Now().UTC(), Bucket: s.Bucket(), Endpoint: s.Endpoint(), Prefix: o.prefix,
+		Deep: o.deep, Records: records}
+	for _, k := range o.trusted {
+		rep.Keys = append(rep.Keys, k.ID)
+	}
+	want, prefixes := record.Expected(records)
+	if err := objects(ctx, s, rep, want, prefixes, o.deep); err != nil {
+		return nil, err
+	}
+	if err := incomplete(ctx, s, rep, o.prefix, want); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// incomplete reports the incomplete multipart uploads under prefix. It
+// also asks by each expected key: MinIO forgets uploads listed by a shorter
+// prefix when it restarts, but finds them by their whole key.
+func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
+	seen := map[string]bool{}
+	for _, p := range append([]string{prefix}, keysOf(want)...) {
+		ups, err := s.Uploads(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, u := range ups {
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				rep.Incomplete = append(rep.Incomplete, u)
+			}
+		}
+	}
+	slices.SortFunc(rep.Incomplete, func(a, b bucket.Upload) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return a.Initiated.Compare(b.Initiated)
+	})
+	return nil
+}
+
+func keysOf(objs []bucket.Object) []string {
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys
+}
+
+// objects adds to rep what it finds comparing the bucket with want, the
+// objects that should be there (Key, Size, SHA256). Keys under any of
+// prefixes that are not in want are reported as unexpected.
+func objects(ctx context.Context, s *bucket.Store, rep *Report, want []bucket.Object, prefixes []string, deep bool) error {
+	a := auditor{s: s, rep: rep, deep: deep}
+	for _, w := range sortedByKey(want) {
+		if err := a.check(ctx, w); err != nil {
+			return err
+		}
+	}
+	return a.unexpected(ctx, want, prefixes)
+}
+
+type auditor struct {
+	s    *bucket.Store
+	rep  *Report
+	deep bool
+}
+
+// check compares one expected object with the bucket.
+func (a *auditor) check(ctx context.Context, w bucket.Object) error {
+	a.rep.Checked++
+	got, ok, err := a.s.Stat(ctx, w.Key)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		a.rep.Missing = append(a.rep.Missing, w)
+	case got.Size != w.Size:
+		a.changed(w, got, ChangedSize)
+	case got.SHA256 != w.SHA256:
+		a.changed(w, got, ChangedSHA256)
+	case a.deep:
+		return a.rehash(ctx, w, got)
+	}
+	return nil
+}
+
+// rehash downloads the object and compares the hash of its data.
+func (a *auditor) rehash(ctx context.Context, w, got bucket.Object) error {
+	r, err := a.s.Open(ctx, w.Key)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return fmt.Errorf("downloading %s from bucket %s at %s: %w", w.Key, a.s.Bucket(), a.s.Endpoint(), err)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != w.SHA256 {
+		got.SHA256 = sum
+		a.changed(w, got, ChangedContent)
+	}
+	return nil
+}
+
+func (a *auditor) changed(w, got bucket.Object, c Change) {
+	got.ETag = ""
+	a.rep.Changed = append(a.rep.Changed, Changed{Want: w, Got: got, Change: c})
+}
+
+// unexpected lists the managed prefixes for keys nobody expects.
+func (a *auditor) unexpected(ctx context.Context, want []bucket.Object, prefixes []string) error {
+	expected := make(map[string]bool, len(want))
+	for _, w := range want {
+		expected[w.Key] = true
+	}
+	seen := map[string]bool{}
+	for _, p := range prefixes {
+		objs, err := a.s.List(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if !expected[o.Key] && !seen[o.Key] {
+				seen[o.Key] = true
+				a.rep.Unexpected = append(a.rep.Unexpected, o)
+			}
+		}
+	}
+	a.rep.Unexpected = sortedByKey(a.rep.Unexpected)
+	return nil
+}
+
+func sortedByKey(objs []bucket.Object) []bucket.Object {
+	return slices.SortedFunc(slices.Values(objs), func(a, b bucket.Object) int { return strings.Compare(a.Key, b.Key) })
+}

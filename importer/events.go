@@ -1,0 +1,32 @@
+package importer
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	Planned  EventKind = "planned"  // Action says what will happen to Key
+	Uploaded EventKind = "uploaded" // Key is in the bucket, complete and verified
+	Progress EventKind = "progress" // Bytes more bytes of Key were uploaded
+	Recorded EventKind = "recorded" // the bundle's signed manifest is stored at Key
+)
+
+// Action is what import does with one image.
+type Action string
+
+// Actions.
+const (
+	Upload  Action = "upload"
+	Skip    Action = "skip"    // already there with the same checksum
+	Replace Action = "replace" // there with another checksum, and overwriting was allowed
+)
+
+// Event is one step of an import. Only the fields that fit the kind are set.
+type Event struct {
+	Kind   EventKind `json:"event"`
+	Key    string    `json:"key,omitempty"`
+	Entry  string    `json:"entry,omitempty"`
+	Action Action    `json:"action,omitempty"`
+	Size   int64     `json:"size,omitempty"`
+	Bytes  int64     `json:"bytes,omitempty"`
+}

@@ -1,0 +1,53 @@
+package importer
+
+import "github.com/airlockhq/airlock/bucket"
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	prefix    string
+	overwrite bool
+	force     bool
+	dryRun    bool
+	events    func(Event)
+	put       []bucket.PutOption
+}
+
+func makeOptions(opts []Option) options {
+	o := options{events: func(Event) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithPrefix puts every key under prefix (e.g. "concourse/").
+func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+
+// WithOverwrite replaces objects that exist with another checksum (default:
+// refuse with a *ConflictError naming the keys).
+func WithOverwrite(ok bool) Option { return func(o *options) { o.overwrite = ok } }
+
+// WithForce uploads every image, even over an object that records the same
+// checksum: it repairs objects whose content changed behind a correct
+// looking checksum (found by a deep audit). Implies WithOverwrite.
+func WithForce(ok bool) Option { return func(o *options) { o.force = ok } }
+
+// WithDryRun plans the import, reporting Planned events, and uploads nothing.
+func WithDryRun(ok bool) Option { return func(o *options) { o.dryRun = ok } }
+
+// WithEvents receives progress events; it is called from several
+// goroutines one at a time.
+func WithEvents(fn func(Event)) Option {
+	return func(o *options) {
+		if fn != nil {
+			o.events = fn
+		}
+	}
+}
+
+// WithPutOptions tunes each upload (part size, concurrency).
+func WithPutOptions(opts ...bucket.PutOption) Option {
+	return func(o *options) { o.put = append(o.put, opts...) }
+}

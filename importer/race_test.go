@@ -1,0 +1,116 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/buckettest"
+	"github.com/airlockhq/airlock/keys"
+)
+
+// Two imports of different content for one key, both planning "upload"
+// before either writes: exactly one wins, the other fails with a conflict
+// naming the key, and the object is the winner's, whole.
+func TestConcurrentImportsOneWins(t *testing.T) {
+	srv := minio.Get(t)
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"single", 1000}, {"multipart", 12 << 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := buckettest.New(t, srv)
+			var bundles [2][]string
+			var trusted []keys.Public
+			for i := range bundles {
+				files, pub := writeBundle(t, 1, tc.size, uint64(10*i+1))
+				bundles[i], trusted = files, append(trusted, pub...)
+			}
+			var planned sync.WaitGroup
+			planned.Add(2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i := range bundles {
+				wg.Go(func() {
+					_, errs[i] = runImport(t, s, bundles[i], trusted, WithEvents(func(e Event) {
+						if e.Kind == Planned {
+							planned.Done()
+							planned.Wait() // both plans saw the key absent
+						}
+					}))
+				})
+			}
+			wg.Wait()
+			winner, loser := 0, 1
+			if errs[0] != nil {
+				winner, loser = 1, 0
+			}
+			var conflict *ConflictError
+			if errs[winner] != nil || !errors.As(errs[loser], &conflict) || !conflict.Meanwhile() ||
+				conflict.Conflicts[0].Key != "ci/img0/img0-1.0.tgz" {
+				t.Fatalf("imports ended with %v and %v; want one success and one *ConflictError found meanwhile", errs[0], errs[1])
+			}
+			t.Logf("loser: %v", errs[loser])
+			r, err := bundle.Open(bundles[winner], trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			want := r.Manifest.Entries[0].SHA256
+			if obj, ok, err := s.Stat(context.Background(), "ci/img0/img0-1.0.tgz"); err != nil || !ok || obj.SHA256 != want {
+				t.Fatalf("object = %+v, %v, %v; want the winner's (sha256 %s)", obj, ok, err, want)
+			}
+			assertDeepOK(t, s)
+			if ups := buckettest.Uploads(t, srv, s.Bucket(), "ci/img0/img0-1.0.tgz"); len(ups) > 0 {
+				t.Errorf("incomplete uploads left: %v", ups)
+			}
+		})
+	}
+}
+
+// assertDeepOK checks the object under the one key hashes to the sha256
+// recorded on it: the winner's data, whole.
+func assertDeepOK(t *testing.T, s *bucket.Store) {
+	t.Helper()
+	obj, _, _ := s.Stat(context.Background(), "ci/img0/img0-1.0.tgz")
+	rc, err := s.Open(context.Background(), "ci/img0/img0-1.0.tgz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil || int64(len(b)) != obj.Size || buckettest.SHA(b) != obj.SHA256 {
+		t.Fatalf("the object's data (%d bytes, %v) does not hash to its recorded sha256", len(b), err)
+	}
+}
+
+// --overwrite replaces only the object it planned to replace: one written
+// after planning survives, and the import fails with a conflict.
+func TestOverwriteReplacesOnlyWhatWasPlanned(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	files, trusted := writeBundle(t, 1, 1000, 1)
+	const key = "ci/img0/img0-1.0.tgz"
+	buckettest.RawPut(t, srv, s.Bucket(), key, []byte("old"), nil)
+	_, err := runImport(t, s, files, trusted, WithOverwrite(true), WithEvents(func(e Event) {
+		if e.Kind == Planned {
+			buckettest.RawPut(t, srv, s.Bucket(), key, []byte("written meanwhile"), nil)
+		}
+	}))
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || !conflict.Meanwhile() {
+		t.Fatalf("err = %v, want a *ConflictError found meanwhile", err)
+	}
+	rc, err := s.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, _ := io.ReadAll(rc); string(b) != "written meanwhile" {
+		t.Fatalf("object holds %q, want the one written after planning", b)
+	}
+}

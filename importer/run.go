@@ -1,0 +1,252 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/record"
+)
+
+// Result sums up an import.
+type Result struct {
+	Uploaded, Skipped int
+	Bytes             int64  // bytes uploaded
+	Record            string // folder of the bundle's record in the bucket
+	Elapsed           time.Duration
+}
+
+// Run loads every image of a bundle whose signature r has checked into
+// the bucket, in one pass over the bundle: each entry streams straight into
+// an upload while the bundle reader hashes it, and an entry that does not
+// match the signed manifest aborts its upload, so no unverified object ever
+// appears. Objects already there with the same checksum are skipped, so a
+// re-run after a failure finishes the job; objects with other content are
+// a *ConflictError unless overwriting was allowed. The bundle's signed
+// manifest is stored last (package record).
+func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option) (*Result, error) {
+	start := time.Now()
+	o := makeOptions(opts)
+	if err := s.Check(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := makePlan(ctx, s, r, o)
+	if err != nil || o.dryRun {
+		return &Result{}, err
+	}
+	// Every key of the bundle, skipped ones too: an upload left by an
+	// interrupted run (or one whose CreateMultipartUpload answer was lost)
+	// is invisible, takes space, and may outlive an object that is in place.
+	var keys []string
+	for _, p := range plan {
+		keys = append(keys, p.key)
+	}
+	slices.Sort(keys)
+	if _, err := s.AbortIncomplete(ctx, keys...); err != nil {
+		return nil, err
+	}
+	res, err := upload(ctx, s, r, plan, o)
+	if err != nil {
+		return nil, err
+	}
+	if res.Record, err = record.Put(ctx, s, o.prefix, r); err != nil {
+		return nil, err
+	}
+	o.events(Event{Kind: Recorded, Key: res.Record})
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+type planned struct {
+	key    string
+	action Action
+	etag   string // of the object seen when planning, for Replace
+}
+
+// condition is the conditional write that makes the plan atomic: a new key
+// is written only if still absent, a replacement only over the object the
+// plan saw. Another writer in between makes the write fail, never lose.
+func (p planned) condition() bucket.PutOption {
+	if p.action == Replace {
+		return bucket.IfUnchanged(p.etag)
+	}
+	return bucket.IfAbsent()
+}
+
+// makePlan decides, before any upload, what happens to each image entry,
+// and refuses when objects with other checksums are in the way.
+func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options) (map[string]planned, error) {
+	plan := map[string]planned{}
+	var conflicts []Conflict
+	for _, e := range r.Manifest.Entries {
+		if e.Image == nil {
+			continue
+		}
+		key := o.prefix + e.Image.Key
+		p := planned{key: key, action: Upload}
+		obj, ok, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		p.etag = obj.ETag
+		switch {
+		case ok && o.force:
+			p.action = Replace
+		case ok && obj.SHA256 == e.SHA256 && obj.Size == e.Size:
+			p.action = Skip
+		case ok && o.overwrite:
+			p.action = Replace
+		case ok:
+			conflicts = append(conflicts, Conflict{Key: key, Have: obj.SHA256, Want: e.SHA256})
+		}
+		plan[e.Path] = p
+		o.events(Event{Kind: Planned, Key: key, Entry: e.Path, Action: p.action, Size: e.Size})
+	}
+	if len(conflicts) > 0 {
+		return nil, &ConflictError{Bucket: s.Bucket(), Conflicts: conflicts}
+	}
+	return plan, nil
+}
+
+// uploadsInFlight is how many objects upload at once: the next entry is
+// read from the bundle while the previous one's last parts are still on
+// their way, so the pipe to the server never runs dry between objects.
+const uploadsInFlight = 2
+
+// partSize keeps part buffers (parts x (concurrency+1) per upload in
+// flight) well inside airlock's memory budget.
+const partSize = 8 * bucket.MiB
+
+// upload streams the bundle's entries; skipped and non-image entries are
+// still read and verified by the bundle reader. The bundle is read in one
+// pass: an entry's upload gets the reader until it has read the entry to
+// its end, then finishes in the background while the next entry is read.
+func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[string]planned, o options) (*Result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(uploadsInFlight)
+	res := &Result{}
+	var mu sync.Mutex // guards res, failed and o.events
+	emit := func(e Event) { mu.Lock(); o.events(e); mu.Unlock() }
+	var failed []string // keys whose upload failed, not to another writer
+
+	readErr := func() error {
+		for {
+			e, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			p, ok := plan[e.Path]
+			if !ok || p.action == Skip {
+				if ok {
+					mu.Lock()
+					res.Skipped++
+					mu.Unlock()
+				}
+				continue
+			}
+			// The entry verifies itself (it is a verify.Reader): Put only
+			// counts, so each byte is hashed once.
+			body := &endSignal{r: e, end: make(chan struct{})}
+			put := append([]bucket.PutOption{bucket.WithPartSize(partSize), bucket.WithProgress(func(n int64) {
+				emit(Event{Kind: Progress, Key: p.key, Bytes: n})
+			})}, o.put...)
+			put = append(put, p.condition())
+			size, sum, path := e.Size, e.SHA256, e.Path
+			g.Go(func() error {
+				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
+					err = raced(s, p.key, sum, err)
+					if !errors.As(err, new(*ConflictError)) {
+						mu.Lock()
+						failed = append(failed, p.key)
+						mu.Unlock()
+					}
+					return err
+				}
+				mu.Lock()
+				res.Uploaded++
+				res.Bytes += size
+				mu.Unlock()
+				emit(Event{Kind: Uploaded, Key: p.key, Entry: path, Size: size})
+				return nil
+			})
+			select {
+			case <-body.end: // the upload has all of the entry; read on
+			case <-gctx.Done():
+				return nil // g.Wait has the cause
+			}
+		}
+	}()
+	if readErr != nil {
+		cancel(readErr)
+	}
+	err := g.Wait()
+	if readErr != nil {
+		err = readErr
+	}
+	if err != nil {
+		return nil, errors.Join(err, cleanUp(ctx, s, failed))
+	}
+	return res, nil
+}
+
+// abortGrace bounds the clean-up after a failed or interrupted import.
+const abortGrace = 10 * time.Second
+
+// cleanUp aborts what failed uploads may have left under keys: Put aborts
+// its own upload, but not one whose CreateMultipartUpload answer was lost
+// (as when the import is interrupted during that call). Keys another
+// writer got to are left alone: their uploads may be the other writer's.
+// It runs on a fresh context, so it works after an interrupt, and returns
+// a *bucket.LeftBehindError for any key it could not clean.
+func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortGrace)
+	defer cancel()
+	var errs []error
+	for _, key := range keys {
+		if _, err := s.AbortIncomplete(ctx, key); err != nil {
+			if !errors.As(err, new(*bucket.LeftBehindError)) {
+				err = &bucket.LeftBehindError{Key: key, Err: err}
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// raced turns a refused conditional write, or a multipart upload aborted
+// by someone else, into a *ConflictError: another writer got to key while
+// this import ran.
+func raced(s *bucket.Store, key, sum string, err error) error {
+	if errors.Is(err, bucket.ErrPrecondition) || errors.Is(err, bucket.ErrUploadGone) {
+		return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
+	}
+	return err
+}
+
+// endSignal closes end once its reader has returned its last byte or an
+// error: from then on the bundle reader may move to the next entry.
+type endSignal struct {
+	r    io.Reader
+	end  chan struct{}
+	once sync.Once
+}
+
+func (e *endSignal) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil {
+		e.once.Do(func() { close(e.end) })
+	}
+	return n, err
+}

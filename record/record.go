@@ -1,0 +1,183 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
+)
+
+// Folder is where import keeps each bundle's signed manifest, relative to
+// the import prefix: Folder + ID + "/" + file.
+const Folder = ".airlock/bundles/"
+
+// Record is a bundle's signed manifest as kept in the bucket.
+type Record struct {
+	ID       string
+	Prefix   string // the import prefix the bundle's keys are relative to
+	Signer   keys.Public
+	Manifest *manifest.Manifest
+}
+
+// FromBundle is the record of bundle r imported under prefix.
+func FromBundle(prefix string, r *bundle.Reader) Record {
+	return Record{ID: r.ID, Prefix: prefix, Signer: r.Signer, Manifest: r.Manifest}
+}
+
+// Expected lists the objects a record says the bucket holds.
+func (r Record) Expected() []bucket.Object {
+	var objs []bucket.Object
+	for _, e := range r.Manifest.Entries {
+		if e.Image != nil {
+			objs = append(objs, bucket.Object{Key: r.Prefix + e.Image.Key, Size: e.Size, SHA256: e.SHA256})
+		}
+	}
+	return objs
+}
+
+// files are the files of a record, in the order they are uploaded.
+var files = []struct{ name, contentType string }{
+	{manifest.ManifestName, "application/json"},
+	{manifest.SigName, "application/octet-stream"},
+	{manifest.SumsName, "text/plain; charset=utf-8"}, // last: its presence marks a complete record
+}
+
+// Put stores the signed head of bundle r under prefix and returns the
+// record's folder. Files already there with the same checksum are left
+// alone; a record file is written only where none is (If-None-Match), or
+// over the damaged one seen (If-Match), so two imports of one bundle at the
+// same time both succeed.
+func Put(ctx context.Context, s *bucket.Store, prefix string, r *bundle.Reader) (string, error) {
+	folder := prefix + Folder + r.ID + "/"
+	data := map[string][]byte{manifest.ManifestName: r.Raw, manifest.SigName: r.Sig, manifest.SumsName: r.Sums}
+	for _, f := range files {
+		b := data[f.name]
+		sum := sha256.Sum256(b)
+		hexSum := hex.EncodeToString(sum[:])
+		key := folder + f.name
+		obj, ok, err := s.Stat(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		if ok && obj.SHA256 == hexSum {
+			continue
+		}
+		cond := bucket.IfAbsent()
+		if ok {
+			cond = bucket.IfUnchanged(obj.ETag)
+		}
+		err = s.Put(ctx, key, bytes.NewReader(b), int64(len(b)), hexSum, bucket.WithContentType(f.contentType), cond)
+		if errors.Is(err, bucket.ErrPrecondition) {
+			// Another import of the same bundle wrote it meanwhile; the ID
+			// is the hash of SHA256SUMS, so only a matching copy counts.
+			if obj, ok, serr := s.Stat(ctx, key); serr == nil && ok && obj.SHA256 == hexSum {
+				continue
+			}
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return folder, nil
+}
+
+// Read reads every bundle record kept under prefix and checks each one's
+// signature against trusted keys; a record that fails is an error (a
+// *verify.Error when the signature or checksums are wrong).
+func Read(ctx context.Context, s *bucket.Store, prefix string, trusted []keys.Public) ([]Record, error) {
+	objs, err := s.List(ctx, prefix+Folder)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, o := range objs {
+		if path.Base(o.Key) == manifest.SumsName {
+			ids = append(ids, path.Base(path.Dir(o.Key)))
+		}
+	}
+	sort.Strings(ids)
+	records := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		rec, err := read(ctx, s, prefix, id, trusted)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, rec)
+	}
+	return records, nil
+}
+
+func read(ctx context.Context, s *bucket.Store, prefix, id string, trusted []keys.Public) (Record, error) {
+	folder := prefix + Folder + id + "/"
+	got := map[string][]byte{}
+	for _, f := range files {
+		b, err := readSmall(ctx, s, folder+f.name, manifest.MaxManifestSize)
+		if err != nil {
+			return Record{}, fmt.Errorf("bundle record %s: %w", folder, err)
+		}
+		got[f.name] = b
+	}
+	signer, m, err := bundle.VerifyHead(got[manifest.SumsName], got[manifest.SigName], got[manifest.ManifestName], trusted)
+	if err != nil {
+		return Record{}, fmt.Errorf("bundle record %s: %w", folder, err)
+	}
+	if gotID := bundle.ID(got[manifest.SumsName]); gotID != id {
+		return Record{}, fmt.Errorf("bundle record %s holds bundle %s", folder, gotID)
+	}
+	return Record{ID: id, Prefix: prefix, Signer: signer, Manifest: m}, nil
+}
+
+func readSmall(ctx context.Context, s *bucket.Store, key string, max int64) ([]byte, error) {
+	rc, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", key, max)
+	}
+	return b, nil
+}
+
+// Expected merges what records expect; when records disagree about a key,
+// the newest record wins. It also returns the managed prefixes: the first
+// key level of every expected object, under which nothing else is expected
+// to live.
+func Expected(records []Record) (want []bucket.Object, prefixes []string) {
+	sorted := append([]Record(nil), records...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Manifest.Created.Before(sorted[j].Manifest.Created) })
+	byKey := map[string]bucket.Object{}
+	managed := map[string]bool{}
+	for _, r := range sorted {
+		for _, o := range r.Expected() {
+			byKey[o.Key] = o
+			rel := strings.TrimPrefix(o.Key, r.Prefix)
+			first, _, _ := strings.Cut(rel, "/")
+			managed[r.Prefix+first+"/"] = true
+		}
+	}
+	for _, o := range byKey {
+		want = append(want, o)
+	}
+	for p := range managed {
+		prefixes = append(prefixes, p)
+	}
+	sort.Slice(want, func(i, j int) bool { return want[i].Key < want[j].Key })
+	sort.Strings(prefixes)
+	return want, prefixes
+}
