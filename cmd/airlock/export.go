@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/source"
@@ -87,6 +88,11 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		return nil, err
 	}
 	p := &exportPlan{reqs: reqs}
+	if o.keyTemplate != "" {
+		if _, err := concourse.ParseKeyTemplate(o.keyTemplate); err != nil {
+			return nil, usageError{err}
+		}
+	}
 	if p.platforms, err = source.ParsePlatforms(o.platforms); err != nil {
 		return nil, usageError{err}
 	}

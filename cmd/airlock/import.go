@@ -84,11 +84,15 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 	if err := ui.summary(res, store); err != nil {
 		return err
 	}
-	return writeSnippets(o, r.Manifest.Entries, s)
+	return writeSnippets(o, r.Manifest, s)
 }
 
-func writeSnippets(o importOptions, list []manifest.Entry, s streams) error {
+func writeSnippets(o importOptions, m *manifest.Manifest, s streams) error {
 	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: o.s3.region}
+	list, err := m.ConcourseImages()
+	if err != nil {
+		return fmt.Errorf("writing Concourse snippets: %w", err)
+	}
 	if o.concourse == "" {
 		if o.json {
 			return nil
