@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,17 +32,17 @@ func (m *Manifest) Validate() error {
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if err := CheckName(e.Path); err != nil {
-			return err
+			return &EntryError{e.Path, err}
 		}
 		if isReserved(e.Path) || paths[e.Path] {
-			return fmt.Errorf("entry %s is listed twice or uses a reserved name", e.Path)
+			return &EntryError{e.Path, errors.New("listed twice or uses a reserved name")}
 		}
 		paths[e.Path] = true
 		if e.Size < 0 {
-			return fmt.Errorf("entry %s has negative size", e.Path)
+			return &EntryError{e.Path, errors.New("negative size")}
 		}
 		if !IsSHA256Hex(e.SHA256) {
-			return fmt.Errorf("entry %s has a malformed sha256", e.Path)
+			return &EntryError{e.Path, errors.New("malformed sha256")}
 		}
 		if e.Image == nil {
 			continue
