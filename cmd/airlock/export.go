@@ -49,7 +49,7 @@ resolved before any work starts. Converted images are kept in a staging
 cache, so an interrupted export resumes and a repeated one is quick.
 
 Key templates use Go text/template over .Name .Version .OS .Arch .Variant
-.Platform, e.g. '{{.Name}}/{{.OS}}-{{.Arch}}/{{.Name}}-{{.Version}}.tgz'.
+.Platform, e.g. '{{.Name}}/{{.OS}}-{{.Arch}}/{{.Name}}-{{.Version}}.tgz'; keys stay inside NAME/.
 SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), o, args, s)
