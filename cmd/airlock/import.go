@@ -88,15 +88,15 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 }
 
 func writeSnippets(o importOptions, m *manifest.Manifest, s streams) error {
+	if o.concourse == "" && o.json {
+		return nil
+	}
 	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: o.s3.region}
 	list, err := m.ConcourseImages()
 	if err != nil {
 		return fmt.Errorf("writing Concourse snippets: %w", err)
 	}
 	if o.concourse == "" {
-		if o.json {
-			return nil
-		}
 		fmt.Fprintln(s.out, "# Concourse image_resource for each image:")
 		return concourse.WriteImageResources(s.out, t, list)
 	}
