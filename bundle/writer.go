@@ -55,6 +55,9 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	for _, p := range payloads {
 		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image})
 	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("not writing bundle %s: %w", base, err)
+	}
 	mjson, err := m.Marshal()
 	if err != nil {
 		return nil, err

@@ -2,55 +2,151 @@ package concourse
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/airlockhq/airlock/manifest"
+	"gopkg.in/yaml.v3"
 )
 
-func TestRegexpMatchesTheSeries(t *testing.T) {
+func TestLevelsMatchTheSeries(t *testing.T) {
 	tests := []struct {
-		key, version string
-		same, other  []string
+		re, key, version string
+		same, other      []string
 	}{
-		{"ubuntu/ubuntu-22.04.tgz", "22.04", []string{"ubuntu/ubuntu-24.04.tgz", "ubuntu/ubuntu-1.2-rc1.tgz"}, []string{"ubuntu/ubuntuX22.04.tgz", "debian/ubuntu-22.04.tgz", "ubuntu/ubuntu-22.04Xtgz"}},
-		{"concourse/app/linux-arm64/app-1.0+b1.tgz", "1.0+b1", []string{"concourse/app/linux-arm64/app-2.0.tgz"}, []string{"concourse/app/linux-amd64/app-2.0.tgz"}},
+		{`ubuntu/ubuntu-(.*)\.tgz`, "ubuntu/ubuntu-22.04.tgz", "22.04", []string{"ubuntu/ubuntu-24.04.tgz", "ubuntu/ubuntu-1.2-rc1.tgz"},
+			[]string{"ubuntu/ubuntuX22.04.tgz", "debian/ubuntu-22.04.tgz", "ubuntu/ubuntu-22.04Xtgz", "x/ubuntu/ubuntu-1.tgz", "ubuntu/x/ubuntu-1.tgz"}},
+		{`app/linux-arm64/app-(.*)\.tgz`, "app/linux-arm64/app-1.0+b1.tgz", "1.0+b1", []string{"app/linux-arm64/app-2.0.tgz"}, []string{"app/linux-amd64/app-2.0.tgz"}},
+		// The resource reads the group named version when there are several.
+		{`app/(x|y)-(?P<version>.*)\.tgz`, "app/x-1.2.tgz", "1.2", []string{"app/y-3.tgz"}, []string{"app/z-3.tgz"}},
 	}
 	for _, tt := range tests {
-		re := regexp.MustCompile("^" + Regexp(tt.key, tt.version) + "$")
-		if m := re.FindStringSubmatch(tt.key); m == nil || m[1] != tt.version {
-			t.Errorf("%s: regexp %s captures %v from its own key, want %q", tt.key, re, m, tt.version)
+		if err := CheckRegexp(tt.re, tt.key, tt.version); err != nil {
+			t.Errorf("CheckRegexp: %v", err)
+		}
+		l, err := CompileLevels(tt.re)
+		if err != nil {
+			t.Fatal(err)
 		}
 		for _, k := range tt.same {
-			if !re.MatchString(k) {
-				t.Errorf("%s does not match %s", re, k)
+			if _, ok := l.Match(k); !ok {
+				t.Errorf("%s does not match %s", tt.re, k)
 			}
 		}
 		for _, k := range tt.other {
-			if re.MatchString(k) {
-				t.Errorf("%s matches %s", re, k)
+			if _, ok := l.Match(k); ok {
+				t.Errorf("%s matches %s", tt.re, k)
 			}
 		}
+	}
+	for re, want := range map[string]string{
+		`app/app-1\.tgz`:       "no group",
+		`app/app-(.*)\.tar`:    "does not match",
+		`app/(.*)-1\.2\.tgz`:   `reads version "app"`,
+		`app/app-(.*\.tgz`:     "missing closing )",
+		`(.*)/app-(.*)\.tgz`:   `reads version "app"`,
+		`app/app-(1)(.*)\.tgz`: `reads version "1"`,
+	} {
+		if err := CheckRegexp(re, "app/app-1.2.tgz", "1.2"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckRegexp(%s) = %v, want error containing %q", re, err, want)
+		}
+	}
+}
+
+func TestDeriveRegexp(t *testing.T) {
+	for _, tt := range []struct{ key, re string }{
+		{"ubuntu/ubuntu-22.04.tgz", `ubuntu/ubuntu-(.*)\.tgz`},
+		{"app1/linux-arm64-v8/app1-1.tgz", `app1/linux-arm64-v8/app1-(.*)\.tgz`},
+		{"app/x/1.tgz", `app/x/(.*)\.tgz`},
+	} {
+		d := keyData(strings.SplitN(tt.key, "/", 2)[0], "1", arm64)
+		if strings.HasPrefix(tt.key, "ubuntu") {
+			d.Version = "22.04"
+		}
+		if re, err := DeriveRegexp(tt.key, d); err != nil || re != tt.re {
+			t.Errorf("DeriveRegexp(%s) = %s, %v; want %s", tt.key, re, err, tt.re)
+		}
+	}
+	if re, err := DeriveRegexp("app1/1/app1.tgz", keyData("app1", "1", amd64)); err == nil || !strings.Contains(err.Error(), "occurs 3 times") {
+		t.Errorf("ambiguous key: %s, %v", re, err)
 	}
 }
 
 func TestWriteImageResources(t *testing.T) {
 	var b bytes.Buffer
-	err := WriteImageResources(&b, Target{Bucket: "images", Prefix: "concourse/"}, []manifest.Entry{
-		{Path: "images/ubuntu/ubuntu-22.04.tgz", Image: &manifest.Image{Name: "ubuntu", Version: "22.04", Key: "ubuntu/ubuntu-22.04.tgz", Source: "docker.io/library/ubuntu:22.04", Platform: "linux/amd64"}},
-		{Path: "notes.txt"},
+	err := WriteImageResources(&b, Target{Bucket: "images", Prefix: "concourse/"}, []Image{
+		{Name: "ubuntu", Version: "22.04", Key: "ubuntu/ubuntu-22.04.tgz", Regexp: `ubuntu/ubuntu-(.*)\.tgz`, Source: "docker.io/library/ubuntu:22.04", Platform: "linux/amd64"},
+		{Name: "app1", Version: "1", Key: "app1/1/app1.tgz", Regexp: `app1/(.*)/app1\.tgz`},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"type: s3", "bucket: images", `regexp: 'concourse/ubuntu/ubuntu-(.*)\.tgz'`, "unpack: true", "endpoint: ((s3_endpoint))", "version: {path: 'concourse/ubuntu/ubuntu-22.04.tgz'}"} {
+	for _, want := range []string{"# ubuntu 22.04 from docker.io/library/ubuntu:22.04 (linux/amd64)\nimage_resource:", "type: s3", "bucket: images",
+		`regexp: 'concourse/ubuntu/ubuntu-(.*)\.tgz'`, "unpack: true", "endpoint: ((s3_endpoint))",
+		"version: {path: 'concourse/ubuntu/ubuntu-22.04.tgz'}", `regexp: 'concourse/app1/(.*)/app1\.tgz'`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("snippet lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Count(out, "image_resource:") != 1 {
-		t.Errorf("want one image_resource (non-image entries skipped):\n%s", out)
+	if strings.Count(out, "image_resource:") != 2 {
+		t.Errorf("want two image_resources:\n%s", out)
+	}
+}
+
+// Whatever a signed manifest or the command line holds, the snippet keeps
+// its structure and carries the values verbatim.
+func TestWriteImageResourcesHostile(t *testing.T) {
+	hostile := []string{
+		"x\nprivileged: true", "x'\n  privileged: true\n#", `"x": y`, "a: b # c", "x\r\nprivileged: true",
+		"'", `\`, "{{.x}}", "- a", "&a *a !!str", "\u2028privileged: true", "((s3_secret_access_key))",
+	}
+	for _, h := range hostile {
+		tg := Target{Bucket: h, Prefix: h + "/", Region: h}
+		im := Image{Name: h, Version: h, Source: h, Platform: h, Key: h, Regexp: h}
+		var b bytes.Buffer
+		if err := WriteImageResources(&b, tg, []Image{im}); err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(&b)
+		var doc struct {
+			ImageResource struct {
+				Type    string            `yaml:"type"`
+				Source  map[string]string `yaml:"source"`
+				Version map[string]string `yaml:"version"`
+				Params  map[string]bool   `yaml:"params"`
+			} `yaml:"image_resource"`
+		}
+		var raw map[string]any
+		text := b.String()
+		if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
+			t.Fatalf("%q: snippet does not parse: %v\n%s", h, err, text)
+		}
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%q: %v", h, err)
+		}
+		if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+			t.Errorf("%q: more than one document: %v\n%s", h, err, text)
+		}
+		ir := doc.ImageResource
+		if len(raw) != 1 || raw["image_resource"] == nil || len(raw["image_resource"].(map[string]any)) != 4 {
+			t.Errorf("%q: structure changed:\n%s", h, text)
+		}
+		wantSource := map[string]string{"bucket": h, "regexp": regexp.QuoteMeta(h+"/") + h, "endpoint": "((s3_endpoint))",
+			"access_key_id": "((s3_access_key_id))", "secret_access_key": "((s3_secret_access_key))", "region_name": h}
+		if ir.Type != "s3" || len(ir.Source) != len(wantSource) || len(ir.Version) != 1 || ir.Version["path"] != h+"/"+h ||
+			len(ir.Params) != 1 || !ir.Params["unpack"] {
+			t.Errorf("%q: got %+v\n%s", h, ir, text)
+		}
+		for k, v := range wantSource {
+			if ir.Source[k] != v {
+				t.Errorf("%q: source.%s = %q, want %q", h, k, ir.Source[k], v)
+			}
+		}
+		if lines := strings.SplitN(text, "\n", 3); !strings.HasPrefix(lines[0], "# ") || lines[1] != "image_resource:" {
+			t.Errorf("%q: the comment is not one line before image_resource:\n%s", h, text)
+		}
 	}
 }

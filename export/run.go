@@ -19,7 +19,7 @@ import (
 
 // PayloadPrefix is the folder of image payloads inside a bundle; the rest
 // of an entry's path is its S3 key.
-const PayloadPrefix = "images/"
+const PayloadPrefix = manifest.ImagesFolder
 
 // Result describes a finished export.
 type Result struct {
@@ -96,6 +96,7 @@ func (s staged) payload(t source.Target) bundle.Payload {
 		Name:         t.Name,
 		Version:      t.Version,
 		Key:          t.Key,
+		Regexp:       t.Regexp,
 		RootfsFormat: rootfs.FormatVersion,
 		Metadata:     manifest.Metadata(s.meta),
 	}

@@ -37,7 +37,8 @@ type Image struct {
 	Platform     string   `json:"platform"`               // os/arch[/variant]
 	Name         string   `json:"name"`
 	Version      string   `json:"version"`
-	Key          string   `json:"key"` // intended S3 key, relative to the import prefix
+	Key          string   `json:"key"`              // intended S3 key, relative to the import prefix
+	Regexp       string   `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
 	RootfsFormat int      `json:"rootfs_format"`
 	Metadata     Metadata `json:"metadata"`
 }
@@ -59,7 +60,7 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// Parse decodes and checks manifest.json.
+// Parse decodes manifest.json and checks it with Validate.
 func Parse(data []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -68,30 +69,10 @@ func Parse(data []byte) (*Manifest, error) {
 	if m.Format != FormatVersion {
 		return nil, fmt.Errorf("%s: format %d is not supported (this airlock reads format %d); upgrade airlock", ManifestName, m.Format, FormatVersion)
 	}
-	if err := m.check(); err != nil {
+	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
 	return &m, nil
-}
-
-func (m *Manifest) check() error {
-	seen := map[string]bool{}
-	for _, e := range m.Entries {
-		if err := CheckName(e.Path); err != nil {
-			return err
-		}
-		if isReserved(e.Path) || seen[e.Path] {
-			return fmt.Errorf("entry %s is listed twice or uses a reserved name", e.Path)
-		}
-		seen[e.Path] = true
-		if e.Size < 0 {
-			return fmt.Errorf("entry %s has negative size", e.Path)
-		}
-		if !IsSHA256Hex(e.SHA256) {
-			return fmt.Errorf("entry %s has a malformed sha256", e.Path)
-		}
-	}
-	return nil
 }
 
 func isReserved(name string) bool {

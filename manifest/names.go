@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/airlockhq/airlock/concourse"
 )
 
 // Fixed entry names at the start of every bundle.
@@ -17,8 +19,9 @@ const (
 const MaxNameLen = 1024
 
 // CheckName reports whether name is acceptable as a bundle entry name: a
-// clean relative slash path of letters, digits and "._+-" that never leaves
-// the folder it is unpacked into.
+// clean relative slash path of concourse.IsKeyRune characters (letters,
+// digits and "._+-/", the character set of S3 keys) that never leaves the
+// folder it is unpacked into.
 func CheckName(name string) error {
 	if name == "" {
 		return fmt.Errorf("empty entry name")
@@ -38,17 +41,9 @@ func CheckName(name string) error {
 		return fmt.Errorf("entry name %q is not a clean path", name)
 	}
 	for _, r := range name {
-		if !nameRune(r) {
+		if !concourse.IsKeyRune(r) {
 			return fmt.Errorf("entry name %q has character %q; allowed are letters, digits and ._+-/", name, r)
 		}
 	}
 	return nil
-}
-
-func nameRune(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
-	}
-	return strings.ContainsRune("._+-/", r)
 }

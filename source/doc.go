@@ -1,8 +1,8 @@
 // Package source decides what airlock exports: it parses image lists and
-// command-line arguments into Requests, derives and validates the NAME and
-// VERSION that become the Concourse S3 key NAME/NAME-VERSION.tgz, renders
-// and checks keys, and resolves every request against its registry into
-// Targets, one per requested platform.
+// command-line arguments into Requests, derives the NAME and VERSION that
+// become the Concourse S3 key NAME/NAME-VERSION.tgz, renders keys and
+// regexps with a concourse.KeyTemplate, and resolves every request against
+// its registry into Targets, one per requested platform.
 //
 // Everything that can be checked offline (reference syntax, names,
 // versions, keys, duplicates) is checked by Plan before any network
@@ -10,8 +10,8 @@
 // reference at once, so a bad line fails the run before anything is
 // written.
 //
-// Versions follow the Concourse S3 resource's "semi-semantic" grammar
-// (see ValidateVersion): one invalid version in a folder makes the
+// Names, versions and keys follow the rules of package concourse (see
+// concourse.ValidateVersion): one invalid version in a folder makes the
 // resource panic for every pipeline that uses it, so airlock refuses to
 // produce one. The package never prints; warnings are returned as data
 // (see Collisions). See docs/format.md for the key layout.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/airlockhq/airlock/concourse"
 )
 
 func TestParseListFile(t *testing.T) {
@@ -137,7 +139,7 @@ func FuzzParseList(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	kt, err := ParseKeyTemplate(MultiPlatformKeyTemplate)
+	kt, err := concourse.ParseKeyTemplate(concourse.MultiPlatformKeyTemplate)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func FuzzParseList(f *testing.F) {
 			if err != nil {
 				t.Fatalf("accepted %q but NameVersion fails: %v", r, err)
 			}
-			if ValidateName(n) != nil || ValidateVersion(v) != nil {
+			if concourse.ValidateName(n) != nil || concourse.ValidateVersion(v) != nil {
 				t.Fatalf("accepted invalid name %q or version %q", n, v)
 			}
 			if _, err := kt.Key(keyData(n, v, DefaultPlatform)); err != nil {

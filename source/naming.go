@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/airlockhq/airlock/concourse"
 )
 
 // hintOverride ends errors that an "as NAME:VERSION" override would fix.
@@ -31,10 +33,10 @@ func (r Request) NameVersion() (nm, version string, err error) {
 			return "", "", err
 		}
 	}
-	if err := ValidateName(nm); err != nil {
+	if err := concourse.ValidateName(nm); err != nil {
 		return "", "", fmt.Errorf("%s: %w", r.Ref, err)
 	}
-	if err := ValidateVersion(version); err != nil {
+	if err := concourse.ValidateVersion(version); err != nil {
 		return "", "", fmt.Errorf("%s: %w%s", r.Ref, err, hintVersion(r))
 	}
 	return nm, version, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/airlockhq/airlock/concourse"
 )
 
 // Plan checks everything that needs no network: it parses every
@@ -55,19 +57,19 @@ func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, erro
 	return groups, nil
 }
 
-func keyTemplate(text string, platforms int) (*KeyTemplate, error) {
+func keyTemplate(text string, platforms int) (*concourse.KeyTemplate, error) {
 	switch {
 	case text != "":
 	case platforms > 1:
-		text = MultiPlatformKeyTemplate
+		text = concourse.MultiPlatformKeyTemplate
 	default:
-		text = DefaultKeyTemplate
+		text = concourse.DefaultKeyTemplate
 	}
-	return ParseKeyTemplate(text)
+	return concourse.ParseKeyTemplate(text)
 }
 
 // planRequest returns one target per platform for req.
-func planRequest(req Request, platforms []v1.Platform, kt *KeyTemplate, o *options) ([]Target, error) {
+func planRequest(req Request, platforms []v1.Platform, kt *concourse.KeyTemplate, o *options) ([]Target, error) {
 	nm, version, err := req.NameVersion()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/airlockhq/airlock/concourse"
 )
 
 // DefaultPlatform is exported when no platform is requested.
@@ -48,8 +50,8 @@ func checkPlatforms(ps []v1.Platform) error {
 }
 
 // keyData returns the template data for name, version and platform p.
-func keyData(nm, version string, p v1.Platform) KeyData {
-	return KeyData{
+func keyData(nm, version string, p v1.Platform) concourse.KeyData {
+	return concourse.KeyData{
 		Name: nm, Version: version,
 		OS: p.OS, Arch: p.Architecture, Variant: p.Variant,
 		Platform: p.String(),

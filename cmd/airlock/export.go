@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/source"
@@ -48,7 +49,7 @@ resolved before any work starts. Converted images are kept in a staging
 cache, so an interrupted export resumes and a repeated one is quick.
 
 Key templates use Go text/template over .Name .Version .OS .Arch .Variant
-.Platform, e.g. '{{.Name}}/{{.OS}}-{{.Arch}}/{{.Name}}-{{.Version}}.tgz'.
+.Platform, e.g. '{{.Name}}/{{.OS}}-{{.Arch}}/{{.Name}}-{{.Version}}.tgz'; keys stay inside NAME/.
 SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), o, args, s)
@@ -87,6 +88,11 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		return nil, err
 	}
 	p := &exportPlan{reqs: reqs}
+	if o.keyTemplate != "" {
+		if _, err := concourse.ParseKeyTemplate(o.keyTemplate); err != nil {
+			return nil, usageError{err}
+		}
+	}
 	if p.platforms, err = source.ParsePlatforms(o.platforms); err != nil {
 		return nil, usageError{err}
 	}

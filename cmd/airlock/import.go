@@ -13,7 +13,6 @@ import (
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/importer"
-	"github.com/airlockhq/airlock/manifest"
 )
 
 type importOptions struct {
@@ -69,6 +68,10 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 		return err
 	}
 	defer r.Close()
+	images, err := r.Manifest.ConcourseImages() // before any upload: an image without a usable regexp stops here
+	if err != nil {
+		return err
+	}
 	store, err := o.s3.open(ctx, cmd)
 	if err != nil {
 		return err
@@ -86,7 +89,7 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 	if err := ui.summary(res, store); err != nil {
 		return err
 	}
-	return writeSnippets(o, r.Manifest.Entries, s)
+	return writeSnippets(o, images, s)
 }
 
 // importHint adds what to do about a refused overwrite.
@@ -101,12 +104,12 @@ func importHint(err error) error {
 	return withHint(err, "pass --overwrite to replace it (or --force to re-upload every image)")
 }
 
-func writeSnippets(o importOptions, list []manifest.Entry, s streams) error {
+func writeSnippets(o importOptions, list []concourse.Image, s streams) error {
+	if o.concourse == "" && o.json {
+		return nil
+	}
 	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: o.s3.region}
 	if o.concourse == "" {
-		if o.json {
-			return nil
-		}
 		fmt.Fprintln(s.out, "# Concourse image_resource for each image:")
 		return concourse.WriteImageResources(s.out, t, list)
 	}

@@ -42,6 +42,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitCode,
 			"mkbundle":  cmdMkbundle,
+			"mksigned":  cmdMkSigned,
 			"flipbyte":  cmdFlipByte,
 			"flipentry": cmdFlipEntry,
 			"truncate":  cmdTruncate,

@@ -39,6 +39,7 @@ func TestS3Scripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitCode,
 			"mkbundle":  cmdMkbundle,
+			"mksigned":  cmdMkSigned,
 			"flipentry": cmdFlipEntry,
 			"mkbucket": func(ts *testscript.TestScript, neg bool, args []string) {
 				_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(args[0])})

@@ -1,4 +1,4 @@
-package source
+package concourse
 
 import (
 	"bytes"
@@ -58,7 +58,8 @@ func ParseKeyTemplate(text string) (*KeyTemplate, error) {
 // String returns the template text.
 func (k *KeyTemplate) String() string { return k.text }
 
-// Key renders the key for d and checks it with ValidateKey.
+// Key renders the key for d and checks it with ValidateKey and
+// CheckKeyFolder.
 func (k *KeyTemplate) Key(d KeyData) (string, error) {
 	key, err := k.render(d)
 	if err != nil {
@@ -67,26 +68,39 @@ func (k *KeyTemplate) Key(d KeyData) (string, error) {
 	if err := ValidateKey(key); err != nil {
 		return "", fmt.Errorf("key template %q: %w", k.text, err)
 	}
+	if err := CheckKeyFolder(key, d.Name); err != nil {
+		return "", fmt.Errorf("key template %q: %w; start it with {{.Name}}/", k.text, err)
+	}
 	return key, nil
 }
 
 // Regexp returns the S3 resource regexp that selects d's versions: the key
-// with the version replaced by (.*) and everything else quoted, e.g.
-// `ubuntu/ubuntu-(.*)\.tgz`.
+// with every {{.Version}} replaced by (.*) and everything else quoted, e.g.
+// `ubuntu/ubuntu-(.*)\.tgz`. It checks with CheckRegexp that the regexp
+// finds exactly d.Version in d's key.
 func (k *KeyTemplate) Regexp(d KeyData) (string, error) {
-	d.Version = versionMark
-	key, err := k.render(d)
+	marked := d
+	marked.Version = versionMark
+	mkey, err := k.render(marked)
 	if err != nil {
 		return "", err
 	}
-	parts := strings.Split(key, versionMark)
+	parts := strings.Split(mkey, versionMark)
 	if len(parts) < 2 {
 		return "", fmt.Errorf("key template %q does not contain {{.Version}}", k.text)
 	}
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)
 	}
-	return strings.Join(parts, "(.*)"), nil
+	re := strings.Join(parts, "(.*)")
+	key, err := k.Key(d)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckRegexp(re, key, d.Version); err != nil {
+		return "", fmt.Errorf("key template %q: %w", k.text, err)
+	}
+	return re, nil
 }
 
 func (k *KeyTemplate) render(d KeyData) (string, error) {
@@ -97,35 +111,60 @@ func (k *KeyTemplate) render(d KeyData) (string, error) {
 	return b.String(), nil
 }
 
+// MaxKeyLen bounds keys.
+const MaxKeyLen = 1024
+
 // ValidateKey reports whether key is a clean relative S3 key that the S3
-// resource can unpack and a bundle can carry: letters, digits and "._+-"
-// in "/"-separated levels that are neither empty, "." nor "..", ending in
-// ".tgz" or ".tar.gz". (The character set matches manifest.CheckName.)
+// resource can unpack and a bundle can carry: IsKeyRune characters in
+// "/"-separated levels that are neither empty, "." nor "..", none starting
+// with "." (that keeps keys out of the record area .airlock/ and away from
+// hidden names), ending in ".tgz" or ".tar.gz".
 func ValidateKey(key string) error {
 	switch {
 	case key == "":
 		return errors.New("empty key")
-	case len(key) > 1024:
-		return fmt.Errorf("key %.40q... is longer than 1024 bytes", key)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("key %.40q... is longer than %d bytes", key, MaxKeyLen)
 	case !strings.HasSuffix(key, ".tgz") && !strings.HasSuffix(key, ".tar.gz"):
 		return fmt.Errorf("key %q must end in .tgz or .tar.gz", key)
 	}
-	if i := strings.IndexFunc(key, badKeyRune); i >= 0 {
+	if i := strings.IndexFunc(key, func(r rune) bool { return !IsKeyRune(r) }); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(key[i:])
-		return fmt.Errorf("key %q has character %q; allowed are letters, digits and ._+-/", key, r)
+		return fmt.Errorf("key %q has character %q; allowed are letters, digits and %s", key, r, keyPunct)
 	}
 	for level := range strings.SplitSeq(key, "/") {
 		if level == "" || level == "." || level == ".." {
 			return fmt.Errorf("key %q has an empty, \".\" or \"..\" level; want a clean relative key", key)
 		}
 	}
+	for level := range strings.SplitSeq(key, "/") {
+		if strings.HasPrefix(level, ".") {
+			return fmt.Errorf("key %q has a level starting with \".\" (%s); such keys are reserved, e.g. for the record area .airlock/", key, level)
+		}
+	}
 	return nil
 }
 
-func badKeyRune(r rune) bool {
+// keyPunct is the punctuation allowed in keys and bundle entry names.
+const keyPunct = "._+-/"
+
+// IsKeyRune reports whether r may appear in an S3 key or a bundle entry
+// name: ASCII letters, digits and "._+-/". It is the one definition of
+// that character set.
+func IsKeyRune(r rune) bool {
 	switch {
 	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
-		return false
+		return true
 	}
-	return !strings.ContainsRune("._+-/", r)
+	return strings.ContainsRune(keyPunct, r)
+}
+
+// CheckKeyFolder reports whether key lies in its image's folder: its first
+// level is name, so one image series never shares a folder with another.
+func CheckKeyFolder(key, name string) error {
+	first, _, ok := strings.Cut(key, "/")
+	if !ok || first != name {
+		return fmt.Errorf("key %q is not inside the folder %s/ of image %s", key, name, name)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package source
+package concourse
 
 import (
 	"strings"
@@ -54,5 +54,29 @@ func TestValidateName(t *testing.T) {
 		if err := ValidateName(n); err == nil {
 			t.Errorf("ValidateName(%q) = nil, want error", n)
 		}
+	}
+}
+
+// The order is the S3 resource's (go-semi-semantic), quirks included.
+func TestSortVersions(t *testing.T) {
+	vs := []string{"latest", "1.10", "22.04", "1.2.3", "1.2.3-alpine", "22.10", "1.9", "1.2.3+b1", "2"}
+	if err := SortVersions(vs); err != nil {
+		t.Fatal(err)
+	}
+	want := "1.2.3-alpine 1.2.3 1.2.3+b1 1.9 1.10 2 22.10 22.04 latest"
+	if got := strings.Join(vs, " "); got != want {
+		t.Errorf("sorted: %s\nwant:   %s", got, want)
+	}
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"1.0", "1", 0}, {"1.2-rc.1", "1.2-rc.2", -1}, {"v2", "10", 1}, {"1.2-a-", "1.2", -1}} {
+		if got, err := CompareVersions(c.a, c.b); err != nil || got != c.want {
+			t.Errorf("CompareVersions(%q, %q) = %d, %v; want %d", c.a, c.b, got, err, c.want)
+		}
+	}
+	bad := []string{"1.0", "1..2"}
+	if err := SortVersions(bad); err == nil || !strings.Contains(err.Error(), "1..2") || bad[1] != "1..2" {
+		t.Errorf("SortVersions with an invalid version: %v, %v", err, bad)
 	}
 }

@@ -1,0 +1,132 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/airlockhq/airlock/concourse"
+)
+
+// ImagesFolder is the folder of image payloads in a bundle: an image
+// entry's path is ImagesFolder + its key.
+const ImagesFolder = "images/"
+
+// EntryError is a manifest entry that breaks a rule of docs/format.md
+// section 5.
+type EntryError struct {
+	Path string // the entry's path
+	Err  error  // which rule, and how
+}
+
+func (e *EntryError) Error() string { return "entry " + e.Path + ": " + e.Err.Error() }
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// Validate checks m as a reader must before trusting it (docs/format.md
+// section 5): every entry path is a clean, unique, unreserved name with a
+// size and a SHA-256, and every image entry passes CheckImage, with keys
+// unique across entries. Parse calls it; a writer calls it before writing.
+func (m *Manifest) Validate() error {
+	paths := map[string]bool{}
+	keys := map[string]string{}
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if err := CheckName(e.Path); err != nil {
+			return &EntryError{e.Path, err}
+		}
+		if isReserved(e.Path) || paths[e.Path] {
+			return &EntryError{e.Path, errors.New("listed twice or uses a reserved name")}
+		}
+		paths[e.Path] = true
+		if e.Size < 0 {
+			return &EntryError{e.Path, errors.New("negative size")}
+		}
+		if !IsSHA256Hex(e.SHA256) {
+			return &EntryError{e.Path, errors.New("malformed sha256")}
+		}
+		if e.Image == nil {
+			continue
+		}
+		if err := CheckImage(e.Path, e.Image); err != nil {
+			return err
+		}
+		if other, ok := keys[e.Image.Key]; ok {
+			return &EntryError{e.Path, fmt.Errorf("key %q is also the key of entry %s; one image would replace the other", e.Image.Key, other)}
+		}
+		keys[e.Image.Key] = e.Path
+	}
+	return nil
+}
+
+// CheckImage checks the image of the entry at path: a valid name and
+// version (concourse.ValidateName, concourse.ValidateVersion), a clean key
+// outside the record area (concourse.ValidateKey) inside the folder NAME/
+// (concourse.CheckKeyFolder), path = ImagesFolder + key, and, when a
+// regexp is recorded, one that reads exactly the version from the key as
+// the S3 resource applies it (concourse.CheckRegexp). Failures are
+// *EntryError.
+func CheckImage(path string, im *Image) error {
+	fail := func(rule string, err error) error { return &EntryError{path, fmt.Errorf("image %s: %w", rule, err)} }
+	if err := concourse.ValidateName(im.Name); err != nil {
+		return fail("name", err)
+	}
+	if err := concourse.ValidateVersion(im.Version); err != nil {
+		return fail("version", err)
+	}
+	if err := concourse.ValidateKey(im.Key); err != nil {
+		return fail("key", err)
+	}
+	if err := concourse.CheckKeyFolder(im.Key, im.Name); err != nil {
+		return fail("key", err)
+	}
+	if path != ImagesFolder+im.Key {
+		return fail("key", fmt.Errorf("key %q does not match the entry path; want path %s", im.Key, ImagesFolder+im.Key))
+	}
+	if im.Regexp != "" {
+		if err := concourse.CheckRegexp(im.Regexp, im.Key, im.Version); err != nil {
+			return fail("regexp", err)
+		}
+	}
+	return nil
+}
+
+// SeriesRegexp returns the S3 resource regexp of im's series, relative to
+// the import prefix: the recorded one, or for a bundle written before
+// regexps were recorded, concourse.DeriveRegexp's reconstruction.
+func (im *Image) SeriesRegexp() (string, error) {
+	if im.Regexp != "" {
+		return im.Regexp, nil
+	}
+	d := concourse.KeyData{Name: im.Name, Version: im.Version, Platform: im.Platform}
+	p := strings.SplitN(im.Platform, "/", 3)
+	d.OS = p[0]
+	if len(p) > 1 {
+		d.Arch = p[1]
+	}
+	if len(p) > 2 {
+		d.Variant = p[2]
+	}
+	re, err := concourse.DeriveRegexp(im.Key, d)
+	if err != nil {
+		return "", fmt.Errorf("no regexp recorded for key %s (the bundle was written by an older airlock) and none can be derived: %w", im.Key, err)
+	}
+	return re, nil
+}
+
+// ConcourseImages returns what concourse.WriteImageResources needs for
+// each image entry of m.
+func (m *Manifest) ConcourseImages() ([]concourse.Image, error) {
+	var out []concourse.Image
+	for _, e := range m.Entries {
+		im := e.Image
+		if im == nil {
+			continue
+		}
+		re, err := im.SeriesRegexp()
+		if err != nil {
+			return nil, &EntryError{e.Path, err}
+		}
+		out = append(out, concourse.Image{Name: im.Name, Version: im.Version, Source: im.Source, Platform: im.Platform, Key: im.Key, Regexp: re})
+	}
+	return out, nil
+}
