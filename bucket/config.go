@@ -40,6 +40,7 @@ type openOptions struct {
 	creds       aws.CredentialsProvider
 	maxAttempts int
 	httpClient  *http.Client
+	transport   func(http.RoundTripper) http.RoundTripper
 	wrap        func(s3API) s3API // tests: swap in a failing client
 }
 
@@ -61,6 +62,13 @@ func WithMaxAttempts(n int) Option {
 // trusting CABundle when one is set.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *openOptions) { o.httpClient = c }
+}
+
+// WithTransportWrapper routes every request through wrap(the client's
+// transport), keeping the TLS settings (CABundle) of the client beneath;
+// airlock uses it to cut off exchanges that stall.
+func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(o *openOptions) { o.transport = wrap }
 }
 
 // Open builds a Store for cfg.Bucket. It reads configuration but sends no
@@ -130,6 +138,9 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	if awsCfg.Region == "" {
 		awsCfg.Region = defaultRegion
 	}
+	if o.transport != nil {
+		awsCfg.HTTPClient = doer{o.transport(roundTripper{awsCfg.HTTPClient})}
+	}
 	return awsCfg, nil
 }
 
@@ -167,3 +178,13 @@ func unsignedPayload(stack *middleware.Stack) error {
 	}
 	return stack.Finalize.Insert(unsigned, checksumMiddlewareID, middleware.Before)
 }
+
+// roundTripper and doer convert between the SDK's HTTP client and an
+// http.RoundTripper.
+type roundTripper struct{ c aws.HTTPClient }
+
+func (r roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return r.c.Do(req) }
+
+type doer struct{ rt http.RoundTripper }
+
+func (d doer) Do(req *http.Request) (*http.Response, error) { return d.rt.RoundTrip(req) }

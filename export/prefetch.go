@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/airlockhq/airlock/internal/ctxio"
+	"github.com/airlockhq/airlock/internal/stall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -53,7 +55,21 @@ func prefetch(ctx context.Context, img v1.Image, dir string, jobs int) (v1.Image
 	return &localImage{Image: img, layers: local}, wait, nil
 }
 
+// stallRetries is how often a layer download that stalled halfway starts
+// again; a stall before the first byte is retried by go-containerregistry.
+const stallRetries = 3
+
 func fetchLayer(ctx context.Context, l v1.Layer, path string) error {
+	for attempt := 1; ; attempt++ {
+		err := fetchLayerOnce(ctx, l, path)
+		var stalled *stall.Error
+		if err == nil || !errors.As(err, &stalled) || attempt > stallRetries {
+			return err
+		}
+	}
+}
+
+func fetchLayerOnce(ctx context.Context, l v1.Layer, path string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

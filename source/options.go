@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/airlockhq/airlock/internal/stall"
 )
 
 // Option configures Plan and Resolve.
@@ -22,6 +24,7 @@ type options struct {
 	keyTemplate string
 	transport   http.RoundTripper
 	backoff     remote.Backoff
+	stall       time.Duration
 }
 
 // DefaultBackoff retries transient registry failures three times, after
@@ -42,6 +45,7 @@ func makeOptions(opts []Option) *options {
 		userAgent: "airlock",
 		transport: remote.DefaultTransport,
 		backoff:   DefaultBackoff,
+		stall:     stall.DefaultInterval,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -79,6 +83,11 @@ func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.tr
 // DefaultBackoff.
 func WithRetryBackoff(b remote.Backoff) Option { return func(o *options) { o.backoff = b } }
 
+// WithStallTimeout cuts off a registry exchange (a manifest or a layer
+// blob) after d without a byte moving, and retries it within the retry
+// budget; default 60 s, 0 waits for ever.
+func WithStallTimeout(d time.Duration) Option { return func(o *options) { o.stall = d } }
+
 // nameOptions are the options for parsing references.
 func (o *options) nameOptions() []name.Option {
 	if o.insecure {
@@ -100,8 +109,13 @@ func (o *options) remoteOptions(ctx context.Context) []remote.Option {
 	}
 }
 
-// httpTransport skips certificate verification when insecure.
+// httpTransport skips certificate verification when insecure and cuts off
+// stalled exchanges.
 func (o *options) httpTransport() http.RoundTripper {
+	return stall.Transport(o.tlsTransport(), o.stall)
+}
+
+func (o *options) tlsTransport() http.RoundTripper {
 	t, ok := o.transport.(*http.Transport)
 	if !o.insecure || !ok {
 		return o.transport

@@ -15,6 +15,7 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/source"
 )
@@ -27,6 +28,7 @@ type exportOptions struct {
 	partSize    string
 	keyTemplate string
 	insecure    bool
+	stall       time.Duration
 	jobs        int
 	cacheDir    string
 	json        bool
@@ -63,6 +65,7 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.StringVar(&o.partSize, "part-size", "", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
 	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz; with several platforms NAME/OS-ARCH/NAME-VERSION.tgz)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
+	f.DurationVar(&o.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) a registry request after this long without a byte moving; 0 waits for ever")
 	f.IntVarP(&o.jobs, "jobs", "j", 2, "images converted at a time")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "staging cache folder (default: the user cache dir)")
 	f.BoolVar(&o.json, "json", false, "print progress events and the result as JSON lines")
@@ -156,7 +159,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		return err
 	}
 	targets, err := source.Resolve(ctx, p.reqs, p.platforms,
-		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version))
+		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version), source.WithStallTimeout(o.stall))
 	if err != nil {
 		return err
 	}

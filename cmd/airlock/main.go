@@ -29,5 +29,8 @@ func Main() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal cancels the work, which then winds down cleanly; a
+	// second one kills the process the default way.
+	go func() { <-ctx.Done(); stop() }()
 	return run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 }

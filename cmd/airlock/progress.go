@@ -11,7 +11,8 @@ import (
 // bars renders progress bars on stderr when it is a terminal and does
 // nothing otherwise, so logs and pipes stay clean.
 type bars struct {
-	p *mpb.Progress
+	p   *mpb.Progress
+	all []*mpb.Bar // every bar added, so wait can end the unfinished ones
 }
 
 func newBars(w io.Writer) *bars {
@@ -31,17 +32,22 @@ func (bs *bars) add(name string, total int64) *bar {
 		return nil
 	}
 	if total <= 0 {
-		return &bar{bs.p.AddSpinner(0,
+		return bs.keep(bs.p.AddSpinner(0,
 			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CurrentKiloByte("% .1f")),
 			mpb.AppendDecorators(decor.AverageSpeed(decor.SizeB1000(0), "% .1f")),
 			mpb.BarRemoveOnComplete(),
-		)}
+		))
 	}
-	return &bar{bs.p.AddBar(total,
+	return bs.keep(bs.p.AddBar(total,
 		mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CountersKiloByte("% .1f / % .1f")),
 		mpb.AppendDecorators(decor.AverageSpeed(decor.SizeB1000(0), "% .1f"), decor.Name(" "), decor.AverageETA(decor.ET_STYLE_GO)),
 		mpb.BarRemoveOnComplete(),
-	)}
+	))
+}
+
+func (bs *bars) keep(b *mpb.Bar) *bar {
+	bs.all = append(bs.all, b)
+	return &bar{b}
 }
 
 // addCount starts a bar counting items up to total, with ETA.
@@ -49,11 +55,11 @@ func (bs *bars) addCount(name string, total int64) *bar {
 	if bs.p == nil {
 		return nil
 	}
-	return &bar{bs.p.AddBar(total,
+	return bs.keep(bs.p.AddBar(total,
 		mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CountersNoUnit("%d / %d")),
 		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO), decor.Name(", eta "), decor.AverageETA(decor.ET_STYLE_GO)),
 		mpb.BarRemoveOnComplete(),
-	)}
+	))
 }
 
 func (b *bar) inc(n int64) {
@@ -77,11 +83,17 @@ func (bs *bars) println(w io.Writer, line string) {
 	fmt.Fprintln(w, line)
 }
 
-// wait stops rendering; every bar must be done or aborted first.
+// wait ends every bar still running (the job failed or was interrupted
+// halfway) and stops rendering. mpb's Wait would otherwise wait for ever
+// for bars that never complete.
 func (bs *bars) wait() {
-	if bs.p != nil {
-		bs.p.Wait()
+	if bs.p == nil {
+		return
 	}
+	for _, b := range bs.all {
+		b.Abort(true)
+	}
+	bs.p.Wait()
 }
 
 // byteBar is a single bar with its container, for one-pass jobs.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -150,6 +151,8 @@ func report(w io.Writer, err error, code int) {
 		fmt.Fprintf(w, "airlock: hint: %s\n", h.hint)
 	case code == exitUsage:
 		fmt.Fprintln(w, "airlock: hint: see 'airlock --help'")
+	case errors.As(err, new(*stall.Error)):
+		fmt.Fprintln(w, "airlock: hint: the server accepted the request and then sent nothing; check it and the network path to it, or raise --stall-timeout for a slow link")
 	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
 		fmt.Fprintln(w, "airlock: hint: check that --pub names the key that signed this bundle (airlock inspect shows the signer)")
 	}

@@ -3,17 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/internal/stall"
 )
 
 // s3Flags are the bucket connection flags shared by import and audit.
 type s3Flags struct {
 	bucket, endpoint, region, profile, caBundle, prefix string
 	pathStyle                                           bool
+	stall                                               time.Duration
 }
 
 func (f *s3Flags) add(c *cobra.Command) {
@@ -25,6 +29,7 @@ func (f *s3Flags) add(c *cobra.Command) {
 	fs.StringVar(&f.caBundle, "ca-bundle", "", "PEM file of CAs to trust for the endpoint's TLS certificate")
 	fs.StringVar(&f.prefix, "prefix", "", "key prefix in the bucket, e.g. concourse/")
 	fs.BoolVar(&f.pathStyle, "path-style", false, "path-style addressing (default: on when an endpoint is given)")
+	fs.DurationVar(&f.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) an S3 request after this long without a byte moving; 0 waits for ever")
 }
 
 func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, error) {
@@ -41,7 +46,9 @@ func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, er
 	if c.Flags().Changed("path-style") {
 		cfg.PathStyle = &f.pathStyle
 	}
-	store, err := bucket.Open(ctx, cfg)
+	store, err := bucket.Open(ctx, cfg, bucket.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper {
+		return stall.Transport(rt, f.stall)
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("%w", err)
 	}
