@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/rootfs"
@@ -112,31 +114,26 @@ func (s staged) payload(t source.Target) bundle.Payload {
 	}
 }
 
-// stageAll converts up to o.jobs targets at a time and stops at the first
-// failure.
+// stageAll converts up to o.jobs targets at a time; the first failure
+// cancels the rest.
 func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, o *options, emit func(Event)) ([]staged, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	out := make([]staged, len(targets))
-	sem := make(chan struct{}, o.jobs)
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.jobs)
 	for i, t := range targets {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 			s, err := stageOne(ctx, cache, t, o, emit)
 			if err != nil {
-				cancel(fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err))
-				return
+				return fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
 			}
 			out[i] = s
+			return nil
 		})
 	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return out, nil

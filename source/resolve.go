@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // Resolve plans the export (see Plan) and then fetches every reference's
@@ -29,17 +29,17 @@ func Resolve(ctx context.Context, reqs []Request, platforms []v1.Platform, opts 
 	if err != nil {
 		return nil, fmt.Errorf("setting up registry client: %w", err)
 	}
+	// Every reference is tried, so that all failures are reported at once.
 	errs := make([]error, len(groups))
-	sem := make(chan struct{}, o.jobs)
-	var wg sync.WaitGroup
-	for i, g := range groups {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = fill(ctx, puller, g)
+	var g errgroup.Group
+	g.SetLimit(o.jobs)
+	for i, grp := range groups {
+		g.Go(func() error {
+			errs[i] = fill(ctx, puller, grp)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // failures are in errs
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("resolving images: %w", err)
 	}
