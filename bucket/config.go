@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,7 +38,6 @@ type Option func(*openOptions)
 type openOptions struct {
 	creds       aws.CredentialsProvider
 	maxAttempts int
-	httpClient  *http.Client
 	wrap        func(s3API) s3API // tests: swap in a failing client
 }
 
@@ -55,12 +53,6 @@ func WithStaticCredentials(accessKey, secretKey string) Option {
 // Default: the SDK's (3 attempts, or AWS_MAX_ATTEMPTS).
 func WithMaxAttempts(n int) Option {
 	return func(o *openOptions) { o.maxAttempts = n }
-}
-
-// WithHTTPClient sends requests through c. Default: the SDK's client,
-// trusting CABundle when one is set.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *openOptions) { o.httpClient = c }
 }
 
 // Open builds a Store for cfg.Bucket. It reads configuration but sends no
@@ -119,9 +111,6 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	}
 	if o.maxAttempts > 0 {
 		load = append(load, config.WithRetryMaxAttempts(o.maxAttempts))
-	}
-	if o.httpClient != nil {
-		load = append(load, config.WithHTTPClient(o.httpClient))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -155,5 +156,38 @@ func assertNoBundle(t *testing.T, dir string) {
 		if strings.Contains(e.Name(), ".tar") || strings.Contains(e.Name(), "partial") {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+func TestCachedTgzIsNotReusedWithOtherSettings(t *testing.T) {
+	s := newSetup(t, 1)
+	when := export.WithCreated(time.Unix(1700000000, 0))
+	a, err := s.run(context.Background(), "a", when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.run(context.Background(), "b", when, export.WithRootfsOptions(rootfs.WithLevel(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Cached != 0 || b.Converted != 1 {
+		t.Fatalf("export at another compression level: %d cached, %d converted; want a new conversion", b.Cached, b.Converted)
+	}
+	if a.Bundle.Manifest.Entries[0].SHA256 == b.Bundle.Manifest.Entries[0].SHA256 {
+		t.Fatal("another compression level gave the same tgz")
+	}
+	c, err := s.run(context.Background(), "c", when, export.WithRootfsOptions(rootfs.WithBlockSize(1<<18)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cached != 0 || c.Converted != 1 {
+		t.Fatalf("export with another block size: %d cached, %d converted; want a new conversion", c.Cached, c.Converted)
+	}
+	d, err := s.run(context.Background(), "d", when, export.WithRootfsOptions(rootfs.WithLevel(1), rootfs.WithConcurrency(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cached != 1 || d.Bundle.Manifest.Entries[0].SHA256 != b.Bundle.Manifest.Entries[0].SHA256 {
+		t.Fatalf("same settings (concurrency does not change bytes): %d cached; want the cached tgz", d.Cached)
 	}
 }

@@ -23,6 +23,9 @@ import (
 // of an entry's path is its S3 key.
 const PayloadPrefix = "images/"
 
+// fetchJobs is how many layers of an image are downloaded at a time.
+const fetchJobs = 4
+
 // Result describes a finished export.
 type Result struct {
 	Bundle    *bundle.Result
@@ -140,7 +143,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 }
 
 func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, error) {
-	key := stage.Key(t.Digest.String(), t.Platform.String(), rootfs.FormatVersion)
+	key := stage.Key(t.Digest.String(), t.Platform.String(), rootfs.OutputSettings(o.rootfs...))
 	ev := Event{Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()}
 	if e, ok, err := cache.Lookup(key); err != nil {
 		return staged{}, err
@@ -171,7 +174,7 @@ func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target,
 		return rootfs.Metadata{}, err
 	}
 	defer os.RemoveAll(dir)
-	img, wait, err := prefetch(ctx, t.Image, dir, o.fetchJobs)
+	img, wait, err := prefetch(ctx, t.Image, dir, fetchJobs)
 	if err != nil {
 		return rootfs.Metadata{}, err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Option configures Plan and Resolve.
+// Option configures Resolve.
 type Option func(*options)
 
 type options struct {

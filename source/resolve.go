@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Resolve plans the export (see Plan) and then fetches every reference's
-// descriptor from its registry, up to WithJobs at a time. An index yields
+// Resolve checks the requests (names, versions, keys; no network), then
+// fetches every reference's descriptor from its registry, up to WithJobs
+// at a time. An index yields
 // the image for each requested platform; a single image is accepted for
 // a platform its config satisfies. It returns only when every reference is
 // resolved, reporting all failures together, each naming where the

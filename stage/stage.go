@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 )
 
 // Cache is a staging directory. It is safe for concurrent use, also by
@@ -46,11 +45,12 @@ func Open(dir string) (*Cache, error) {
 func (c *Cache) Dir() string { return c.dir }
 
 // Key addresses the conversion of the image with manifest digest (e.g.
-// "sha256:ab..."), for platform (e.g. "linux/amd64"), by converter format
-// version format. Bump format whenever the converter's output changes.
-func Key(digest, platform string, format int) string {
+// "sha256:ab..."), for platform (e.g. "linux/amd64"), by a converter
+// whose output is fixed by settings (e.g. rootfs.OutputSettings): settings
+// must change whenever the converter's output bytes would.
+func Key(digest, platform, settings string) string {
 	h := sha256.New()
-	for _, s := range []string{"airlock-stage-v1", digest, platform, strconv.Itoa(format)} {
+	for _, s := range []string{"airlock-stage-v2", digest, platform, settings} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
