@@ -135,7 +135,7 @@ func checkImagePlatform(img v1.Image, g []Target) error {
 			// Some builders leave the config's platform empty; the user
 			// named this image for the one platform requested.
 		case have == nil:
-			return platformError{fmt.Sprintf("%s is a single image whose config names no platform, so it cannot serve %d platforms; request one --platform for it", t.Request.Ref, len(g))}
+			return platformError{fmt.Sprintf("%s is a single image whose config names no platform, so it cannot serve %d platforms; request only one platform for it", t.Request.Ref, len(g))}
 		case !matches(have, t.Platform):
 			return platformError{fmt.Sprintf("%s is a single %s image; %s was requested", t.Request.Ref, have.String(), t.Platform.String())}
 		}

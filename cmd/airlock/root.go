@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -141,9 +142,38 @@ func report(w io.Writer, err error, code int) {
 		fmt.Fprintf(w, "airlock: hint: %s\n", h.hint)
 	case code == exitUsage:
 		fmt.Fprintln(w, "airlock: hint: see 'airlock --help'")
+	case libraryHint(err) != "":
+		fmt.Fprintf(w, "airlock: hint: %s\n", libraryHint(err))
 	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
 		fmt.Fprintln(w, "airlock: hint: check that --pub names the key that signed this bundle (airlock inspect shows the signer)")
 	}
+}
+
+// libraryHint advises on the typed errors of the library packages.
+func libraryHint(err error) string {
+	var pe *source.PullError
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	switch pe.Cause {
+	case source.PullUntrustedTLS:
+		return "trust the registry's CA, or pass --insecure for a self-signed registry"
+	case source.PullPlainHTTP:
+		return "pass --insecure for a plain-HTTP registry"
+	case source.PullUnauthorized:
+		return fmt.Sprintf("log in with \"docker login %s\" or check your credentials", pe.Registry)
+	case source.PullDenied:
+		return "the credentials in use may not pull this repository"
+	case source.PullNotFound:
+		return "check the name and tag"
+	case source.PullRateLimited:
+		return "retry later, or log in to raise the limit"
+	case source.PullServerFailed:
+		return "retry later"
+	case source.PullUnreachable:
+		return "check the registry address and the network"
+	}
+	return ""
 }
 
 // isTerminal tells whether w is an interactive terminal.
