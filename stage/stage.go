@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // Cache is a staging directory. It is safe for concurrent use, also by
@@ -59,23 +61,10 @@ func Key(digest, platform, settings string) string {
 
 // checkKey refuses anything but a Key, which also keeps paths inside dir.
 func checkKey(key string) error {
-	if !isHex(key, sha256.Size*2) {
+	if !manifest.IsSHA256Hex(key) {
 		return fmt.Errorf("invalid stage key %q: want 64 lowercase hex digits", key)
 	}
 	return nil
-}
-
-// isHex reports whether s is n lowercase hex digits.
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Cache) recordPath(key string) string {
