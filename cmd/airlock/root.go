@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -151,8 +152,19 @@ func report(w io.Writer, err error, code int) {
 
 // libraryHint advises on the typed errors of the library packages.
 func libraryHint(err error) string {
-	var pe *source.PullError
-	if !errors.As(err, &pe) {
+	var (
+		pe *source.PullError
+		ee *bundle.ExistsError
+		te *bundle.TooManyPartsError
+	)
+	switch {
+	case errors.As(err, &ee) && ee.Appeared:
+		return "two exports wrote the same name; the other one's bundle was left alone: choose another -o NAME"
+	case errors.As(err, &ee):
+		return "remove it or choose another -o NAME"
+	case errors.As(err, &te):
+		return "choose a larger --part-size"
+	case !errors.As(err, &pe):
 		return ""
 	}
 	switch pe.Cause {
