@@ -128,24 +128,50 @@ func TestRepeatedExportIsCachedAndIdentical(t *testing.T) {
 	}
 }
 
-func TestChangedStagingFileLeavesNoBundle(t *testing.T) {
-	s := newSetup(t, 1)
+func TestDamagedStagingFileIsEvictedAndConvertedAgain(t *testing.T) {
+	s := newSetup(t, 2)
 	if _, err := s.run(context.Background(), "a"); err != nil {
 		t.Fatal(err)
 	}
 	tgz, _ := filepath.Glob(filepath.Join(s.cache, "*.tgz"))
-	if len(tgz) != 1 {
+	if len(tgz) != 2 {
 		t.Fatalf("staging cache holds %v", tgz)
 	}
 	b, _ := os.ReadFile(tgz[0])
 	b[len(b)/2] ^= 1
 	os.WriteFile(tgz[0], b, 0o644)
-	_, err := s.run(context.Background(), "b")
-	if err == nil || !strings.Contains(err.Error(), "changed since it was hashed") {
-		t.Fatalf("err = %v, want a changed-payload error", err)
+	var evicted []export.Event
+	res, err := s.run(context.Background(), "b", export.WithEvents(func(e export.Event) {
+		if e.Kind == export.Evicted {
+			evicted = append(evicted, e)
+		}
+	}))
+	if err != nil {
+		t.Fatalf("export after a damaged cache entry: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(s.dir, "b.tar")); !os.IsNotExist(err) {
-		t.Fatal("a bundle was written from a changed staging file")
+	if len(evicted) != 1 || !strings.Contains(evicted[0].Message, tgz[0]) || !strings.Contains(evicted[0].Message, "staging cache") {
+		t.Fatalf("evicted events %+v, want one naming %s", evicted, tgz[0])
+	}
+	if res.Converted != 1 || res.Cached != 1 {
+		t.Fatalf("%d converted, %d cached; want 1 and 1", res.Converted, res.Cached)
+	}
+	r, err := bundle.Open(res.Bundle.Files, s.trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
+		t.Fatal(err)
+	}
+	// The damaged file is gone; the next export uses the new entry.
+	if _, err := os.Stat(tgz[0]); err == nil {
+		if b2, _ := os.ReadFile(tgz[0]); string(b2) == string(b) {
+			t.Fatal("the damaged file is still in the cache")
+		}
+	}
+	again, err := s.run(context.Background(), "c")
+	if err != nil || again.Cached != 2 {
+		t.Fatalf("third export: %v, %+v", err, again)
 	}
 }
 

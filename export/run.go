@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/stage"
+	"github.com/airlockhq/airlock/verify"
 )
 
 // PayloadPrefix is the folder of image payloads inside a bundle; the rest
@@ -53,26 +55,69 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		return nil, err
 	}
 	res := &Result{}
-	payloads := make([]bundle.Payload, len(targets))
-	var total int64
-	for i, s := range staged {
-		payloads[i] = s.payload(targets[i])
-		total += s.entry.Size
+	for {
+		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, o, emit)
+		i := corruptCached(err, targets, staged)
+		if i < 0 {
+			break
+		}
+		// The bundle writer found a cached tgz that no longer matches its
+		// record: evict it and convert again. A fresh conversion is not
+		// cached, so each entry is retried once.
+		t := targets[i]
+		emit(Event{Kind: Evicted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
+			Message: fmt.Sprintf("staging cache file %s for %s was damaged (%v); removed it, converting again", staged[i].entry.Path, t.Key, err)})
+		if err := cache.Remove(stageKey(t, o)); err != nil {
+			return nil, err
+		}
+		if staged[i], err = stageOne(ctx, cache, t, o, emit); err != nil {
+			return nil, fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range staged {
 		if s.cached {
 			res.Cached++
 		} else {
 			res.Converted++
 		}
 	}
-	emit(Event{Kind: Writing, Total: total})
-	res.Bundle, err = bundle.Write(ctx, out, priv, payloads,
-		bundle.WithPartSize(o.partSize), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
-		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
-	if err != nil {
-		return nil, err
-	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged, o *options, emit func(Event)) (*bundle.Result, error) {
+	payloads := make([]bundle.Payload, len(targets))
+	var total int64
+	for i, s := range staged {
+		payloads[i] = s.payload(targets[i])
+		total += s.entry.Size
+	}
+	emit(Event{Kind: Writing, Total: total})
+	return bundle.Write(ctx, out, priv, payloads,
+		bundle.WithPartSize(o.partSize), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
+		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+}
+
+// corruptCached returns the index of the cached target whose tgz failed
+// the bundle writer's check in err, or -1.
+func corruptCached(err error, targets []source.Target, staged []staged) int {
+	var ve *verify.Error
+	if !errors.As(err, &ve) {
+		return -1
+	}
+	for i, t := range targets {
+		if staged[i].cached && ve.Entry == PayloadPrefix+t.Key {
+			return i
+		}
+	}
+	return -1
+}
+
+func stageKey(t source.Target, o *options) string {
+	return stage.Key(t.Digest.String(), t.Platform.String(), rootfs.OutputSettings(o.rootfs...))
 }
 
 func openCache(dir string) (*stage.Cache, error) {
@@ -143,7 +188,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 }
 
 func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, error) {
-	key := stage.Key(t.Digest.String(), t.Platform.String(), rootfs.OutputSettings(o.rootfs...))
+	key := stageKey(t, o)
 	ev := Event{Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()}
 	if e, ok, err := cache.Lookup(key); err != nil {
 		return staged{}, err
