@@ -181,6 +181,15 @@ func TestWriteRefusesBadOutput(t *testing.T) {
 	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, "nope", "b"), f.priv, f.payloads())
 	wantErr(t, err, "output folder", "does not exist")
 
+	// A folder that takes no new files: sysfs refuses even root.
+	ro := "/sys/fs"
+	if os.Geteuid() != 0 {
+		ro = t.TempDir()
+		os.Chmod(ro, 0o500)
+	}
+	err = bundle.CheckOutput(filepath.Join(ro, "b"))
+	wantErr(t, err, "output folder "+ro+" is not writable")
+
 	f.write(t, "b")
 	_, err = bundle.Write(context.Background(), filepath.Join(f.dir, "b"), f.priv, f.payloads())
 	wantErr(t, err, "b.tar already exists")

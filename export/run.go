@@ -38,7 +38,10 @@ type Result struct {
 
 // Run converts every target into the staging cache (reusing what is there)
 // and writes the signed bundle out. Nothing looking like a bundle exists
-// at out unless Run succeeds.
+// at out unless Run succeeds. Before converting, it checks that out's
+// folder is writable, that the bundle fits in bundle.MaxParts parts and
+// that the output and cache folders have room for an estimate of what the
+// export writes (a *SpaceError otherwise).
 func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.PrivateKey, opts ...Option) (*Result, error) {
 	start := time.Now()
 	o := makeOptions(opts)
@@ -48,6 +51,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	}
 	cache, err := openCache(o.cacheDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSpace(ctx, cache, targets, out, o); err != nil {
 		return nil, err
 	}
 	staged, err := stageAll(ctx, cache, targets, o, emit)

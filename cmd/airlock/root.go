@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -156,8 +157,11 @@ func libraryHint(err error) string {
 		pe *source.PullError
 		ee *bundle.ExistsError
 		te *bundle.TooManyPartsError
+		se *export.SpaceError
 	)
 	switch {
+	case errors.As(err, &se):
+		return "free some space or choose another folder (-o NAME, --cache-dir DIR); 'airlock cache prune' shrinks the staging cache"
 	case errors.As(err, &ee) && ee.Appeared:
 		return "two exports wrote the same name; the other one's bundle was left alone: choose another -o NAME"
 	case errors.As(err, &ee):
