@@ -49,7 +49,7 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
 	}
-	cache, err := openCache(o.cacheDir)
+	cache, err := stage.Open(o.cacheDir)
 	if err != nil {
 		return nil, err
 	}
@@ -124,17 +124,6 @@ func corruptCached(err error, targets []source.Target, staged []staged) int {
 
 func stageKey(t source.Target, o *options) string {
 	return stage.Key(t.Digest.String(), t.Platform.String(), rootfs.OutputSettings(o.rootfs...))
-}
-
-func openCache(dir string) (*stage.Cache, error) {
-	if dir == "" {
-		d, err := stage.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
-	return stage.Open(dir)
 }
 
 // staged is one target's tgz in the staging cache.

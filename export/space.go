@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/dustin/go-humanize"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/airlockhq/airlock/bundle"
@@ -22,20 +23,7 @@ type SpaceError struct {
 
 func (e *SpaceError) Error() string {
 	return fmt.Sprintf("not enough free space in %s: this export needs about %s there, %s are free",
-		e.Folder, sizeString(e.Need), sizeString(e.Free))
-}
-
-func sizeString(n uint64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %cB", f, " kMGT"[i])
+		e.Folder, humanize.Bytes(e.Need), humanize.Bytes(e.Free))
 }
 
 // estimate is what an export is expected to write, before converting.

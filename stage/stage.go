@@ -35,8 +35,16 @@ func DefaultDir() (string, error) {
 	return filepath.Join(d, "airlock", "stage"), nil
 }
 
-// Open opens the cache in dir, creating the directory if needed.
+// Open opens the cache in dir (DefaultDir if empty), creating the
+// directory if needed.
 func Open(dir string) (*Cache, error) {
+	if dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening stage cache: %w", err)
 	}

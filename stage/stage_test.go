@@ -301,3 +301,42 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("DefaultDir = %s", d)
 	}
 }
+
+func TestListAndShrink(t *testing.T) {
+	c := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	var keys []string
+	for i := range 3 {
+		k := Key(digest, fmt.Sprint(i), "v1")
+		keys = append(keys, k)
+		if _, err := c.Put(ctx, k, writeString(strings.Repeat("x", 100), nil)); err != nil {
+			t.Fatal(err)
+		}
+		// entry 0 is the oldest, entry 2 the newest
+		used := now.Add(time.Duration(i-3) * time.Hour)
+		os.Chtimes(c.recordPath(k), used, used)
+	}
+	infos, err := c.List()
+	if err != nil || len(infos) != 3 || infos[0].Key != keys[2] || infos[2].Key != keys[0] || infos[0].Size != 100 {
+		t.Fatalf("List = %+v, %v; want newest first", infos, err)
+	}
+	freed, err := c.Shrink(250)
+	if err != nil || freed != 100 {
+		t.Fatalf("Shrink(250) freed %d, %v", freed, err)
+	}
+	if _, ok, _ := c.Lookup(keys[0]); ok {
+		t.Error("the least recently used entry survived")
+	}
+	for _, k := range keys[1:] {
+		if _, ok, _ := c.Lookup(k); !ok {
+			t.Errorf("entry %s was removed", k)
+		}
+	}
+	if freed, err := c.Shrink(0); err != nil || freed != 200 {
+		t.Fatalf("Shrink(0) freed %d, %v", freed, err)
+	}
+	if infos, _ := c.List(); len(infos) != 0 {
+		t.Fatalf("after Shrink(0): %+v", infos)
+	}
+}

@@ -86,6 +86,7 @@ that the bucket still matches what was signed.
 		newExportCmd(s),
 		newImportCmd(s),
 		newAuditCmd(s),
+		newCacheCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
