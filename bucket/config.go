@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -39,7 +40,6 @@ type Option func(*openOptions)
 type openOptions struct {
 	creds       aws.CredentialsProvider
 	maxAttempts int
-	httpClient  *http.Client
 	transport   func(http.RoundTripper) http.RoundTripper
 	wrap        func(s3API) s3API // tests: swap in a failing client
 }
@@ -56,12 +56,6 @@ func WithStaticCredentials(accessKey, secretKey string) Option {
 // Default: the SDK's (3 attempts, or AWS_MAX_ATTEMPTS).
 func WithMaxAttempts(n int) Option {
 	return func(o *openOptions) { o.maxAttempts = n }
-}
-
-// WithHTTPClient sends requests through c. Default: the SDK's client,
-// trusting CABundle when one is set.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *openOptions) { o.httpClient = c }
 }
 
 // WithTransportWrapper routes every request through wrap(the client's
@@ -128,9 +122,6 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	if o.maxAttempts > 0 {
 		load = append(load, config.WithRetryMaxAttempts(o.maxAttempts))
 	}
-	if o.httpClient != nil {
-		load = append(load, config.WithHTTPClient(o.httpClient))
-	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return aws.Config{}, err
@@ -139,7 +130,11 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 		awsCfg.Region = defaultRegion
 	}
 	if o.transport != nil {
-		awsCfg.HTTPClient = doer{o.transport(roundTripper{awsCfg.HTTPClient})}
+		base := awsCfg.HTTPClient
+		if base == nil { // what the S3 client would use
+			base = awshttp.NewBuildableClient()
+		}
+		awsCfg.HTTPClient = doer{o.transport(roundTripper{base})}
 	}
 	return awsCfg, nil
 }

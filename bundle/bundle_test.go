@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -180,9 +181,21 @@ func TestWriteRefusesBadOutput(t *testing.T) {
 	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, "nope", "b"), f.priv, f.payloads())
 	wantErr(t, err, "output folder", "does not exist")
 
+	// A folder that takes no new files: sysfs refuses even root.
+	ro := "/sys/fs"
+	if os.Geteuid() != 0 {
+		ro = t.TempDir()
+		os.Chmod(ro, 0o500)
+	}
+	err = bundle.CheckOutput(filepath.Join(ro, "b"))
+	wantErr(t, err, "output folder "+ro+" is not writable")
+
 	f.write(t, "b")
 	_, err = bundle.Write(context.Background(), filepath.Join(f.dir, "b"), f.priv, f.payloads())
 	wantErr(t, err, "b.tar already exists")
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("err = %v, want fs.ErrExist", err)
+	}
 }
 
 func TestWriteFailureLeavesNothing(t *testing.T) {
@@ -314,5 +327,20 @@ func TestBundleFilesAreReadable(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o644 {
 			t.Errorf("%s: mode %v, %v; want 0644", p, fi.Mode().Perm(), err)
 		}
+	}
+}
+
+func TestTooManyPartsIsRefusedFirst(t *testing.T) {
+	f := newFixture(t)
+	f.data["images/big.tgz"] = make([]byte, bundle.MaxParts*bundle.MinPartSize)
+	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, "b"), f.priv, f.payloads(), bundle.WithPartSize(bundle.MinPartSize))
+	var te *bundle.TooManyPartsError
+	if !errors.As(err, &te) || te.Parts <= bundle.MaxParts || te.Estimated || strings.Contains(err.Error(), "changed") {
+		t.Fatalf("err = %v, want a *TooManyPartsError", err)
+	}
+	assertNoBundleFiles(t, f.dir)
+	res := f.write(t, "c")
+	if fi, err := os.Stat(res.Files[0]); err != nil || fi.Size() != res.Bytes {
+		t.Fatalf("bundle is %v bytes, Write said %d", fi, res.Bytes)
 	}
 }

@@ -10,8 +10,9 @@ import (
 	"strings"
 )
 
-// maxParts keeps part names three digits wide, so they sort as text.
-const maxParts = 999
+// MaxParts is the most parts a bundle may have: part names stay three
+// digits wide, so they sort as text.
+const MaxParts = 999
 
 var partRE = regexp.MustCompile(`^(.*\.tar)\.([0-9]{3})$`)
 

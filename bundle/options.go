@@ -2,7 +2,10 @@ package bundle
 
 import "time"
 
-const copyBufferSize = 1 << 20
+const (
+	copyBufferSize = 1 << 20
+	blockSize      = 512 // of tar
+)
 
 // Option configures Write.
 type Option func(*options)

@@ -3,8 +3,12 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/airlockhq/airlock/internal/atomicfile"
 )
 
 // partWriter writes a byte stream into temporary files beside the final
@@ -13,9 +17,8 @@ import (
 type partWriter struct {
 	base     string
 	partSize int64
-	temps    []*os.File
+	files    []*atomicfile.File
 	written  int64 // bytes in the current file
-	total    int64
 }
 
 func newPartWriter(base string, partSize int64) (*partWriter, error) {
@@ -26,8 +29,8 @@ func newPartWriter(base string, partSize int64) (*partWriter, error) {
 }
 
 // CheckOutput tells whether a bundle can be written as out: its folder
-// exists and no bundle file or part of that name is there yet. Call it
-// before long work; Write checks again.
+// exists and takes new files, and no bundle file or part of that name is
+// there yet (a *ExistsError). Call it before long work; Write checks again.
 func CheckOutput(out string) error {
 	base := BaseName(out)
 	dir := filepath.Dir(base)
@@ -35,15 +38,20 @@ func CheckOutput(out string) error {
 		return fmt.Errorf("output folder %s does not exist", dir)
 	}
 	if found := existing(base); len(found) > 0 {
-		return fmt.Errorf("%s already exists; remove it or choose another output name", found[0])
+		return &ExistsError{Path: found[0]}
 	}
-	return nil
+	probe, err := os.CreateTemp(dir, ".airlock-*.partial")
+	if err != nil {
+		return fmt.Errorf("output folder %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 func (w *partWriter) Write(p []byte) (int, error) {
 	done := 0
 	for len(p) > 0 {
-		if len(w.temps) == 0 || (w.partSize > 0 && w.written == w.partSize) {
+		if len(w.files) == 0 || (w.partSize > 0 && w.written == w.partSize) {
 			if err := w.next(); err != nil {
 				return done, err
 			}
@@ -52,12 +60,11 @@ func (w *partWriter) Write(p []byte) (int, error) {
 		if w.partSize > 0 && int64(len(chunk)) > w.partSize-w.written {
 			chunk = chunk[:w.partSize-w.written]
 		}
-		n, err := w.temps[len(w.temps)-1].Write(chunk)
+		n, err := w.files[len(w.files)-1].Write(chunk)
 		done += n
 		w.written += int64(n)
-		w.total += int64(n)
 		if err != nil {
-			return done, fmt.Errorf("writing %s: %w", w.finalName(len(w.temps)), err)
+			return done, &WriteError{Path: w.finalName(len(w.files)), Err: err}
 		}
 		p = p[n:]
 	}
@@ -65,24 +72,19 @@ func (w *partWriter) Write(p []byte) (int, error) {
 }
 
 func (w *partWriter) next() error {
-	if len(w.temps) == maxParts {
-		return fmt.Errorf("bundle needs more than %d parts; choose a larger --part-size", maxParts)
+	if len(w.files) == MaxParts {
+		return &TooManyPartsError{Size: int64(MaxParts)*w.partSize + 1, PartSize: w.partSize, Parts: MaxParts + 1}
 	}
-	if len(w.temps) > 0 {
-		if err := syncClose(w.temps[len(w.temps)-1]); err != nil {
-			return err
+	if n := len(w.files); n > 0 {
+		if err := w.files[n-1].Finish(); err != nil {
+			return &WriteError{Path: w.finalName(n), Err: err}
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(w.base), ".airlock-*.partial")
+	f, err := atomicfile.New(filepath.Dir(w.base), ".airlock-*.partial", 0o644) // a bundle is for sharing
 	if err != nil {
-		return fmt.Errorf("creating output: %w", err)
+		return &WriteError{Path: w.finalName(len(w.files) + 1), Err: err}
 	}
-	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600; a bundle is for sharing
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("creating output: %w", err)
-	}
-	w.temps = append(w.temps, f)
+	w.files = append(w.files, f)
 	w.written = 0
 	return nil
 }
@@ -96,50 +98,45 @@ func (w *partWriter) finalName(n int) string {
 
 // Commit syncs the files and renames them to their final names, the first
 // part last, so that a crash midway leaves no file a reader starts from.
+// A rename never replaces a file: when a bundle file of this name appeared
+// meanwhile (another export), Commit removes every file of its own and
+// fails with a *ExistsError, leaving the other bundle alone.
 func (w *partWriter) Commit() ([]string, error) {
-	if len(w.temps) == 0 {
+	if len(w.files) == 0 {
 		return nil, errors.New("nothing was written")
 	}
-	if err := syncClose(w.temps[len(w.temps)-1]); err != nil {
-		return nil, err
-	}
-	names := make([]string, len(w.temps))
-	for i := len(w.temps) - 1; i >= 0; i-- {
+	names := make([]string, len(w.files))
+	for i := len(w.files) - 1; i >= 0; i-- {
 		names[i] = w.finalName(i + 1)
-		if err := os.Rename(w.temps[i].Name(), names[i]); err != nil {
-			for _, done := range names[i+1:] {
-				os.Remove(done)
+		if err := w.files[i].CommitNoReplace(names[i]); err != nil {
+			removeAll(names[i+1:])
+			if errors.Is(err, fs.ErrExist) {
+				return nil, &ExistsError{Path: names[i], Appeared: true}
 			}
-			return nil, fmt.Errorf("renaming output into place: %w", err)
+			return nil, &WriteError{Path: names[i], Err: err}
 		}
 	}
-	syncDir(filepath.Dir(w.base))
+	// A bundle of another shape (one file against parts, or more parts)
+	// has other names, so the renames did not collide with it.
+	for _, f := range existing(w.base) {
+		if !slices.Contains(names, f) {
+			removeAll(names)
+			return nil, &ExistsError{Path: f, Appeared: true}
+		}
+	}
 	return names, nil
 }
 
 // Abort removes every temporary file.
 func (w *partWriter) Abort() {
-	for _, f := range w.temps {
-		f.Close()
-		os.Remove(f.Name())
+	for _, f := range w.files {
+		f.Abort()
 	}
-	w.temps = nil
+	w.files = nil
 }
 
-func syncClose(f *os.File) error {
-	err := f.Sync()
-	if cerr := f.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+func removeAll(names []string) {
+	for _, n := range names {
+		os.Remove(n)
 	}
 }

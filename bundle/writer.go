@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -39,7 +40,11 @@ type Result struct {
 // Write creates a signed bundle named after base (base.tar, or
 // base.tar.001... with WithPartSize) holding payloads sorted by path. It
 // re-hashes every payload while writing it and fails, leaving nothing behind,
-// when one does not match its declared size and checksum.
+// when one does not match its declared size and checksum (a *verify.Error
+// naming the payload). It never replaces a file: a bundle of that name that
+// appears while Write runs makes it fail with a *ExistsError. Failures to
+// write are *WriteError; a bundle needing more than MaxParts parts is
+// refused with a *TooManyPartsError before any file is created.
 func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads []Payload, opts ...Option) (*Result, error) {
 	o := makeOptions(opts)
 	payloads, err := complete(ctx, payloads)
@@ -64,12 +69,20 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	}
 	msum := sha256.Sum256(mjson)
 	sums := manifest.FormatSums(m.Sums(hex.EncodeToString(msum[:])))
+	sig := verify.Sign(priv, sums)
+	size, err := streamSize(o.created, sums, sig, mjson, payloads)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckParts(size, o.partSize, false); err != nil {
+		return nil, err
+	}
 
 	pw, err := newPartWriter(BaseName(base), o.partSize)
 	if err != nil {
 		return nil, err
 	}
-	n, err := writeStream(ctx, pw, o, sums, verify.Sign(priv, sums), mjson, payloads)
+	n, err := writeStream(ctx, pw, o, sums, sig, mjson, payloads)
 	if err != nil {
 		pw.Abort()
 		return nil, err
@@ -174,9 +187,43 @@ func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) err
 		dst = progressWriter{tw, func(n int64) { o.progress(p.Path, n) }}
 	}
 	if _, err := io.CopyBuffer(dst, src, make([]byte, copyBufferSize)); err != nil {
-		return fmt.Errorf("payload %s changed since it was hashed: %w", p.Path, err)
+		var we *WriteError
+		switch {
+		case verify.IsFailure(err):
+			return fmt.Errorf("payload %s changed since it was hashed: %w", p.Path, err)
+		case errors.As(err, &we), errors.Is(err, context.Canceled):
+			return err
+		}
+		return fmt.Errorf("reading payload %s: %w", p.Path, err)
 	}
 	return nil
+}
+
+// streamSize is the exact length of the tar stream writeStream writes.
+func streamSize(created time.Time, sums, sig, mjson []byte, payloads []Payload) (int64, error) {
+	total := int64(2 * blockSize) // the end-of-archive marker
+	add := func(name string, size int64) error {
+		cw := &countingWriter{w: io.Discard}
+		if err := tar.NewWriter(cw).WriteHeader(header(name, size, created)); err != nil {
+			return err
+		}
+		total += cw.n + (size+blockSize-1)/blockSize*blockSize
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		size int
+	}{{manifest.SumsName, len(sums)}, {manifest.SigName, len(sig)}, {manifest.ManifestName, len(mjson)}} {
+		if err := add(f.name, int64(f.size)); err != nil {
+			return 0, err
+		}
+	}
+	for _, p := range payloads {
+		if err := add(p.Path, p.Size); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
 }
 
 // header is the fixed header of every bundle entry: only name, size and

@@ -5,12 +5,12 @@ type EventKind string
 
 // Event kinds, in the order an export emits them.
 const (
-	Resolved  EventKind = "resolved"   // an image and platform was resolved (Target set)
 	Warned    EventKind = "warning"    // Message explains a naming problem worth fixing
 	Started   EventKind = "converting" // conversion of Key began
 	Progress  EventKind = "progress"   // Bytes more uncompressed bytes of Key were converted
 	Converted EventKind = "converted"  // Key was converted; Size is the tgz size
 	Cached    EventKind = "cached"     // Key was found in the staging cache; Size is the tgz size
+	Evicted   EventKind = "evicted"    // Key's cached tgz was damaged and removed; Message says so, a conversion follows
 	Writing   EventKind = "writing"    // the bundle is being written; Total is its payload size
 	Written   EventKind = "written"    // Bytes more payload bytes were written to the bundle
 )

@@ -17,6 +17,7 @@ import (
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -127,24 +128,50 @@ func TestRepeatedExportIsCachedAndIdentical(t *testing.T) {
 	}
 }
 
-func TestChangedStagingFileLeavesNoBundle(t *testing.T) {
-	s := newSetup(t, 1)
+func TestDamagedStagingFileIsEvictedAndConvertedAgain(t *testing.T) {
+	s := newSetup(t, 2)
 	if _, err := s.run(context.Background(), "a"); err != nil {
 		t.Fatal(err)
 	}
 	tgz, _ := filepath.Glob(filepath.Join(s.cache, "*.tgz"))
-	if len(tgz) != 1 {
+	if len(tgz) != 2 {
 		t.Fatalf("staging cache holds %v", tgz)
 	}
 	b, _ := os.ReadFile(tgz[0])
 	b[len(b)/2] ^= 1
 	os.WriteFile(tgz[0], b, 0o644)
-	_, err := s.run(context.Background(), "b")
-	if err == nil || !strings.Contains(err.Error(), "changed since it was hashed") {
-		t.Fatalf("err = %v, want a changed-payload error", err)
+	var evicted []export.Event
+	res, err := s.run(context.Background(), "b", export.WithEvents(func(e export.Event) {
+		if e.Kind == export.Evicted {
+			evicted = append(evicted, e)
+		}
+	}))
+	if err != nil {
+		t.Fatalf("export after a damaged cache entry: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(s.dir, "b.tar")); !os.IsNotExist(err) {
-		t.Fatal("a bundle was written from a changed staging file")
+	if len(evicted) != 1 || !strings.Contains(evicted[0].Message, tgz[0]) || !strings.Contains(evicted[0].Message, "staging cache") {
+		t.Fatalf("evicted events %+v, want one naming %s", evicted, tgz[0])
+	}
+	if res.Converted != 1 || res.Cached != 1 {
+		t.Fatalf("%d converted, %d cached; want 1 and 1", res.Converted, res.Cached)
+	}
+	r, err := bundle.Open(res.Bundle.Files, s.trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
+		t.Fatal(err)
+	}
+	// The damaged file is gone; the next export uses the new entry.
+	if _, err := os.Stat(tgz[0]); err == nil {
+		if b2, _ := os.ReadFile(tgz[0]); string(b2) == string(b) {
+			t.Fatal("the damaged file is still in the cache")
+		}
+	}
+	again, err := s.run(context.Background(), "c")
+	if err != nil || again.Cached != 2 {
+		t.Fatalf("third export: %v, %+v", err, again)
 	}
 }
 
@@ -155,5 +182,38 @@ func assertNoBundle(t *testing.T, dir string) {
 		if strings.Contains(e.Name(), ".tar") || strings.Contains(e.Name(), "partial") {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+func TestCachedTgzIsNotReusedWithOtherSettings(t *testing.T) {
+	s := newSetup(t, 1)
+	when := export.WithCreated(time.Unix(1700000000, 0))
+	a, err := s.run(context.Background(), "a", when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.run(context.Background(), "b", when, export.WithRootfsOptions(rootfs.WithLevel(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Cached != 0 || b.Converted != 1 {
+		t.Fatalf("export at another compression level: %d cached, %d converted; want a new conversion", b.Cached, b.Converted)
+	}
+	if a.Bundle.Manifest.Entries[0].SHA256 == b.Bundle.Manifest.Entries[0].SHA256 {
+		t.Fatal("another compression level gave the same tgz")
+	}
+	c, err := s.run(context.Background(), "c", when, export.WithRootfsOptions(rootfs.WithBlockSize(1<<18)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cached != 0 || c.Converted != 1 {
+		t.Fatalf("export with another block size: %d cached, %d converted; want a new conversion", c.Cached, c.Converted)
+	}
+	d, err := s.run(context.Background(), "d", when, export.WithRootfsOptions(rootfs.WithLevel(1), rootfs.WithConcurrency(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cached != 1 || d.Bundle.Manifest.Entries[0].SHA256 != b.Bundle.Manifest.Entries[0].SHA256 {
+		t.Fatalf("same settings (concurrency does not change bytes): %d cached; want the cached tgz", d.Cached)
 	}
 }

@@ -10,18 +10,17 @@ import (
 type Option func(*options)
 
 type options struct {
-	jobs      int
-	partSize  int64
-	created   time.Time
-	tool      string
-	events    func(Event)
-	rootfs    []rootfs.Option
-	cacheDir  string
-	fetchJobs int
+	jobs     int
+	partSize int64
+	created  time.Time
+	tool     string
+	events   func(Event)
+	rootfs   []rootfs.Option
+	cacheDir string
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{jobs: 2, fetchJobs: 4, created: time.Now(), events: func(Event) {}}
+	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -57,13 +56,4 @@ func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = di
 // WithRootfsOptions passes options to the rootfs conversion.
 func WithRootfsOptions(opts ...rootfs.Option) Option {
 	return func(o *options) { o.rootfs = append(o.rootfs, opts...) }
-}
-
-// WithFetchJobs downloads up to n layers of an image at a time (default 4).
-func WithFetchJobs(n int) Option {
-	return func(o *options) {
-		if n > 0 {
-			o.fetchJobs = n
-		}
-	}
 }

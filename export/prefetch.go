@@ -7,7 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/airlockhq/airlock/internal/ctxio"
 	"github.com/airlockhq/airlock/internal/stall"
@@ -29,29 +30,35 @@ func prefetch(ctx context.Context, img v1.Image, dir string, jobs int) (v1.Image
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	local := make([]v1.Layer, len(layers))
-	sem := make(chan struct{}, jobs)
-	var wg sync.WaitGroup
 	for i, l := range layers {
 		local[i] = &fileLayer{remote: l, path: filepath.Join(dir, fmt.Sprintf("layer-%03d", i)), ready: make(chan struct{})}
 	}
-	wg.Go(func() { // starts the downloads top layer first
+	// A failed download fails only its own layer (the conversion reports
+	// it when it reaches that layer); the others go on until wait.
+	var g errgroup.Group
+	g.SetLimit(jobs)
+	started := make(chan struct{})
+	go func() { // starts the downloads top layer first
+		defer close(started)
 		for i := len(local) - 1; i >= 0; i-- {
 			fl := local[i].(*fileLayer)
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				fl.err = ctx.Err()
+			if err := ctx.Err(); err != nil {
+				fl.err = err
 				close(fl.ready)
 				continue
 			}
-			wg.Go(func() {
-				defer func() { <-sem }()
+			g.Go(func() error {
 				fl.err = fetchLayer(ctx, fl.remote, fl.path)
 				close(fl.ready)
+				return nil
 			})
 		}
-	})
-	wait := func() { cancel(); wg.Wait() }
+	}()
+	wait := func() {
+		cancel()
+		<-started
+		_ = g.Wait() // downloads report through their layers
+	}
 	return &localImage{Image: img, layers: local}, wait, nil
 }
 

@@ -4,22 +4,29 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/stage"
+	"github.com/airlockhq/airlock/verify"
 )
 
 // PayloadPrefix is the folder of image payloads inside a bundle; the rest
 // of an entry's path is its S3 key.
 const PayloadPrefix = manifest.ImagesFolder
+
+// fetchJobs is how many layers of an image are downloaded at a time.
+const fetchJobs = 4
 
 // Result describes a finished export.
 type Result struct {
@@ -31,7 +38,10 @@ type Result struct {
 
 // Run converts every target into the staging cache (reusing what is there)
 // and writes the signed bundle out. Nothing looking like a bundle exists
-// at out unless Run succeeds.
+// at out unless Run succeeds. Before converting, it checks that out's
+// folder is writable, that the bundle fits in bundle.MaxParts parts and
+// that the output and cache folders have room for an estimate of what the
+// export writes (a *SpaceError otherwise).
 func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.PrivateKey, opts ...Option) (*Result, error) {
 	start := time.Now()
 	o := makeOptions(opts)
@@ -39,8 +49,11 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
 	}
-	cache, err := openCache(o.cacheDir)
+	cache, err := stage.Open(o.cacheDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSpace(ctx, cache, targets, out, o); err != nil {
 		return nil, err
 	}
 	staged, err := stageAll(ctx, cache, targets, o, emit)
@@ -48,37 +61,69 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		return nil, err
 	}
 	res := &Result{}
-	payloads := make([]bundle.Payload, len(targets))
-	var total int64
-	for i, s := range staged {
-		payloads[i] = s.payload(targets[i])
-		total += s.entry.Size
+	for {
+		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, o, emit)
+		i := corruptCached(err, targets, staged)
+		if i < 0 {
+			break
+		}
+		// The bundle writer found a cached tgz that no longer matches its
+		// record: evict it and convert again. A fresh conversion is not
+		// cached, so each entry is retried once.
+		t := targets[i]
+		emit(Event{Kind: Evicted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
+			Message: fmt.Sprintf("staging cache file %s for %s was damaged (%v); removed it, converting again", staged[i].entry.Path, t.Key, err)})
+		if err := cache.Remove(stageKey(t, o)); err != nil {
+			return nil, err
+		}
+		if staged[i], err = stageOne(ctx, cache, t, o, emit); err != nil {
+			return nil, fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range staged {
 		if s.cached {
 			res.Cached++
 		} else {
 			res.Converted++
 		}
 	}
-	emit(Event{Kind: Writing, Total: total})
-	res.Bundle, err = bundle.Write(ctx, out, priv, payloads,
-		bundle.WithPartSize(o.partSize), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
-		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
-	if err != nil {
-		return nil, err
-	}
 	res.Elapsed = time.Since(start)
 	return res, nil
 }
 
-func openCache(dir string) (*stage.Cache, error) {
-	if dir == "" {
-		d, err := stage.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
+func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged, o *options, emit func(Event)) (*bundle.Result, error) {
+	payloads := make([]bundle.Payload, len(targets))
+	var total int64
+	for i, s := range staged {
+		payloads[i] = s.payload(targets[i])
+		total += s.entry.Size
 	}
-	return stage.Open(dir)
+	emit(Event{Kind: Writing, Total: total})
+	return bundle.Write(ctx, out, priv, payloads,
+		bundle.WithPartSize(o.partSize), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
+		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+}
+
+// corruptCached returns the index of the cached target whose tgz failed
+// the bundle writer's check in err, or -1.
+func corruptCached(err error, targets []source.Target, staged []staged) int {
+	var ve *verify.Error
+	if !errors.As(err, &ve) {
+		return -1
+	}
+	for i, t := range targets {
+		if staged[i].cached && ve.Entry == PayloadPrefix+t.Key {
+			return i
+		}
+	}
+	return -1
+}
+
+func stageKey(t source.Target, o *options) string {
+	return stage.Key(t.Digest.String(), t.Platform.String(), rootfs.OutputSettings(o.rootfs...))
 }
 
 // staged is one target's tgz in the staging cache.
@@ -113,38 +158,33 @@ func (s staged) payload(t source.Target) bundle.Payload {
 	}
 }
 
-// stageAll converts up to o.jobs targets at a time and stops at the first
-// failure.
+// stageAll converts up to o.jobs targets at a time; the first failure
+// cancels the rest.
 func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, o *options, emit func(Event)) ([]staged, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	out := make([]staged, len(targets))
-	sem := make(chan struct{}, o.jobs)
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.jobs)
 	for i, t := range targets {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 			s, err := stageOne(ctx, cache, t, o, emit)
 			if err != nil {
-				cancel(fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err))
-				return
+				return fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
 			}
 			out[i] = s
+			return nil
 		})
 	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, error) {
-	key := stage.Key(t.Digest.String(), t.Platform.String(), rootfs.FormatVersion)
+	key := stageKey(t, o)
 	ev := Event{Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()}
 	if e, ok, err := cache.Lookup(key); err != nil {
 		return staged{}, err
@@ -175,7 +215,7 @@ func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target,
 		return rootfs.Metadata{}, err
 	}
 	defer os.RemoveAll(dir)
-	img, wait, err := prefetch(ctx, t.Image, dir, o.fetchJobs)
+	img, wait, err := prefetch(ctx, t.Image, dir, fetchJobs)
 	if err != nil {
 		return rootfs.Metadata{}, err
 	}

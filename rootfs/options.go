@@ -7,8 +7,8 @@ import (
 )
 
 // FormatVersion identifies the bytes Write produces for a given image and
-// options. Callers caching output key it on this, the image digest, the
-// level and the block size; it changes whenever output bytes change.
+// options; it changes whenever output bytes change. Callers caching output
+// key it on the image digest and OutputSettings, which includes it.
 const FormatVersion = 1
 
 // Defaults of the options.

@@ -5,8 +5,8 @@
 // its registry into Targets, one per requested platform.
 //
 // Everything that can be checked offline (reference syntax, names,
-// versions, keys, duplicates) is checked by Plan before any network
-// access; Resolve then fetches all descriptors and reports every broken
+// versions, keys, duplicates) is checked by Resolve before any network
+// access; it then fetches all descriptors and reports every broken
 // reference at once, so a bad line fails the run before anything is
 // written.
 //

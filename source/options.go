@@ -13,7 +13,7 @@ import (
 	"github.com/airlockhq/airlock/internal/stall"
 )
 
-// Option configures Plan and Resolve.
+// Option configures Resolve.
 type Option func(*options)
 
 type options struct {

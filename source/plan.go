@@ -9,25 +9,12 @@ import (
 	"github.com/airlockhq/airlock/concourse"
 )
 
-// Plan checks everything that needs no network: it parses every
+// plan checks everything that needs no network: it parses every
 // reference, derives and validates names and versions, renders keys for
-// each request and platform and refuses duplicate keys. Targets come in
-// request order, one per platform in the given order; platforms default
-// to DefaultPlatform. Digest, IndexDigest and Image stay empty. All
-// problems are reported together.
-func Plan(reqs []Request, platforms []v1.Platform, opts ...Option) ([]Target, error) {
-	groups, err := plan(reqs, platforms, makeOptions(opts))
-	if err != nil {
-		return nil, err
-	}
-	var ts []Target
-	for _, g := range groups {
-		ts = append(ts, g...)
-	}
-	return ts, nil
-}
-
-// plan returns the targets grouped by request.
+// each request and platform and refuses duplicate keys. It returns the
+// targets grouped by request, one per platform in the given order;
+// platforms default to DefaultPlatform. Digest, IndexDigest and Image stay
+// empty. All problems are reported together.
 func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, error) {
 	if len(platforms) == 0 {
 		platforms = []v1.Platform{DefaultPlatform}

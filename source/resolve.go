@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 )
 
-// Resolve plans the export (see Plan) and then fetches every reference's
-// descriptor from its registry, up to WithJobs at a time. An index yields
+// Resolve checks the requests (names, versions, keys; no network), then
+// fetches every reference's descriptor from its registry, up to WithJobs
+// at a time. An index yields
 // the image for each requested platform; a single image is accepted for
 // a platform its config satisfies. It returns only when every reference is
 // resolved, reporting all failures together, each naming where the
@@ -29,17 +30,17 @@ func Resolve(ctx context.Context, reqs []Request, platforms []v1.Platform, opts 
 	if err != nil {
 		return nil, fmt.Errorf("setting up registry client: %w", err)
 	}
+	// Every reference is tried, so that all failures are reported at once.
 	errs := make([]error, len(groups))
-	sem := make(chan struct{}, o.jobs)
-	var wg sync.WaitGroup
-	for i, g := range groups {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = fill(ctx, puller, g)
+	var g errgroup.Group
+	g.SetLimit(o.jobs)
+	for i, grp := range groups {
+		g.Go(func() error {
+			errs[i] = fill(ctx, puller, grp)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // failures are in errs
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("resolving images: %w", err)
 	}
@@ -134,7 +135,7 @@ func checkImagePlatform(img v1.Image, g []Target) error {
 			// Some builders leave the config's platform empty; the user
 			// named this image for the one platform requested.
 		case have == nil:
-			return platformError{fmt.Sprintf("%s is a single image whose config names no platform, so it cannot serve %d platforms; request one --platform for it", t.Request.Ref, len(g))}
+			return platformError{fmt.Sprintf("%s is a single image whose config names no platform, so it cannot serve %d platforms; request only one platform for it", t.Request.Ref, len(g))}
 		case !matches(have, t.Platform):
 			return platformError{fmt.Sprintf("%s is a single %s image; %s was requested", t.Request.Ref, have.String(), t.Platform.String())}
 		}

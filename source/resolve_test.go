@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -204,17 +206,18 @@ func TestResolveErrors(t *testing.T) {
 		line      string
 		want      []string
 		status    int // of the *PullError; -1 for none
+		cause     PullCause
 	}{
 		{"missing tag", nil, h + "/single:9.9",
-			[]string{"images.txt:1: pulling " + h + "/single:9.9: not found (404); check the name and tag"}, 404},
-		{"missing repository", nil, h + "/nothing:1", []string{"not found (404)"}, 404},
+			[]string{"images.txt:1: pulling " + h + "/single:9.9: not found (404)"}, 404, PullNotFound},
+		{"missing repository", nil, h + "/nothing:1", []string{"not found (404)"}, 404, PullNotFound},
 		{"unauthorized", nil, h + "/private/app:1",
-			[]string{"images.txt:1: pulling " + h + "/private/app:1: unauthorized (401)", "docker login " + h}, 401},
+			[]string{"images.txt:1: pulling " + h + "/private/app:1: unauthorized (401)"}, 401, PullUnauthorized},
 		{"platform missing from index", []v1.Platform{{OS: "linux", Architecture: "s390x"}}, h + "/multi:2.0",
-			[]string{"images.txt:1: " + h + "/multi:2.0 has no linux/s390x image; it has linux/amd64, linux/arm64/v8"}, -1},
+			[]string{"images.txt:1: " + h + "/multi:2.0 has no linux/s390x image; it has linux/amd64, linux/arm64/v8"}, -1, 0},
 		{"single image of another platform", nil, h + "/armonly:1",
-			[]string{"images.txt:1: " + h + "/armonly:1 is a single linux/arm64/v8 image; linux/amd64 was requested"}, -1},
-		{"unreachable", nil, "127.0.0.1:1/x:1", []string{"pulling 127.0.0.1:1/x:1: cannot reach 127.0.0.1:1"}, 0},
+			[]string{"images.txt:1: " + h + "/armonly:1 is a single linux/arm64/v8 image; linux/amd64 was requested"}, -1, 0},
+		{"unreachable", nil, "127.0.0.1:1/x:1", []string{"pulling 127.0.0.1:1/x:1: cannot reach 127.0.0.1:1"}, 0, PullUnreachable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,8 +231,8 @@ func TestResolveErrors(t *testing.T) {
 				}
 			}
 			var pe *PullError
-			if errors.As(err, &pe) != (tt.status >= 0) || (pe != nil && pe.StatusCode != tt.status) {
-				t.Errorf("PullError %+v, want status %d", pe, tt.status)
+			if errors.As(err, &pe) != (tt.status >= 0) || (pe != nil && (pe.StatusCode != tt.status || pe.Cause != tt.cause || pe.Registry != h && tt.status > 0)) {
+				t.Errorf("PullError %+v, want status %d, cause %d", pe, tt.status, tt.cause)
 			}
 		})
 	}
@@ -282,7 +285,8 @@ func TestResolveInsecureTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Resolve(context.Background(), reqs, nil, testOptions...)
-	if err == nil || !strings.Contains(err.Error(), "untrusted TLS certificate") || !strings.Contains(err.Error(), "--insecure") {
+	var pe *PullError
+	if !errors.As(err, &pe) || pe.Cause != PullUntrustedTLS || !strings.Contains(err.Error(), "untrusted TLS certificate") {
 		t.Errorf("without WithInsecure: got %v, want an untrusted certificate error", err)
 	}
 	ts, err := Resolve(context.Background(), reqs, nil, opts...)
@@ -316,5 +320,15 @@ func TestResolveImageWithoutPlatform(t *testing.T) {
 	_, err = resolve(t, []v1.Platform{DefaultPlatform, arm}, tr.host+"/bare:1.0")
 	if err == nil || !strings.Contains(err.Error(), "names no platform") {
 		t.Fatalf("two platforms requested: err = %v", err)
+	}
+}
+
+func TestPullErrorPlainHTTP(t *testing.T) {
+	ref, _ := name.ParseReference("registry.example/app:1")
+	tg := Target{Request: Request{Ref: "registry.example/app:1"}, Ref: ref}
+	err := &url.Error{Op: "Get", URL: "https://registry.example/v2/", Err: http.ErrSchemeMismatch}
+	pe := pullError(tg, fmt.Errorf("pinging: %w", err))
+	if pe.Cause != PullPlainHTTP || pe.Registry != "registry.example" || !strings.Contains(pe.Error(), "registry.example speaks plain HTTP") {
+		t.Errorf("got %+v (%v)", pe, pe)
 	}
 }

@@ -6,8 +6,8 @@ import (
 )
 
 // Target is one image for one platform, ready to be converted and stored
-// under Key. Plan fills everything but Digest, IndexDigest and Image;
-// Resolve fills those from the registry.
+// under Key. Resolve fills Digest, IndexDigest and Image from the
+// registry, everything else from the request.
 type Target struct {
 	// Request is what the user wrote; note that Target.Ref shadows
 	// Request.Ref (use t.Request.Ref for the reference as written).

@@ -2,8 +2,8 @@
 // so an export that is interrupted or repeated does not convert the same
 // image twice.
 //
-// An entry is addressed by Key(manifest digest, platform, converter format
-// version) and consists of a data file and a small JSON record beside it
+// An entry is addressed by Key(manifest digest, platform, converter
+// settings) and consists of a data file and a small JSON record beside it
 // (size, sha256, caller metadata). Put writes the data to a temporary file
 // in the cache directory while hashing and counting it, fsyncs it, renames
 // it to a name that includes its sha256, and only then renames the record

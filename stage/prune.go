@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // Remove deletes key's entry, if there is one.
@@ -88,5 +90,5 @@ func ours(name string) bool {
 		return checkKey(key) == nil
 	}
 	key, sum, ok := strings.Cut(strings.TrimSuffix(name, ".tgz"), "-")
-	return ok && strings.HasSuffix(name, ".tgz") && checkKey(key) == nil && isHex(sum, 64)
+	return ok && strings.HasSuffix(name, ".tgz") && checkKey(key) == nil && manifest.IsSHA256Hex(sum)
 }

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"path/filepath"
+
+	"github.com/airlockhq/airlock/internal/atomicfile"
 )
 
 // tempPrefix starts the names of files being written.
@@ -27,34 +28,31 @@ func (c *Cache) Put(ctx context.Context, key string, fill func(w io.Writer) (met
 	if err := checkKey(key); err != nil {
 		return Entry{}, err
 	}
-	tmp, err := os.CreateTemp(c.dir, tempPrefix+key+"-*.tgz")
+	tmp, err := atomicfile.New(c.dir, tempPrefix+key+"-*.tgz", 0o600)
 	if err != nil {
 		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
 	}
-	defer func() { _ = removeIfExists(tmp.Name()) }() // no-op once renamed
+	defer tmp.Abort() // no-op once committed
 	r, err := c.writeData(ctx, tmp, fill)
 	if err != nil {
 		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
 	}
 	r.File = dataName(key, r.SHA256)
-	if err := c.commit(key, tmp.Name(), r); err != nil {
+	if err := c.commit(key, tmp, r); err != nil {
 		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
 	}
 	return c.entry(r), nil
 }
 
 // writeData runs fill into f, then fsyncs and closes f.
-func (c *Cache) writeData(ctx context.Context, f *os.File, fill func(io.Writer) (any, error)) (record, error) {
+func (c *Cache) writeData(ctx context.Context, f *atomicfile.File, fill func(io.Writer) (any, error)) (record, error) {
 	w := &hashWriter{ctx: ctx, w: f, h: sha256.New()}
 	meta, err := fill(w)
 	if err == nil {
 		err = ctx.Err()
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if ferr := f.Finish(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return record{}, err
@@ -69,48 +67,27 @@ func (c *Cache) writeData(ctx context.Context, f *os.File, fill func(io.Writer) 
 }
 
 // commit renames the data into place, then writes and renames the record.
-func (c *Cache) commit(key, tmpData string, r record) error {
+func (c *Cache) commit(key string, tmpData *atomicfile.File, r record) error {
 	data := filepath.Join(c.dir, r.File)
-	if err := os.Rename(tmpData, data); err != nil {
+	if err := tmpData.Commit(data); err != nil {
 		return err
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if err := c.writeAtomic(c.recordPath(key), b); err != nil {
+	rec, err := atomicfile.New(c.dir, tempPrefix+key+".json-*", 0o600)
+	if err == nil {
+		defer rec.Abort()
+		_, err = rec.Write(b)
+	}
+	if err == nil {
+		err = rec.Commit(c.recordPath(key))
+	}
+	if err != nil {
 		return errors.Join(err, removeIfExists(data))
 	}
-	return syncDir(c.dir)
-}
-
-// writeAtomic writes b to a temporary file, fsyncs it and renames it to path.
-func (c *Cache) writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(c.dir, tempPrefix+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = removeIfExists(f.Name()) }()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // hashWriter hashes and counts what it writes and fails once ctx is done.

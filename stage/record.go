@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // recordFormat is the version of the record layout.
@@ -37,7 +39,7 @@ func (c *Cache) readRecord(key string) (record, error) {
 
 // check makes sure a record names its own data file and a real sha256.
 func (r record) check(key string) error {
-	if !isHex(r.SHA256, 64) {
+	if !manifest.IsSHA256Hex(r.SHA256) {
 		return fmt.Errorf("bad sha256 %q", r.SHA256)
 	}
 	if r.Format != recordFormat || r.File != dataName(key, r.SHA256) || r.Size < 0 {

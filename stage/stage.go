@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // Cache is a staging directory. It is safe for concurrent use, also by
@@ -34,8 +35,16 @@ func DefaultDir() (string, error) {
 	return filepath.Join(d, "airlock", "stage"), nil
 }
 
-// Open opens the cache in dir, creating the directory if needed.
+// Open opens the cache in dir (DefaultDir if empty), creating the
+// directory if needed.
 func Open(dir string) (*Cache, error) {
+	if dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening stage cache: %w", err)
 	}
@@ -46,11 +55,12 @@ func Open(dir string) (*Cache, error) {
 func (c *Cache) Dir() string { return c.dir }
 
 // Key addresses the conversion of the image with manifest digest (e.g.
-// "sha256:ab..."), for platform (e.g. "linux/amd64"), by converter format
-// version format. Bump format whenever the converter's output changes.
-func Key(digest, platform string, format int) string {
+// "sha256:ab..."), for platform (e.g. "linux/amd64"), by a converter
+// whose output is fixed by settings (e.g. rootfs.OutputSettings): settings
+// must change whenever the converter's output bytes would.
+func Key(digest, platform, settings string) string {
 	h := sha256.New()
-	for _, s := range []string{"airlock-stage-v1", digest, platform, strconv.Itoa(format)} {
+	for _, s := range []string{"airlock-stage-v2", digest, platform, settings} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -59,23 +69,10 @@ func Key(digest, platform string, format int) string {
 
 // checkKey refuses anything but a Key, which also keeps paths inside dir.
 func checkKey(key string) error {
-	if !isHex(key, sha256.Size*2) {
+	if !manifest.IsSHA256Hex(key) {
 		return fmt.Errorf("invalid stage key %q: want 64 lowercase hex digits", key)
 	}
 	return nil
-}
-
-// isHex reports whether s is n lowercase hex digits.
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Cache) recordPath(key string) string {

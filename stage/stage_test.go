@@ -54,11 +54,11 @@ func files(t *testing.T, c *Cache) []string {
 }
 
 func TestKey(t *testing.T) {
-	k := Key(digest, "linux/amd64", 1)
-	if checkKey(k) != nil || k != Key(digest, "linux/amd64", 1) {
+	k := Key(digest, "linux/amd64", "v1")
+	if checkKey(k) != nil || k != Key(digest, "linux/amd64", "v1") {
 		t.Fatalf("Key = %q, not stable 64 hex digits", k)
 	}
-	for _, other := range []string{Key(digest, "linux/arm64", 1), Key(digest, "linux/amd64", 2), Key(digest+"0", "linux/amd64", 1), Key(digest, "linux/amd6", 41)} {
+	for _, other := range []string{Key(digest, "linux/arm64", "v1"), Key(digest, "linux/amd64", "v2"), Key(digest+"0", "linux/amd64", "v1"), Key(digest, "linux/amd6", "4v1")} {
 		if other == k {
 			t.Errorf("different inputs share key %s", k)
 		}
@@ -67,7 +67,7 @@ func TestKey(t *testing.T) {
 
 func TestPutLookup(t *testing.T) {
 	c := open(t)
-	key := Key(digest, "linux/amd64", 1)
+	key := Key(digest, "linux/amd64", "v1")
 	if _, ok, err := c.Lookup(key); ok || err != nil {
 		t.Fatalf("empty cache: Lookup = %v, %v", ok, err)
 	}
@@ -131,7 +131,7 @@ func TestFailedPutLeavesNothing(t *testing.T) {
 			c := open(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			key := Key(digest, name, 1)
+			key := Key(digest, name, "v1")
 			_, err := c.Put(ctx, key, fill(cancel))
 			if err == nil {
 				t.Fatal("Put succeeded")
@@ -173,7 +173,7 @@ func TestLookupDropsBrokenEntries(t *testing.T) {
 	for name, breakIt := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := open(t)
-			key := Key(digest, "linux/amd64", 1)
+			key := Key(digest, "linux/amd64", "v1")
 			e, err := c.Put(context.Background(), key, writeString("some rootfs", nil))
 			if err != nil {
 				t.Fatal(err)
@@ -203,13 +203,13 @@ func TestInvalidKey(t *testing.T) {
 
 func TestConcurrentPuts(t *testing.T) {
 	c := open(t)
-	same := Key(digest, "same", 1)
+	same := Key(digest, "same", "v1")
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for i := range 16 {
 		wg.Go(func() {
 			big := strings.Repeat(fmt.Sprint(i), 64<<10)
-			if _, err := c.Put(context.Background(), Key(digest, fmt.Sprint(i), 1), writeString(big, i)); err != nil {
+			if _, err := c.Put(context.Background(), Key(digest, fmt.Sprint(i), "v1"), writeString(big, i)); err != nil {
 				errs <- err
 			}
 			// Writers of one key with different content: last wins, whole.
@@ -224,7 +224,7 @@ func TestConcurrentPuts(t *testing.T) {
 		t.Error(err)
 	}
 	for i := range 16 {
-		e, ok, err := c.Lookup(Key(digest, fmt.Sprint(i), 1))
+		e, ok, err := c.Lookup(Key(digest, fmt.Sprint(i), "v1"))
 		if !ok || err != nil || e.SHA256 != sum(strings.Repeat(fmt.Sprint(i), 64<<10)) || string(e.Meta) != fmt.Sprint(i) {
 			t.Errorf("entry %d: %+v %v %v", i, e, ok, err)
 		}
@@ -247,7 +247,7 @@ func TestConcurrentPuts(t *testing.T) {
 func TestRemoveAndPrune(t *testing.T) {
 	c := open(t)
 	ctx := context.Background()
-	old, fresh, gone := Key(digest, "old", 1), Key(digest, "fresh", 1), Key(digest, "gone", 1)
+	old, fresh, gone := Key(digest, "old", "v1"), Key(digest, "fresh", "v1"), Key(digest, "gone", "v1")
 	for _, k := range []string{old, fresh, gone} {
 		if _, err := c.Put(ctx, k, writeString(k, nil)); err != nil {
 			t.Fatal(err)
@@ -299,5 +299,44 @@ func TestDefaultDir(t *testing.T) {
 	}
 	if !strings.HasSuffix(d, filepath.Join("airlock", "stage")) {
 		t.Errorf("DefaultDir = %s", d)
+	}
+}
+
+func TestListAndShrink(t *testing.T) {
+	c := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	var keys []string
+	for i := range 3 {
+		k := Key(digest, fmt.Sprint(i), "v1")
+		keys = append(keys, k)
+		if _, err := c.Put(ctx, k, writeString(strings.Repeat("x", 100), nil)); err != nil {
+			t.Fatal(err)
+		}
+		// entry 0 is the oldest, entry 2 the newest
+		used := now.Add(time.Duration(i-3) * time.Hour)
+		os.Chtimes(c.recordPath(k), used, used)
+	}
+	infos, err := c.List()
+	if err != nil || len(infos) != 3 || infos[0].Key != keys[2] || infos[2].Key != keys[0] || infos[0].Size != 100 {
+		t.Fatalf("List = %+v, %v; want newest first", infos, err)
+	}
+	freed, err := c.Shrink(250)
+	if err != nil || freed != 100 {
+		t.Fatalf("Shrink(250) freed %d, %v", freed, err)
+	}
+	if _, ok, _ := c.Lookup(keys[0]); ok {
+		t.Error("the least recently used entry survived")
+	}
+	for _, k := range keys[1:] {
+		if _, ok, _ := c.Lookup(k); !ok {
+			t.Errorf("entry %s was removed", k)
+		}
+	}
+	if freed, err := c.Shrink(0); err != nil || freed != 200 {
+		t.Fatalf("Shrink(0) freed %d, %v", freed, err)
+	}
+	if infos, _ := c.List(); len(infos) != 0 {
+		t.Fatalf("after Shrink(0): %+v", infos)
 	}
 }

@@ -76,6 +76,3 @@ func (v *Reader) Drain() error {
 	_, err := io.Copy(io.Discard, v)
 	return err
 }
-
-// Verified reports whether the whole data was read and matched.
-func (v *Reader) Verified() bool { return v.err == io.EOF }

@@ -59,7 +59,10 @@ func (ui *exportUI) event(e export.Event) {
 	case export.Cached:
 		ui.overall.inc(1)
 		ui.log("cached     %s: %s", e.Key, humanBytes(e.Size))
+	case export.Evicted:
+		ui.log("airlock: warning: %s", e.Message)
 	case export.Writing:
+		ui.write.abort() // a bundle written again after an eviction
 		ui.write = ui.bars.add("bundle", e.Total)
 		ui.log("writing bundle: %s of images", humanBytes(e.Total))
 	case export.Written:

@@ -13,6 +13,7 @@ import (
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/importer"
+	"github.com/airlockhq/airlock/internal/atomicfile"
 )
 
 type importOptions struct {
@@ -125,43 +126,10 @@ func checkFolder(path string) error {
 	return nil
 }
 
-// writeFileAtomic writes path through a temporary file in the same folder,
-// renamed into place only when fill succeeded. A path that exists and is
-// not a regular file (/dev/stdout, a pipe) is written directly instead.
+// writeFileAtomic writes path through a temporary file renamed into
+// place; /dev/stdout or a pipe is written directly (see atomicfile.WriteFile).
 func writeFileAtomic(path string, fill func(*os.File) error) error {
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		err = fill(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".airlock-*.partial")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	err = f.Chmod(0o644)
-	if err == nil {
-		err = fill(f)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, 0o644, fill)
 }
 
 // importUI renders import events like exportUI does.

@@ -13,6 +13,9 @@ import (
 	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/stall"
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -86,6 +89,7 @@ that the bucket still matches what was signed.
 		newExportCmd(s),
 		newImportCmd(s),
 		newAuditCmd(s),
+		newCacheCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -153,9 +157,52 @@ func report(w io.Writer, err error, code int) {
 		fmt.Fprintln(w, "airlock: hint: see 'airlock --help'")
 	case errors.As(err, new(*stall.Error)):
 		fmt.Fprintln(w, "airlock: hint: the server accepted the request and then sent nothing; check it and the network path to it, or raise --stall-timeout for a slow link")
+	case libraryHint(err) != "":
+		fmt.Fprintf(w, "airlock: hint: %s\n", libraryHint(err))
 	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
 		fmt.Fprintln(w, "airlock: hint: check that --pub names the key that signed this bundle (airlock inspect shows the signer)")
 	}
+}
+
+// libraryHint advises on the typed errors of the library packages.
+func libraryHint(err error) string {
+	var (
+		pe *source.PullError
+		ee *bundle.ExistsError
+		te *bundle.TooManyPartsError
+		se *export.SpaceError
+	)
+	switch {
+	case errors.As(err, &se):
+		return "free some space or choose another folder (-o NAME, --cache-dir DIR); 'airlock cache prune' shrinks the staging cache"
+	case errors.As(err, &ee) && ee.Appeared:
+		return "two exports wrote the same name; the other one's bundle was left alone: choose another -o NAME"
+	case errors.As(err, &ee):
+		return "remove it or choose another -o NAME"
+	case errors.As(err, &te):
+		return "choose a larger --part-size"
+	case !errors.As(err, &pe):
+		return ""
+	}
+	switch pe.Cause {
+	case source.PullUntrustedTLS:
+		return "trust the registry's CA, or pass --insecure for a self-signed registry"
+	case source.PullPlainHTTP:
+		return "pass --insecure for a plain-HTTP registry"
+	case source.PullUnauthorized:
+		return fmt.Sprintf("log in with \"docker login %s\" or check your credentials", pe.Registry)
+	case source.PullDenied:
+		return "the credentials in use may not pull this repository"
+	case source.PullNotFound:
+		return "check the name and tag"
+	case source.PullRateLimited:
+		return "retry later, or log in to raise the limit"
+	case source.PullServerFailed:
+		return "retry later"
+	case source.PullUnreachable:
+		return "check the registry address and the network"
+	}
+	return ""
 }
 
 // isTerminal tells whether w is an interactive terminal.
