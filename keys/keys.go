@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -118,14 +119,57 @@ func LoadPublic(path string) (Public, error) {
 	return Public{Key: pub, ID: ID(pub), Path: path}, nil
 }
 
+// MaxKeyFileSize bounds a key file; airlock's own are a few hundred bytes.
+const MaxKeyFileSize = 64 << 10
+
+// NotRegularError is returned for a key path that is not a regular file (a
+// FIFO, a device, a socket): key files are read only when reading them
+// cannot block.
+type NotRegularError struct {
+	Path string
+	Mode os.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("key file %s is not a regular file (%s); keys are read from regular files only", e.Path, fileKind(e.Mode))
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "mode " + m.String()
+}
+
+// Warning is something a caller should tell the user about a key file
+// that was skipped or used.
+type Warning struct {
+	Path   string
+	Reason string
+}
+
+func (w Warning) String() string { return w.Path + ": " + w.Reason }
+
 // LoadTrusted reads public keys from files and from directories (every
-// *.pub file in them). It fails when no key is found at all.
-func LoadTrusted(paths []string) ([]Public, error) {
-	var files []string
+// *.pub file in them). A path given directly must be a regular file; a
+// *.pub in a directory that is not one (a FIFO, say) is skipped with a
+// Warning. It fails when no key is found at all.
+func LoadTrusted(paths []string) ([]Public, []Warning, error) {
+	var (
+		files    []string
+		warnings []Warning
+	)
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("public key %s: %w", p, errors.Unwrap(err))
+			return nil, nil, fmt.Errorf("public key %s: %w", p, errors.Unwrap(err))
 		}
 		if !fi.IsDir() {
 			files = append(files, p)
@@ -133,32 +177,82 @@ func LoadTrusted(paths []string) ([]Public, error) {
 		}
 		found, err := filepath.Glob(filepath.Join(p, "*.pub"))
 		if err != nil {
-			return nil, err
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("public key directory %s holds no *.pub file", p)
+			return nil, nil, err
 		}
 		sort.Strings(found)
-		files = append(files, found...)
+		n := 0
+		for _, f := range found {
+			if fi, err := os.Stat(f); err == nil && !fi.Mode().IsRegular() {
+				warnings = append(warnings, Warning{Path: f, Reason: "skipped: not a regular file (" + fileKind(fi.Mode()) + ")"})
+				continue
+			}
+			files = append(files, f)
+			n++
+		}
+		if n == 0 {
+			return nil, warnings, fmt.Errorf("public key directory %s holds no *.pub file that is a regular file", p)
+		}
 	}
 	if len(files) == 0 {
-		return nil, errors.New("no public key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
+		return nil, warnings, errors.New("no public key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
 	}
 	var trusted []Public
 	for _, f := range files {
 		pub, err := LoadPublic(f)
 		if err != nil {
-			return nil, err
+			return nil, warnings, err
 		}
 		trusted = append(trusted, pub)
 	}
-	return trusted, nil
+	return trusted, warnings, nil
+}
+
+// CheckPrivateMode returns a Warning when the private key file at path
+// can be read by its group or by others.
+func CheckPrivateMode(path string) *Warning {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return &Warning{Path: path, Reason: fmt.Sprintf("private key is readable by group or others (mode %04o)", fi.Mode().Perm())}
+}
+
+// readKeyFile reads a small regular file without ever blocking on it.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, cause(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, cause(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, cause(err))
+	}
+	if len(data) > MaxKeyFileSize {
+		return nil, fmt.Errorf("key file %s is larger than %d bytes; not a key", path, MaxKeyFileSize)
+	}
+	return data, nil
+}
+
+// cause drops the path from an *os.PathError, which messages name already.
+func cause(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
 }
 
 func readPEM(path, wantType string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, errors.Unwrap(err))
+		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {

@@ -42,15 +42,15 @@ func TestLoadTrusted(t *testing.T) {
 	dir := t.TempDir()
 	Generate(filepath.Join(dir, "a"))
 	Generate(filepath.Join(dir, "b"))
-	got, err := LoadTrusted([]string{dir})
-	if err != nil || len(got) != 2 {
+	got, warnings, err := LoadTrusted([]string{dir})
+	if err != nil || len(got) != 2 || len(warnings) != 0 {
 		t.Fatalf("LoadTrusted(dir) = %d keys, %v", len(got), err)
 	}
 	empty := t.TempDir()
-	if _, err := LoadTrusted([]string{empty}); err == nil || !strings.Contains(err.Error(), "no *.pub file") {
+	if _, _, err := LoadTrusted([]string{empty}); err == nil || !strings.Contains(err.Error(), "no *.pub file") {
 		t.Errorf("empty dir: %v", err)
 	}
-	if _, err := LoadTrusted(nil); err == nil {
+	if _, _, err := LoadTrusted(nil); err == nil {
 		t.Error("no keys accepted")
 	}
 }
@@ -74,5 +74,31 @@ func TestLoadRejectsNonKeys(t *testing.T) {
 		if err := c.load(); err == nil || !strings.Contains(err.Error(), c.mention) {
 			t.Errorf("case %d: err = %v, want it to mention %q", i, err, c.mention)
 		}
+	}
+}
+
+func TestCheckPrivateMode(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "k")
+	if _, err := Generate(base); err != nil {
+		t.Fatal(err)
+	}
+	if w := CheckPrivateMode(base + ".key"); w != nil {
+		t.Errorf("a key from Generate (mode 0600) gives warning %v", w)
+	}
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		if err := os.Chmod(base+".key", mode); err != nil {
+			t.Fatal(err)
+		}
+		w := CheckPrivateMode(base + ".key")
+		if w == nil || w.Path != base+".key" || !strings.Contains(w.Reason, "readable by group or others") {
+			t.Errorf("mode %04o: warning %v", mode, w)
+		}
+	}
+	if err := os.Chmod(base+".key", 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if w := CheckPrivateMode(base + ".key"); w != nil {
+		t.Errorf("mode 0400 gives warning %v", w)
 	}
 }

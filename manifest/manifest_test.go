@@ -1,6 +1,9 @@
 package manifest
 
 import (
+	"archive/tar"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +93,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func FuzzParseSums(f *testing.F) {
+	f.Add(goldenEntry(f, SumsName))
 	f.Add([]byte(hexA + "  manifest.json\n" + hexA + "  images/a/a-1.tgz\n"))
 	f.Add([]byte(hexA + "  ../x\n"))
 	f.Add([]byte(""))
@@ -110,6 +114,7 @@ func FuzzParseSums(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
+	f.Add(goldenEntry(f, ManifestName))
 	f.Add([]byte(`{"format": 1, "created": "2026-11-01T00:00:00Z", "signer": "k", "entries": [{"path": "images/a.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1"}}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "../x"}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "regexp": "a/a-(.*)\\.tgz"}}]}`))
@@ -119,12 +124,58 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, e := range m.Entries {
-			if CheckName(e.Path) != nil || isReserved(e.Path) {
-				t.Fatalf("accepted unsafe entry %q", e.Path)
+			if CheckName(e.Path) != nil || isReserved(e.Path) || e.Size < 0 || !IsSHA256Hex(e.SHA256) {
+				t.Fatalf("accepted unsafe entry %+v", e)
 			}
 			if e.Image != nil && CheckImage(e.Path, e.Image) != nil {
 				t.Fatalf("accepted bad image entry %+v", e)
 			}
 		}
+		// What a reader accepts, a writer can write again unchanged...
+		out, err := m.Marshal()
+		if err != nil {
+			t.Fatalf("accepted manifest does not marshal: %v", err)
+		}
+		again, err := Parse(out)
+		if err != nil {
+			t.Fatalf("accepted manifest, marshalled again, is rejected: %v\n%s", err, out)
+		}
+		if out2, _ := again.Marshal(); string(out2) != string(out) {
+			t.Fatalf("manifest changes on a second round trip:\n%s\n%s", out, out2)
+		}
+		// ...and list in a SHA256SUMS that readers accept and that matches it.
+		sums, err := ParseSums(FormatSums(m.Sums(hexA)))
+		if err != nil {
+			t.Fatalf("the SHA256SUMS of an accepted manifest is rejected: %v", err)
+		}
+		if err := m.CheckAgainst(sums, hexA); err != nil {
+			t.Fatalf("an accepted manifest disagrees with its own sums: %v", err)
+		}
 	})
+}
+
+// goldenEntry returns an entry of the committed golden bundle, so the
+// fuzzers start from what airlock really writes.
+func goldenEntry(f *testing.F, name string) []byte {
+	f.Helper()
+	const golden = "../bundle/testdata/golden/hello.tar"
+	file, err := os.Open(golden)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer file.Close()
+	tr := tar.NewReader(file)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			f.Fatalf("%s: no entry %s: %v", golden, name, err)
+		}
+		if h.Name == name {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				f.Fatal(err)
+			}
+			return b
+		}
+	}
 }

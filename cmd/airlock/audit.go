@@ -59,7 +59,7 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 			return err
 		}
 	}
-	trusted, err := keys.LoadTrusted(o.pubs)
+	trusted, err := loadTrusted(o.pubs, s.err)
 	if err != nil {
 		return err
 	}

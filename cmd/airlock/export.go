@@ -111,6 +111,9 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 	if p.priv, err = keys.LoadPrivate(o.key); err != nil {
 		return nil, err
 	}
+	if w := keys.CheckPrivateMode(o.key); w != nil {
+		fmt.Fprintf(s.err, "airlock: warning: %s; anyone who can read it can sign bundles: run chmod 600 %s\n", w, o.key)
+	}
 	return p, bundle.CheckOutput(o.out)
 }
 

@@ -64,7 +64,7 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 			return err
 		}
 	}
-	r, err := openBundle(o.pubs, args)
+	r, err := openBundle(o.pubs, args, s.err)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ type inspectResult struct {
 }
 
 func runInspect(_ context.Context, o inspectOptions, args []string, s streams) error {
-	r, err := openBundle(o.pubs, args)
+	r, err := openBundle(o.pubs, args, s.err)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,15 +44,24 @@ func addPubFlag(c *cobra.Command, pubs *[]string) {
 }
 
 // openBundle loads the trusted keys and opens a bundle, checking its signature.
-func openBundle(pubs, args []string) (*bundle.Reader, error) {
+func openBundle(pubs, args []string, stderr io.Writer) (*bundle.Reader, error) {
 	if len(pubs) == 0 {
 		return nil, usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
 	}
-	trusted, err := keys.LoadTrusted(pubs)
+	trusted, err := loadTrusted(pubs, stderr)
 	if err != nil {
 		return nil, err
 	}
 	return bundle.Open(args, trusted)
+}
+
+// loadTrusted loads the trusted keys and prints what was skipped.
+func loadTrusted(pubs []string, stderr io.Writer) ([]keys.Public, error) {
+	trusted, warnings, err := keys.LoadTrusted(pubs)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "airlock: warning: %s\n", w)
+	}
+	return trusted, err
 }
 
 type verifyResult struct {
@@ -66,7 +76,7 @@ type verifyResult struct {
 
 func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) error {
 	start := time.Now()
-	r, err := openBundle(o.pubs, args)
+	r, err := openBundle(o.pubs, args, s.err)
 	if err != nil {
 		return err
 	}
