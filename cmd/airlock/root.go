@@ -12,9 +12,9 @@ import (
 
 	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
-	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
 )
