@@ -21,6 +21,10 @@
 //   - hardlinks always point at an earlier entry; a hardlink whose target an
 //     upper layer deleted or replaced becomes a copy of the target as it was
 //     in the link's layer
+//   - layers apply by path, never through symlinks; no entry lies beneath a
+//     symlink or another non-directory: of two such entries the first in
+//     flattening order (top layer first) stays, the other is left out and
+//     reported through [WithWarning] (docs/format.md section 7)
 //
 // Symlink targets, numeric ownership, mode bits (setuid, setgid, sticky) and
 // file modification times are kept. Output is deterministic: the same image

@@ -16,15 +16,20 @@ import (
 const prefix = "rootfs/"
 
 // flattener writes the entries of mutate.Extract's stream under rootfs/,
-// holding back hardlinks until their target is in the tar. Memory grows
-// with the number of entries (names and held-back headers), never with
-// file contents.
+// holding back hardlinks until their target is in the tar, and leaving out
+// entries the tree cannot hold (see conflict). Memory grows with the number
+// of entries (names and held-back headers), never with file contents.
 type flattener struct {
 	tw      *tar.Writer
-	names   map[string]state  // every path seen, clean
-	waiting map[string][]link // hardlinks held back, by the target they wait for
-	orphans []link            // hardlinks whose target an upper layer replaced
+	img     v1.Image
+	warn    func(Warning)
+	names   map[string]state    // every path seen, clean
+	dirs    map[string]struct{} // directories of the tree: explicit ones and parents of kept entries
+	waiting map[string][]link   // hardlinks held back, by the target they wait for
+	orphans []link              // hardlinks whose target an upper layer replaced
 	reqs    map[string][]*request
+	reqDirs map[string]bool // parents of requested hardlink targets
+	blocked map[string]bool // those of them some layer holds as a non-directory
 }
 
 type state struct {
@@ -39,6 +44,7 @@ const (
 	pending kind = iota // a hardlink held back
 	written
 	dropped
+	refused // left out with a warning; see conflict
 )
 
 type link struct {
@@ -46,15 +52,17 @@ type link struct {
 	layer int
 }
 
-func newFlattener(tw *tar.Writer) *flattener {
+func newFlattener(tw *tar.Writer, img v1.Image, warn func(Warning)) *flattener {
 	return &flattener{
-		tw: tw, names: map[string]state{}, waiting: map[string][]link{},
-		reqs: map[string][]*request{},
+		tw: tw, img: img, warn: warn, names: map[string]state{}, dirs: map[string]struct{}{},
+		waiting: map[string][]link{}, reqs: map[string][]*request{},
+		reqDirs: map[string]bool{}, blocked: map[string]bool{},
 	}
 }
 
 func (f *flattener) copyExtract(ctx context.Context, img v1.Image) error {
-	rc := mutate.Extract(taggedImage{Image: img, ctx: ctx})
+	layers := newLayerState()
+	rc := mutate.Extract(taggedImage{Image: img, ctx: ctx, state: layers})
 	defer rc.Close()
 	// Unblocks a read waiting on a slow layer as soon as ctx is done.
 	defer context.AfterFunc(ctx, func() { rc.Close() })()
@@ -66,6 +74,7 @@ func (f *flattener) copyExtract(ctx context.Context, img v1.Image) error {
 			// between entries; only the pipe's end tells success from failure.
 			_, err = io.Copy(io.Discard, rc)
 			if err == nil {
+				f.warnShadowed(layers)
 				return nil
 			}
 		}
@@ -90,10 +99,28 @@ func (f *flattener) add(hdr *tar.Header, layer int, content io.Reader) error {
 	case !kept(hdr):
 		f.drop(hdr.Name)
 		return nil
+	case f.refuse(hdr, layer):
+		return nil
 	case hdr.Typeflag == tar.TypeLink:
 		return f.addLink(link{hdr: hdr, layer: layer})
 	}
 	return f.write(hdr, layer, content)
+}
+
+// warnShadowed warns about the entries Extract left out because an earlier
+// entry of their layer is a non-directory at one of their parents: those
+// whose non-directory parent is in the tree and that no higher layer put
+// in the tree itself.
+func (f *flattener) warnShadowed(layers *layerState) {
+	layers.mu.Lock()
+	shadowed := layers.shadowed
+	layers.mu.Unlock()
+	for _, s := range shadowed {
+		_, kept := f.names[s.Path]
+		if st := f.names[s.parent]; !kept && st.kind == written && st.typ != tar.TypeDir {
+			f.warning(s.Layer, s.Path, s.Reason)
+		}
+	}
 }
 
 // kept reports whether an entry belongs in a Concourse rootfs: no device
@@ -113,6 +140,80 @@ func keptType(typ byte) bool {
 	return false
 }
 
+// refuse leaves hdr out with a warning if the tree cannot hold it, else
+// records the directories it implies. Entries count in stream order (upper
+// layers first), hardlinks where they appear even if written later: an
+// entry beneath an earlier non-directory is left out, and so is a
+// non-directory at a path earlier entries lie beneath.
+func (f *flattener) refuse(hdr *tar.Header, layer int) bool {
+	reason := f.conflict(hdr)
+	if reason == "" {
+		if hdr.Typeflag == tar.TypeDir {
+			f.dirs[hdr.Name] = struct{}{}
+		}
+		for d := parent(hdr.Name); d != ""; d = parent(d) {
+			if _, ok := f.dirs[d]; ok {
+				break
+			}
+			f.dirs[d] = struct{}{}
+		}
+		return false
+	}
+	f.warning(layer, hdr.Name, reason)
+	f.names[hdr.Name] = state{kind: refused, layer: layer}
+	// Links to it get a copy of it from its layer, as for a replaced target.
+	f.orphans = append(f.orphans, f.waiting[hdr.Name]...)
+	delete(f.waiting, hdr.Name)
+	return true
+}
+
+// conflict says why the tree cannot hold hdr, or "" if it can. A path is
+// never both in dirs and a kept non-directory, so the walk up stops at the
+// first known directory.
+func (f *flattener) conflict(hdr *tar.Header) string {
+	if _, ok := f.dirs[hdr.Name]; ok && hdr.Typeflag != tar.TypeDir {
+		return "a higher layer, or an earlier entry of its layer, puts entries beneath it"
+	}
+	for d := parent(hdr.Name); d != ""; d = parent(d) {
+		if _, ok := f.dirs[d]; ok {
+			return ""
+		}
+		if st, ok := f.names[d]; ok && (st.kind == pending || st.kind == written) {
+			return fmt.Sprintf("its parent /%s is a %s", d, typeName(st))
+		}
+	}
+	return ""
+}
+
+func typeName(st state) string {
+	switch {
+	case st.kind == pending || st.typ == tar.TypeLink || st.typ == tar.TypeReg:
+		return "file"
+	case st.typ == tar.TypeSymlink:
+		return "symlink"
+	}
+	return "non-directory"
+}
+
+// parent returns the parent of a clean relative path, "" for the root.
+func parent(name string) string {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return ""
+	}
+	return name[:i]
+}
+
+func (f *flattener) warning(layer int, name, reason string) {
+	w := Warning{Layer: layer, Path: name, Reason: reason}
+	if layers, err := f.img.Layers(); err == nil && layer < len(layers) {
+		if d, err := layers[layer].Digest(); err == nil {
+			w.Digest = d.String()
+		}
+	}
+	f.warn(w)
+}
+
 // addLink writes a hardlink if its target is in the tar already and is
 // the file the link meant, else holds it back.
 func (f *flattener) addLink(l link) error {
@@ -124,6 +225,9 @@ func (f *flattener) addLink(l link) error {
 	case !ok || st.kind == pending:
 		f.names[name] = state{kind: pending}
 		f.waiting[target] = append(f.waiting[target], l)
+	case st.kind == refused:
+		f.names[name] = state{kind: pending}
+		f.orphans = append(f.orphans, l)
 	case st.kind == dropped || st.typ == tar.TypeDir:
 		f.drop(name)
 	case st.layer > l.layer:

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -109,4 +110,58 @@ func tree(t *testing.T, root string) map[string]bool {
 		t.Fatal(err)
 	}
 	return paths
+}
+
+// pyExtract extracts with tarfile's "data" filter. That filter refuses
+// every absolute symlink, which images hold by design (they point into the
+// image root at run time), so those alone pass through the "tar" filter,
+// which still refuses writing any member through a symlink out of the folder.
+const pyExtract = `
+import sys, tarfile
+def keep(member, dest):
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.AbsoluteLinkError:
+        if not member.issym():
+            raise
+        return tarfile.tar_filter(member, dest)
+with tarfile.open(sys.argv[1]) as tf:
+    tf.extractall(sys.argv[2], filter=keep)
+`
+
+// unpackPython extracts tgz with Python's tarfile (see pyExtract) into a
+// folder of its own and fails if anything lands beside that folder.
+func unpackPython(t *testing.T, tgz []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but python3 is missing")
+		}
+		t.Skip("python3 is missing")
+	}
+	tmp := t.TempDir()
+	archive := filepath.Join(tmp, "image.tgz")
+	if err := os.WriteFile(archive, tgz, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	box := filepath.Join(tmp, "box")
+	dest := filepath.Join(box, "dest")
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "python3", "-c", pyExtract, archive, dest)
+	if got := tree(t, box); len(got) == 0 || !got["dest"] || len(got) != len(tree(t, dest))+1 {
+		t.Errorf("python extracted beside its folder: %v", got)
+	}
+	return dest
+}
+
+// writeWarnings runs rootfs.Write into memory and returns the warnings too.
+func writeWarnings(t *testing.T, img v1.Image) ([]byte, []string) {
+	t.Helper()
+	var warnings []string
+	tgz, _ := write(t, img, rootfs.WithWarning(func(w rootfs.Warning) {
+		warnings = append(warnings, fmt.Sprintf("%d %s", w.Layer, w.Path))
+	}))
+	return tgz, warnings
 }

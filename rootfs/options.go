@@ -9,7 +9,7 @@ import (
 // FormatVersion identifies the bytes Write produces for a given image and
 // options; it changes whenever output bytes change. Callers caching output
 // key it on the image digest and OutputSettings, which includes it.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Defaults of the options.
 const (
@@ -25,6 +25,7 @@ type options struct {
 	level       int
 	blockSize   int
 	progress    func(int64)
+	warn        func(Warning)
 }
 
 func makeOptions(opts []Option) options {
@@ -33,6 +34,7 @@ func makeOptions(opts []Option) options {
 		level:       DefaultLevel,
 		blockSize:   DefaultBlockSize,
 		progress:    func(int64) {},
+		warn:        func(Warning) {},
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -71,6 +73,17 @@ func WithProgress(fn func(uncompressedBytes int64)) Option {
 	return func(o *options) {
 		if fn != nil {
 			o.progress = fn
+		}
+	}
+}
+
+// WithWarning has fn called for every entry Write leaves out because the
+// flattened tree cannot hold it (see [Warning]), in the order the entries
+// are met. fn runs on Write's goroutine and should return quickly.
+func WithWarning(fn func(Warning)) Option {
+	return func(o *options) {
+		if fn != nil {
+			o.warn = fn
 		}
 	}
 }

@@ -49,8 +49,17 @@ func (f *flattener) resolvePending(ctx context.Context, img v1.Image) error {
 			return err
 		}
 		for _, r := range f.requests() {
-			if r.scanned {
+			if !r.scanned {
+				continue
+			}
+			d := f.blockedParent(r.target)
+			if d == "" {
 				return notFound(r.links[0].hdr, r.target)
+			}
+			f.unrequest(r)
+			for _, l := range r.links {
+				f.warning(l.layer, l.hdr.Name, fmt.Sprintf("its target /%s lies beneath /%s, which is no directory", r.target, d))
+				f.drop(l.hdr.Name)
 			}
 		}
 	}
@@ -87,6 +96,29 @@ func (f *flattener) takeRequests() {
 
 func (f *flattener) request(target string, layer int, links []link, hops int) {
 	f.reqs[target] = append(f.reqs[target], &request{target: target, layer: layer, links: links, hops: hops})
+	for d := parent(target); d != "" && !f.reqDirs[d]; d = parent(d) {
+		f.reqDirs[d] = true
+	}
+}
+
+func (f *flattener) unrequest(r *request) {
+	rest := slices.DeleteFunc(f.reqs[r.target], func(o *request) bool { return o == r })
+	if len(rest) == 0 {
+		delete(f.reqs, r.target)
+	} else {
+		f.reqs[r.target] = rest
+	}
+}
+
+// blockedParent returns the nearest parent of target that a layer holds as
+// a symlink or other non-directory (a hardlink "through" a symlink), or "".
+func (f *flattener) blockedParent(target string) string {
+	for d := parent(target); d != ""; d = parent(d) {
+		if f.blocked[d] {
+			return d
+		}
+	}
+	return ""
 }
 
 // requests lists the open requests in a stable order.
@@ -131,6 +163,9 @@ func (f *flattener) searchLayer(ctx context.Context, layer v1.Layer, j int) erro
 				return err
 			}
 			continue
+		}
+		if hdr.Typeflag != tar.TypeDir && f.reqDirs[hdr.Name] {
+			f.blocked[hdr.Name] = true
 		}
 		if err := f.satisfy(hdr, j, tr); err != nil {
 			return err

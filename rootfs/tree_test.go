@@ -60,6 +60,19 @@ func edgeCaseTree() map[string]node {
 		"usr/bin/up-sh":      symlink("../../bin/sh"),
 		"usr/lib/libc.so.6":  file("libc\n", 0o755),
 		imagetest.LongName:   file("long\n", 0o644),
+
+		"moved": idir, "moved/x": file("x\n", 0o644),
+		"plain": idir, "plain/x": file("x\n", 0o644),
+		"hl": idir, "hl/passwd": file("root:x:0:0::/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n", 0o644),
+		"same": symlink("/elsewhere"),
+		"real": dir, "real/t": file("t\n", 0o644), "via": symlink("real"),
+		"flat":  file("flat\n", 0o644),
+		"swap1": dir, "swap1/f": file("f\n", 0o644),
+		"swap2": file("file\n", 0o644),
+		"wd":    dir, "wd/new": file("new\n", 0o644),
+		"wf": file("new\n", 0o644),
+		"wx": idir, "wx/new": file("new\n", 0o644),
+		"sd": dir, "sd/new": file("new\n", 0o644),
 	}
 	for d := path.Dir(imagetest.LongName); d != "usr"; d = path.Dir(d) {
 		t[d] = idir
@@ -81,7 +94,7 @@ func TestWriteEdgeCaseUnpacksAsFlattened(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(root, "bin/sh")); err != nil || !fi.ModTime().Equal(imagetest.Epoch) {
 		t.Errorf("bin/sh mtime: %v, %v; want %v from the layer", fi.ModTime(), err, imagetest.Epoch)
 	}
-	checkLinks(t, root, [][2]string{{"bin/sh", "bin/sh-hard"}, {"usr/lib/libc.so.6", "usr/bin/ld-hard"}},
+	checkLinks(t, root, [][2]string{{"bin/sh", "bin/sh-hard"}, {"usr/lib/libc.so.6", "usr/bin/ld-hard"}, {"etc/passwd", "hl/passwd"}},
 		[][2]string{{"bin/busybox", "bin/ls"}})
 }
 
@@ -173,5 +186,24 @@ func checkLinks(t *testing.T, root string, same, distinct [][2]string) {
 	}
 	for _, p := range distinct {
 		check(p, false)
+	}
+}
+
+func TestWriteEdgeCaseWarnings(t *testing.T) {
+	_, got := writeWarnings(t, imagetest.EdgeCase(t))
+	want := []string{"0 moved", "0 plain", "0 hl", "1 same/y", "2 flat-t", "2 via-t"}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings (layer path)\n got %q\nwant %q", got, want)
+	}
+}
+
+// Python's tarfile checks every member against the folder as it goes: a
+// member written through a symlink out of the folder is refused.
+func TestWriteEdgeCaseUnpacksWithPython(t *testing.T) {
+	tgz, _ := write(t, imagetest.EdgeCase(t))
+	root := filepath.Join(unpackPython(t, tgz), "rootfs")
+	want := edgeCaseTree()
+	if got := tree(t, root); !maps.Equal(got, keys(want)) {
+		t.Errorf("extracted paths:\n got %v\nwant %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 }

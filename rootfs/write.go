@@ -33,7 +33,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Meta
 		return Metadata{}, err
 	}
 	pw := &progressWriter{w: zw, fn: o.progress}
-	if err := writeTar(ctx, pw, img, md); err != nil {
+	if err := writeTar(ctx, pw, img, md, o.warn); err != nil {
 		zw.Reset(io.Discard) // stops pgzip's goroutines without a trailer
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
@@ -60,7 +60,7 @@ func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
 	return zw, nil
 }
 
-func writeTar(ctx context.Context, w io.Writer, img v1.Image, md Metadata) error {
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md Metadata, warn func(Warning)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md Metadata) error
 	if err := tw.WriteHeader(ownHeader(prefix, tar.TypeDir, 0o755)); err != nil {
 		return fmt.Errorf("writing %s: %w", prefix, err)
 	}
-	f := newFlattener(tw)
+	f := newFlattener(tw, img, warn)
 	if err := f.copyExtract(ctx, img); err != nil {
 		return err
 	}

@@ -48,6 +48,23 @@ func EdgeCase(t testing.TB) v1.Image {
 //   - device nodes and a FIFO (dev/null, dev/console, dev/sda, run/initctl),
 //     a symlink and directories under dev/
 //   - [LongName], and etc/issue stored as "./etc/issue"
+//
+// and paths the layers give conflicting types (docs/format.md section 7):
+//   - moved/x, plain/x, hl/passwd (a hardlink to etc/passwd): a higher layer
+//     puts them beneath a lower symlink moved -> /elsewhere, regular file
+//     plain and symlink hl, which are left out; moved, plain, hl are
+//     directories
+//   - same -> /elsewhere stays a symlink; same/y, beneath it in the same
+//     layer, is left out
+//   - via-t and flat-t are left out: hardlinks to via/t and flat/t, where via
+//     is a symlink to the directory real and flat a regular file
+//   - swap1 a file replaced by a directory holding f; swap2 a directory
+//     replaced by the file "file\n"
+//   - wd/new only: a layer whites out wd, then adds wd/ and wd/new; wf is
+//     "new\n": a layer whites out wf, then adds it again
+//   - wx/new only: the layer above the whiteout of wx adds wx/new
+//   - sd/new only: a layer replaces the directory sd (holding sd/old) with a
+//     symlink, the next one with a directory again
 func EdgeCaseLayers() [][]File {
 	const hard, sym = tar.TypeLink, tar.TypeSymlink
 	daemon := func(f File) File {
@@ -82,6 +99,24 @@ func EdgeCaseLayers() [][]File {
 		{Name: "dev/stdout", Type: sym, Linkname: "/proc/self/fd/1"},
 		Dir("dev/shm", 0o1777),
 		{Name: "run/initctl", Type: tar.TypeFifo, Mode: 0o600},
+
+		{Name: "moved", Type: sym, Linkname: "/elsewhere"},
+		{Name: "plain", Body: "plain\n"},
+		{Name: "hl", Type: sym, Linkname: "/elsewhere"},
+		Dir("real", 0o755),
+		{Name: "real/t", Body: "t\n"},
+		{Name: "via", Type: sym, Linkname: "real"},
+		{Name: "flat", Body: "flat\n"},
+		{Name: "swap1", Body: "swap1\n"},
+		Dir("swap2", 0o755),
+		{Name: "swap2/f", Body: "old\n"},
+		Dir("wd", 0o755),
+		{Name: "wd/old", Body: "old\n"},
+		{Name: "wf", Body: "old\n"},
+		Dir("wx", 0o755),
+		{Name: "wx/old", Body: "old\n"},
+		Dir("sd", 0o755),
+		{Name: "sd/old", Body: "old\n"},
 	}
 	middle := []File{
 		Whiteout("etc/deleted.conf"),
@@ -94,11 +129,33 @@ func EdgeCaseLayers() [][]File {
 		{Name: "bin/rel-sh", Type: sym, Linkname: "sh"},
 		{Name: "usr/bin/up-sh", Type: sym, Linkname: "../../bin/sh"},
 		{Name: "etc/hostname", Body: "edge\n"},
+
+		{Name: "moved/x", Body: "x\n"},
+		{Name: "plain/x", Body: "x\n"},
+		{Name: "hl/passwd", Type: hard, Linkname: "etc/passwd"},
+		{Name: "same", Type: sym, Linkname: "/elsewhere"},
+		{Name: "same/y", Body: "y\n"},
+		Dir("swap1", 0o755),
+		{Name: "swap1/f", Body: "f\n"},
+		{Name: "swap2", Body: "file\n"},
+		Whiteout("wd"),
+		Dir("wd", 0o755),
+		{Name: "wd/new", Body: "new\n"},
+		Whiteout("wf"),
+		{Name: "wf", Body: "new\n"},
+		Whiteout("wx"),
+		{Name: "sd", Type: sym, Linkname: "/elsewhere"},
 	}
 	top := []File{
 		{Name: "bin/busybox", Body: "busybox v2\n", Mode: 0o755},
 		{Name: "etc/motd", Body: "hello\n"},
 		{Name: "./etc/issue", Body: "Edge Linux\n"},
+
+		{Name: "via-t", Type: hard, Linkname: "via/t"},
+		{Name: "flat-t", Type: hard, Linkname: "flat/t"},
+		{Name: "wx/new", Body: "new\n"},
+		Dir("sd", 0o755),
+		{Name: "sd/new", Body: "new\n"},
 	}
 	return [][]File{base, middle, top}
 }
