@@ -1,20 +1,26 @@
 package bundle
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 )
 
 // partWriter writes a byte stream into temporary files beside the final
-// names, splitting every partSize bytes (0: one file). Commit renames them
-// into place; Abort removes them. Nothing looks like a bundle before Commit.
+// names, splitting every partSize bytes (0: one file). It hashes each part
+// as it goes. Files added with addFile (parity, index) join the same commit.
+// Commit renames them into place; Abort removes them. Nothing looks like a
+// bundle before Commit.
 type partWriter struct {
 	base     string
 	partSize int64
 	temps    []*os.File
-	written  int64 // bytes in the current file
+	hashes   []hash.Hash // of each data part
+	extra    []string    // final names of the temps after the data parts
+	written  int64       // bytes in the current file
 	total    int64
 }
 
@@ -53,6 +59,7 @@ func (w *partWriter) Write(p []byte) (int, error) {
 			chunk = chunk[:w.partSize-w.written]
 		}
 		n, err := w.temps[len(w.temps)-1].Write(chunk)
+		w.hashes[len(w.hashes)-1].Write(chunk[:n])
 		done += n
 		w.written += int64(n)
 		w.total += int64(n)
@@ -73,21 +80,50 @@ func (w *partWriter) next() error {
 			return err
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(w.base), ".airlock-*.partial")
-	if err != nil {
-		return fmt.Errorf("creating output: %w", err)
+	if _, err := w.createTemp(); err != nil {
+		return err
 	}
-	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600; a bundle is for sharing
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("creating output: %w", err)
-	}
-	w.temps = append(w.temps, f)
+	w.hashes = append(w.hashes, sha256.New())
 	w.written = 0
 	return nil
 }
 
+func (w *partWriter) createTemp() (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(w.base), ".airlock-*.partial")
+	if err != nil {
+		return nil, fmt.Errorf("creating output: %w", err)
+	}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600; a bundle is for sharing
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("creating output: %w", err)
+	}
+	w.temps = append(w.temps, f)
+	return f, nil
+}
+
+// addFile adds a temporary file that Commit renames to final, after the
+// data parts are complete. The caller syncs and closes it (syncClose).
+func (w *partWriter) addFile(final string) (*os.File, error) {
+	if len(w.extra) == 0 && len(w.temps) > 0 {
+		if err := syncClose(w.temps[len(w.temps)-1]); err != nil {
+			return nil, err
+		}
+	}
+	f, err := w.createTemp()
+	if err == nil {
+		w.extra = append(w.extra, final)
+	}
+	return f, err
+}
+
+// dataParts is the number of data parts written.
+func (w *partWriter) dataParts() int { return len(w.temps) - len(w.extra) }
+
 func (w *partWriter) finalName(n int) string {
+	if n > w.dataParts() {
+		return w.extra[n-1-w.dataParts()]
+	}
 	if w.partSize == 0 {
 		return SinglePath(w.base)
 	}
@@ -100,9 +136,12 @@ func (w *partWriter) Commit() ([]string, error) {
 	if len(w.temps) == 0 {
 		return nil, errors.New("nothing was written")
 	}
-	if err := syncClose(w.temps[len(w.temps)-1]); err != nil {
-		return nil, err
+	if len(w.extra) == 0 { // added files are synced and closed by their writer
+		if err := syncClose(w.temps[len(w.temps)-1]); err != nil {
+			return nil, err
+		}
 	}
+	// Added files (index, parity) are renamed first, the first part last.
 	names := make([]string, len(w.temps))
 	for i := len(w.temps) - 1; i >= 0; i-- {
 		names[i] = w.finalName(i + 1)

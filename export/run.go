@@ -61,7 +61,7 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	}
 	emit(Event{Kind: Writing, Total: total})
 	res.Bundle, err = bundle.Write(ctx, out, priv, payloads,
-		bundle.WithPartSize(o.partSize), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
+		bundle.WithPartSize(o.partSize), bundle.WithParity(o.parity), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
 		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
 	if err != nil {
 		return nil, err
