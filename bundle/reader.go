@@ -23,7 +23,7 @@ type Reader struct {
 	Manifest *manifest.Manifest
 	Sums     []byte // the signed SHA256SUMS, verbatim
 	Sig      []byte
-	Raw      []byte // manifest.json, verbatim
+	Raw      []byte   // manifest.json, verbatim
 	Set      *PartSet // the signed part index and every file it lists, when the bundle has one
 
 	parts   *partReader
