@@ -83,6 +83,7 @@ that the bucket still matches what was signed.
 		newExportCmd(s),
 		newImportCmd(s),
 		newAuditCmd(s),
+		newRepairCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
