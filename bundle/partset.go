@@ -59,8 +59,8 @@ func partBase(name string) (string, bool) {
 
 // FindSet locates the signed part index for the files in args and sorts
 // them into the bundle's parts. args may name parts (data or parity) from
-// any folders in any order, the part index itself, or the bundle's base
-// name. One argument alone also brings in the other parts beside it.
+// any folders in any order, the part index itself (copies after the first
+// and signature files are ignored), or the bundle's base name. One argument alone also brings in the other parts beside it.
 // The index is the one given, or NAME.parts.sha256 beside the first part
 // that has one; its signature is checked against trusted first.
 // FindSet returns nil and no error when there is no part index (a bundle
@@ -75,10 +75,9 @@ func FindSet(args []string, trusted []keys.Public) (*PartSet, error) {
 		name := filepath.Base(a)
 		switch {
 		case indexRE.MatchString(name):
-			if indexPath != "" && indexPath != a {
-				return nil, fmt.Errorf("two part indexes given: %s and %s; give one", indexPath, a)
+			if indexPath == "" { // copies of the index on every medium: the first one given
+				indexPath = a
 			}
-			indexPath = a
 		case dataPartRE.MatchString(name) || parityPartRE.MatchString(name):
 			parts = append(parts, a)
 		}
