@@ -26,7 +26,9 @@ const parityMemory = 64 << 20
 func newCoder(data, parity int) (reedsolomon.StreamEncoder, error) {
 	block := parityMemory / (data + parity)
 	block = max(64<<10, min(4<<20, block)) &^ 63
-	return reedsolomon.NewStream(data, parity, reedsolomon.WithCauchyMatrix(), reedsolomon.WithStreamBlockSize(block))
+	// Concurrent reads: the inputs Repair hashes are hashed on every core.
+	return reedsolomon.NewStream(data, parity, reedsolomon.WithCauchyMatrix(), reedsolomon.WithStreamBlockSize(block),
+		reedsolomon.WithConcurrentStreamReads(true))
 }
 
 // finishSplit writes the parity parts and the signed part index of a split
