@@ -183,6 +183,7 @@ main() {
 	export_jobs
 	scale_jobs
 	verify_jobs
+	parts_jobs
 	if "$AIRLOCK" import --help >/dev/null 2>&1; then
 		import_jobs
 	else
@@ -321,6 +322,69 @@ verify_jobs() {
 	done
 }
 
+# parts_jobs: the 10-image export split into 8 parts, without and with one
+# parity part (cold staging cache each run); checking one part alone (with
+# the part index beside it) vs Go SHA-256 over that file; rebuilding one
+# lost data part vs reading the surviving parts.
+parts_jobs() {
+	local list=$W/tmp/scale-10.txt size ps rep tool order d=$W/out/parts disc=$W/tmp/disc rp=$W/tmp/repair
+	seq -f "$REG/scale:v%03g" 1 10 >"$list"
+	size=$(size_of "$W/out/scale-10.tar")
+	ps=$(((size + 7) / 8))
+	log "parity: $REPS alternated exports of 10 images in 8 parts of $((ps / 1000000)) MB"
+	for rep in $(seq 1 "$REPS"); do
+		order="split parity"
+		((rep % 2 == 0)) && order="parity split"
+		for tool in $order; do
+			rm -rf "$W/cache/parts" "$d-$tool"
+			mkdir -p "$d-$tool"
+			local extra=()
+			[[ $tool == parity ]] && extra=(--parity 1)
+			timed parity "airlock-$tool" "$rep" "$AIRLOCK" export -f "$list" --insecure --key "$W/release.key" \
+				-o "$d-$tool/b" --part-size "$ps" "${extra[@]}" --cache-dir "$W/cache/parts"
+		done
+	done
+	rm -rf "$W/cache/parts" "$d-split"
+	info bytes.parity "$("$BT" flatsize "$W/out/scale-10.tar")"
+
+	rm -rf "$disc" && mkdir -p "$disc"
+	ln "$d-parity/b.tar.003" "$d-parity/b.parts.sha256" "$d-parity/b.parts.sha256.sig" "$disc/"
+	cat "$disc/b.tar.003" >/dev/null
+	log "partcheck: $REPS alternated runs on one part"
+	for rep in $(seq 1 "$REPS"); do
+		order="airlock gosha256"
+		((rep % 2 == 0)) && order="gosha256 airlock"
+		for tool in $order; do
+			case $tool in
+			airlock) timed partcheck airlock "$rep" "$AIRLOCK" verify --partial "$disc/b.tar.003" --pub "$W/release.pub" ;;
+			gosha256) timed partcheck gosha256 "$rep" "$BT" sha256 "$disc/b.tar.003" ;;
+			esac
+		done
+	done
+	info bytes.partcheck "$(size_of "$disc/b.tar.003")"
+
+	rm -rf "$rp" && mkdir -p "$rp/in" "$rp/out"
+	ln "$d-parity"/b.* "$rp/in/"
+	rm "$rp/in/b.tar.003"
+	log "repair: $REPS alternated runs rebuilding one of 8 parts"
+	for rep in $(seq 1 "$REPS"); do
+		order="airlock read"
+		((rep % 2 == 0)) && order="read airlock"
+		for tool in $order; do
+			case $tool in
+			airlock)
+				rm -f "$rp/out/b.tar.003"
+				timed repair airlock "$rep" "$AIRLOCK" repair "$rp/in/b.tar.001" -o "$rp/out" --pub "$W/release.pub"
+				;;
+			read) timed repair read "$rep" bash -c 'cat "$@" >/dev/null' _ "$rp"/in/b.tar.0* "$rp/in/b.parity.001" ;;
+			esac
+		done
+	done
+	cmp "$rp/out/b.tar.003" "$d-parity/b.tar.003" || die "repair: the rebuilt part differs"
+	info bytes.repair "$(cat "$rp"/in/b.tar.0* "$rp/in/b.parity.001" | wc -c)"
+	rm -rf "$rp" "$disc" "$d-parity"
+}
+
 # import_jobs: airlock import (verifying) vs mc cp --recursive of the same
 # tgz files (unverified) into a fresh bucket each run, then airlock alone
 # on 1, 10 and 50 images for memory.
@@ -382,6 +446,9 @@ declare_rows() {
 	done
 	printf 'R\tverify bundle (10 images)\tverify\tairlock\ttar-sha256sum\t3\tbytes.verify\ttar -x + sha256sum -c\n' >>"$RES"
 	printf 'R\tverify bundle, vs limit\tverify\tairlock\tgosha256\t0.85\tbytes.verify\tGo SHA-256 over the bundle file\n' >>"$RES"
+	printf 'R\texport 10 images in 8 parts + 1 parity part\tparity\tairlock-parity\tairlock-split\t0.8\tbytes.parity\tthe same export in 8 parts without parity\n' >>"$RES"
+	printf 'R\tcheck one part alone (1 of 8)\tpartcheck\tairlock\tgosha256\t0.85\tbytes.partcheck\tGo SHA-256 over the part file\n' >>"$RES"
+	printf 'R\trepair one lost part of 8 (+1 parity)\trepair\tairlock\tread\t0.5\tbytes.repair\tcat of the 8 surviving parts\n' >>"$RES"
 	printf 'R\timport to MinIO (10 images)\timport\tairlock\tmc\t1\tbytes.import\tmc cp --recursive of the tgz files, unverified\n' >>"$RES"
 	printf 'M\texport\tscale-1,scale-10,scale-50\n' >>"$RES"
 	printf 'M\tverify\tverify-1,verify-10,verify-50\n' >>"$RES"

@@ -1,6 +1,7 @@
 package bundle_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,7 +28,7 @@ func TestBadInput(t *testing.T) {
 			return files[:1]
 		},
 		failure:  true,
-		mentions: []string{"entry images/a/a-1.0.tgz", "split.tar.002 to", "sha256 is"},
+		mentions: []string{"entry images/a/a-1.0.tgz", "split.tar.003:", "differs from the signed part index"},
 	}, {
 		name: "truncated last part",
 		damage: func(t *testing.T, f *fixture, files []string) []string {
@@ -37,21 +38,62 @@ func TestBadInput(t *testing.T) {
 			return files[:1]
 		},
 		failure:  true,
-		mentions: []string{"split.tar.00", "ends early"},
+		mentions: []string{"split.tar.005", "short by 1500 bytes"},
 	}, {
 		name: "missing middle part",
 		damage: func(t *testing.T, f *fixture, files []string) []string {
 			os.Remove(files[1])
 			return files[:1]
 		},
-		mentions: []string{"part", "split.tar.002 is missing"},
+		failure:  true,
+		mentions: []string{"bundle ends early: 4 of 5 parts present; split.tar.002 is missing"},
 	}, {
-		name: "parts out of order",
+		name: "missing last part",
 		damage: func(t *testing.T, f *fixture, files []string) []string {
+			os.Remove(files[4])
+			return files[:1]
+		},
+		failure:  true,
+		mentions: []string{"bundle ends early: 4 of 5 parts present; split.tar.005 is missing"},
+	}, {
+		name: "stray extra part",
+		damage: func(t *testing.T, f *fixture, files []string) []string {
+			copyFile(t, files[4], filepath.Join(f.dir, "split.tar.006"))
+			return files[:1]
+		},
+		failure:  true,
+		mentions: []string{"split.tar.006", "stray"},
+	}, {
+		name: "part of another bundle",
+		damage: func(t *testing.T, f *fixture, files []string) []string {
+			os.Mkdir(filepath.Join(f.dir, "o"), 0o755)
+			keep := f.data["images/a/a-1.0.tgz"]
+			f.data["images/a/a-1.0.tgz"] = bytes.Repeat([]byte("other"), 2000)
+			other := f.write(t, "o/split", bundle.WithPartSize(partSize))
+			f.data["images/a/a-1.0.tgz"] = keep
+			copyFile(t, other.Files[1], files[1])
+			return files[:1]
+		},
+		failure:  true,
+		mentions: []string{"split.tar.002", "differs from the signed part index"},
+	}, {
+		name: "without a part index: parts out of order",
+		damage: func(t *testing.T, f *fixture, files []string) []string {
+			os.Remove(filepath.Join(f.dir, "split.parts.sha256"))
 			files[0], files[1] = files[1], files[0]
 			return files
 		},
 		mentions: []string{"out of order", "split.tar.002"},
+	}, {
+		name: "without a part index: cut inside an entry",
+		damage: func(t *testing.T, f *fixture, files []string) []string {
+			os.Remove(filepath.Join(f.dir, "split.parts.sha256"))
+			os.Remove(files[4])
+			os.Remove(files[3])
+			return files[:1]
+		},
+		failure:  true,
+		mentions: []string{"entry images/", "in part", "split.tar.003", "ends early"},
 	}, {
 		name: "parts swapped on disk",
 		damage: func(t *testing.T, f *fixture, files []string) []string {
@@ -61,7 +103,7 @@ func TestBadInput(t *testing.T) {
 			return files[:1]
 		},
 		failure:  true,
-		mentions: []string{"split.tar.00"},
+		mentions: []string{"split.tar.002", "holds the content of split.tar.003"},
 	}, {
 		name:     "extra entry not in the manifest",
 		damage:   whole(func(e []tarEntry) []tarEntry { return append(e, entry("images/x.tgz", "extra")) }),
@@ -171,6 +213,13 @@ func flipByte(t *testing.T, p string, off int64) {
 	b := readFile(t, p)
 	b[off] ^= 0xff
 	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.WriteFile(to, readFile(t, from), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

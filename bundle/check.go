@@ -28,7 +28,7 @@ func (r *Reader) VerifyAll(ctx context.Context, w Watcher) (int64, error) {
 			return total, nil
 		}
 		if err != nil {
-			return total, err
+			return total, r.blame(err)
 		}
 		// progressWriter also hides io.Discard's small-buffer ReadFrom.
 		dst := progressWriter{io.Discard, func(int64) {}}
@@ -38,7 +38,7 @@ func (r *Reader) VerifyAll(ctx context.Context, w Watcher) (int64, error) {
 		n, err := io.CopyBuffer(dst, ctxio.Reader(ctx, e), buf)
 		total += n
 		if err != nil {
-			return total, err
+			return total, r.blame(err)
 		}
 		if w.Entry != nil {
 			w.Entry(e.Entry)

@@ -34,8 +34,14 @@ func existing(base string) []string {
 	if _, err := os.Lstat(SinglePath(base)); err == nil {
 		found = append(found, SinglePath(base))
 	}
+	for _, p := range []string{IndexPath(base), IndexSigPath(base)} {
+		if _, err := os.Lstat(p); err == nil {
+			found = append(found, p)
+		}
+	}
 	parts, _ := filepath.Glob(SinglePath(base) + ".[0-9][0-9][0-9]")
-	return append(found, parts...)
+	parity, _ := filepath.Glob(base + ".parity.[0-9][0-9][0-9]")
+	return append(append(found, parts...), parity...)
 }
 
 // ResolveParts turns the user's arguments into the ordered list of files of

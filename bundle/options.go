@@ -12,6 +12,7 @@ type Option func(*options)
 
 type options struct {
 	partSize int64
+	parity   int
 	created  time.Time
 	tool     string
 	progress func(path string, n int64)
@@ -41,3 +42,7 @@ func WithTool(name string) Option { return func(o *options) { o.tool = name } }
 func WithProgress(fn func(path string, n int64)) Option {
 	return func(o *options) { o.progress = fn }
 }
+
+// WithParity writes k Reed-Solomon parity parts beside a split bundle
+// (default 0), so that any k lost or damaged parts can be rebuilt.
+func WithParity(k int) Option { return func(o *options) { o.parity = k } }

@@ -1,7 +1,10 @@
 package bundle
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 )
@@ -14,6 +17,12 @@ type partReader struct {
 	idx   int
 	cur   *os.File
 	n     int64 // bytes read so far
+
+	// With a part index: each part is hashed as it is read and checked
+	// when it ends, so a damaged part is named exactly.
+	set  *PartSet
+	h    hash.Hash
+	done []bool // parts read to the end and matched
 }
 
 func openParts(paths []string) (*partReader, error) {
@@ -41,6 +50,16 @@ func (r *partReader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.cur.Read(p)
 		r.n += int64(n)
+		if r.h != nil {
+			r.h.Write(p[:n])
+		}
+		if err == io.EOF && n == 0 && r.h != nil && !r.done[r.idx] {
+			if err := r.set.compare(r.idx, hex.EncodeToString(r.h.Sum(nil))); err != nil {
+				return 0, err
+			}
+			r.done[r.idx] = true
+			r.h.Reset()
+		}
 		if err != io.EOF || n > 0 {
 			if err == io.EOF {
 				err = nil
@@ -87,3 +106,27 @@ func (r *partReader) span(from, to int64) string {
 }
 
 func (r *partReader) Close() error { return r.cur.Close() }
+
+// checkParts makes r check each part against the set's index as it ends.
+func (r *partReader) checkParts(set *PartSet) {
+	r.set, r.h, r.done = set, sha256.New(), make([]bool, len(r.paths))
+}
+
+// finishPart reads the rest of the current part so that its hash is
+// checked, and returns that check's failure, if any.
+func (r *partReader) finishPart() error {
+	if r.h == nil {
+		return nil
+	}
+	idx := r.idx
+	buf := make([]byte, copyBufferSize)
+	for r.idx == idx && !r.done[idx] {
+		if _, err := r.Read(buf); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}

@@ -1,8 +1,10 @@
 package bundle
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,7 +20,10 @@ type partWriter struct {
 	base     string
 	partSize int64
 	files    []*atomicfile.File
-	written  int64 // bytes in the current file
+	hashes   []hash.Hash // of each data part
+	extra    []string    // final names of the files after the data parts
+	written  int64       // bytes in the current file
+	total    int64
 }
 
 func newPartWriter(base string, partSize int64) (*partWriter, error) {
@@ -61,8 +66,10 @@ func (w *partWriter) Write(p []byte) (int, error) {
 			chunk = chunk[:w.partSize-w.written]
 		}
 		n, err := w.files[len(w.files)-1].Write(chunk)
+		w.hashes[len(w.hashes)-1].Write(chunk[:n])
 		done += n
 		w.written += int64(n)
+		w.total += int64(n)
 		if err != nil {
 			return done, &WriteError{Path: w.finalName(len(w.files)), Err: err}
 		}
@@ -85,19 +92,44 @@ func (w *partWriter) next() error {
 		return &WriteError{Path: w.finalName(len(w.files) + 1), Err: err}
 	}
 	w.files = append(w.files, f)
+	w.hashes = append(w.hashes, sha256.New())
 	w.written = 0
 	return nil
 }
 
+// addFile adds a temporary file that Commit renames to final, after the
+// data parts are complete. The caller finishes it (Finish) when written.
+func (w *partWriter) addFile(final string) (*atomicfile.File, error) {
+	if len(w.extra) == 0 && len(w.files) > 0 {
+		if err := w.files[len(w.files)-1].Finish(); err != nil {
+			return nil, &WriteError{Path: w.finalName(len(w.files)), Err: err}
+		}
+	}
+	f, err := atomicfile.New(filepath.Dir(w.base), ".airlock-*.partial", 0o644)
+	if err != nil {
+		return nil, &WriteError{Path: final, Err: err}
+	}
+	w.files = append(w.files, f)
+	w.extra = append(w.extra, final)
+	return f, nil
+}
+
+// dataParts is the number of data parts written.
+func (w *partWriter) dataParts() int { return len(w.files) - len(w.extra) }
+
 func (w *partWriter) finalName(n int) string {
+	if n > w.dataParts() {
+		return w.extra[n-1-w.dataParts()]
+	}
 	if w.partSize == 0 {
 		return SinglePath(w.base)
 	}
 	return PartPath(w.base, n)
 }
 
-// Commit syncs the files and renames them to their final names, the first
-// part last, so that a crash midway leaves no file a reader starts from.
+// Commit syncs the files and renames them to their final names: added
+// files (parity, index) first, the first part last, so that a crash midway
+// leaves no file a reader starts from.
 // A rename never replaces a file: when a bundle file of this name appeared
 // meanwhile (another export), Commit removes every file of its own and
 // fails with a *ExistsError, leaving the other bundle alone.

@@ -23,7 +23,8 @@ type Reader struct {
 	Manifest *manifest.Manifest
 	Sums     []byte // the signed SHA256SUMS, verbatim
 	Sig      []byte
-	Raw      []byte // manifest.json, verbatim
+	Raw      []byte   // manifest.json, verbatim
+	Set      *PartSet // the signed part index and every file it lists, when the bundle has one
 
 	parts   *partReader
 	buf     *bufio.Reader
@@ -41,25 +42,80 @@ type Entry struct {
 	*verify.Reader
 }
 
-// Open resolves the bundle files named by args (see ResolveParts), reads the
-// signed header entries and checks the signature against trusted keys
-// before anything else. Close the Reader when done.
+// Open resolves the bundle files named by args, reads the signed header
+// entries and checks the signature against trusted keys before anything
+// else. A split bundle with a part index (see FindSet) may be given as parts
+// from several folders in any order; every data part must be at hand with
+// its signed size, and each part's SHA-256 is checked as the stream leaves
+// it. Without an index, args are resolved by ResolveParts. Close the Reader
+// when done.
 func Open(args []string, trusted []keys.Public) (*Reader, error) {
+	set, err := FindSet(args, trusted)
+	if err != nil {
+		return nil, err
+	}
+	if set != nil {
+		return OpenSet(set, trusted)
+	}
 	files, err := ResolveParts(args)
 	if err != nil {
 		return nil, err
 	}
+	return open(files, nil, trusted)
+}
+
+// OpenSet opens the bundle of a part set whose data parts are all at hand.
+func OpenSet(set *PartSet, trusted []keys.Public) (*Reader, error) {
+	files, err := set.DataPaths()
+	if err != nil {
+		return nil, err
+	}
+	r, err := open(files, set, trusted)
+	if err != nil {
+		return nil, err
+	}
+	if r.ID != set.Index.Bundle {
+		r.Close()
+		return nil, &verify.Error{Part: set.IndexPath, Reason: fmt.Sprintf("is the part index of bundle %s, but the parts hold bundle %s", set.Index.Bundle, r.ID)}
+	}
+	return r, nil
+}
+
+func open(files []string, set *PartSet, trusted []keys.Public) (*Reader, error) {
 	parts, err := openParts(files)
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{Files: files, parts: parts, buf: bufio.NewReaderSize(parts, copyBufferSize)}
+	if set != nil {
+		parts.checkParts(set)
+	}
+	r := &Reader{Files: files, Set: set, parts: parts, buf: bufio.NewReaderSize(parts, copyBufferSize)}
 	r.tr = tar.NewReader(r.buf)
 	if err := r.readHead(trusted); err != nil {
+		err = r.blame(err)
 		parts.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// blame turns a verification failure into the failure of the exact part at
+// fault, when the part index can tell: it reads on to the end of the
+// current part and checks its hash.
+func (r *Reader) blame(err error) error {
+	if r.Set == nil || !verify.IsFailure(err) {
+		return err
+	}
+	if perr := r.parts.finishPart(); perr != nil && verify.IsFailure(perr) {
+		var ve *verify.Error
+		if errors.As(err, &ve) && ve.Entry != "" {
+			var pe *verify.Error
+			errors.As(perr, &pe)
+			return &verify.Error{Entry: ve.Entry, Part: pe.Part, Reason: pe.Reason}
+		}
+		return perr
+	}
+	return err
 }
 
 func (r *Reader) readHead(trusted []keys.Public) error {
@@ -186,7 +242,7 @@ func (r *Reader) Next() (*Entry, error) {
 		return nil, err
 	}
 	start := r.offset()
-	r.cur = &Entry{Entry: e, Reader: verify.NewReader(r.tr, e.Size, e.SHA256, e.Path, func() string {
+	r.cur = &Entry{Entry: e, Reader: verify.NewReader(entryStream{r, e.Path}, e.Size, e.SHA256, e.Path, func() string {
 		return r.parts.span(start, r.offset())
 	})}
 	return r.cur, nil
@@ -219,8 +275,33 @@ func (r *Reader) finish() error {
 			return r.fail(e.Path, "listed in the signed manifest but missing from the bundle (a part may be missing or truncated)")
 		}
 	}
+	if r.Set != nil {
+		// Read to the end so the last part's hash is checked too.
+		if _, err := io.Copy(io.Discard, r.buf); err != nil {
+			return err
+		}
+	}
 	r.done = true
 	return io.EOF
+}
+
+// entryStream reads an entry's data and names the entry and part when the
+// stream ends inside it.
+type entryStream struct {
+	r    *Reader
+	name string
+}
+
+func (s entryStream) Read(p []byte) (int, error) {
+	n, err := s.r.tr.Read(p)
+	var ve *verify.Error
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = &verify.Error{Entry: s.name, Part: s.r.part(), Reason: "bundle ends early inside this entry: this part is truncated or a later part is missing"}
+	case errors.As(err, &ve) && ve.Entry == "":
+		ve.Entry = s.name // a part that failed its index check
+	}
+	return n, err
 }
 
 // offset is how far into the tar stream the tar reader has read.

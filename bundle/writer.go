@@ -32,6 +32,7 @@ type Payload struct {
 // Result describes a bundle that was written.
 type Result struct {
 	Files    []string // the bundle file or its parts, in order
+	Extra    []string // parity parts, the part index and its signature
 	ID       string
 	Manifest *manifest.Manifest
 	Bytes    int64 // size of the whole tar stream
@@ -47,6 +48,9 @@ type Result struct {
 // refused with a *TooManyPartsError before any file is created.
 func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads []Payload, opts ...Option) (*Result, error) {
 	o := makeOptions(opts)
+	if o.parity < 0 || (o.parity > 0 && o.partSize == 0) {
+		return nil, fmt.Errorf("parity parts need a bundle split into parts")
+	}
 	payloads, err := complete(ctx, payloads)
 	if err != nil {
 		return nil, err
@@ -83,16 +87,20 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		return nil, err
 	}
 	n, err := writeStream(ctx, pw, o, sums, sig, mjson, payloads)
+	if err == nil && o.partSize > 0 {
+		err = pw.finishSplit(ctx, priv, ID(sums), n, o.parity)
+	}
 	if err != nil {
 		pw.Abort()
 		return nil, err
 	}
+	ndata := pw.dataParts()
 	files, err := pw.Commit()
 	if err != nil {
 		pw.Abort()
 		return nil, err
 	}
-	return &Result{Files: files, ID: ID(sums), Manifest: m, Bytes: n}, nil
+	return &Result{Files: files[:ndata], Extra: files[ndata:], ID: ID(sums), Manifest: m, Bytes: n}, nil
 }
 
 // ID is a bundle's id: the first 16 hex digits of the SHA-256 of its

@@ -12,6 +12,7 @@ type Option func(*options)
 type options struct {
 	jobs     int
 	partSize int64
+	parity   int
 	created  time.Time
 	tool     string
 	events   func(Event)
@@ -39,6 +40,9 @@ func WithJobs(n int) Option {
 
 // WithPartSize splits the bundle into parts of n bytes (default: one file).
 func WithPartSize(n int64) Option { return func(o *options) { o.partSize = n } }
+
+// WithParity writes k Reed-Solomon parity parts beside a split bundle.
+func WithParity(k int) Option { return func(o *options) { o.parity = k } }
 
 // WithCreated fixes the bundle's creation time (default: now).
 func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }

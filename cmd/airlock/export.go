@@ -26,6 +26,7 @@ type exportOptions struct {
 	key         string
 	out         string
 	partSize    string
+	parity      int
 	keyTemplate string
 	insecure    bool
 	stall       time.Duration
@@ -63,6 +64,7 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.StringVar(&o.key, "key", "", "private signing key (from airlock keygen)")
 	f.StringVarP(&o.out, "output", "o", "", "bundle name: writes NAME.tar or NAME.tar.001...")
 	f.StringVar(&o.partSize, "part-size", "", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
+	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt")
 	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz; with several platforms NAME/OS-ARCH/NAME-VERSION.tgz)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
 	f.DurationVar(&o.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) a registry request after this long without a byte moving; 0 waits for ever")
@@ -101,6 +103,9 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 	}
 	if p.partSize, err = bundle.ParsePartSize(o.partSize); err != nil {
 		return nil, usageError{err}
+	}
+	if o.parity < 0 || o.parity > 0 && p.partSize == 0 {
+		return nil, usagef("--parity needs --part-size (parity parts protect the parts of a split bundle) and a count of 1 or more")
 	}
 	if p.created, err = sourceDateEpoch(); err != nil {
 		return nil, err
@@ -174,7 +179,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		return printPlan(s, targets, o.json)
 	}
 	res, err := export.Run(ctx, targets, o.out, p.priv,
-		export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithCreated(p.created),
+		export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock "+version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event))
 	ui.close()
 	if err != nil {

@@ -84,6 +84,7 @@ type exportSummary struct {
 	Event     string   `json:"event"`
 	Bundle    string   `json:"bundle"`
 	Files     []string `json:"files"`
+	Extra     []string `json:"extra,omitempty"` // parity parts, part index and its signature
 	Images    int      `json:"images"`
 	Converted int      `json:"converted"`
 	Cached    int      `json:"cached"`
@@ -92,12 +93,12 @@ type exportSummary struct {
 }
 
 func (ui *exportUI) summary(r *export.Result) error {
-	sum := exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Images: len(r.Bundle.Manifest.Entries),
+	sum := exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: len(r.Bundle.Manifest.Entries),
 		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds()}
 	if ui.json != nil {
 		return ui.json.Encode(sum)
 	}
-	for _, f := range sum.Files {
+	for _, f := range append(sum.Files, sum.Extra...) {
 		fmt.Fprintln(ui.s.out, f)
 	}
 	fmt.Fprintf(ui.s.err, "exported %d images (%d converted, %d cached) into bundle %s: %s in %d file(s), %.1fs\n",

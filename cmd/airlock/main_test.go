@@ -117,10 +117,11 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// mkbundle [-part-size N] [-created UNIX] KEY OUT FILE... writes a bundle of FILEs.
+// mkbundle [-part-size N] [-parity K] [-created UNIX] KEY OUT FILE... writes a bundle of FILEs.
 func cmdMkbundle(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("mkbundle", flag.ContinueOnError)
 	partSize := fs.Int64("part-size", 0, "")
+	parity := fs.Int("parity", 0, "")
 	createdAt := fs.Int64("created", 1700000000, "")
 	ts.Check(fs.Parse(args))
 	if fs.NArg() < 3 {
@@ -134,7 +135,7 @@ func cmdMkbundle(ts *testscript.TestScript, neg bool, args []string) {
 		payloads = append(payloads, bundle.Payload{Path: filepath.ToSlash(name), Open: func() (io.ReadCloser, error) { return os.Open(p) }})
 	}
 	_, err = bundle.Write(context.Background(), ts.MkAbs(fs.Arg(1)), priv, payloads,
-		bundle.WithPartSize(*partSize), bundle.WithCreated(time.Unix(*createdAt, 0)))
+		bundle.WithPartSize(*partSize), bundle.WithParity(*parity), bundle.WithCreated(time.Unix(*createdAt, 0)))
 	if (err != nil) != neg {
 		ts.Fatalf("mkbundle: %v", err)
 	}

@@ -90,6 +90,7 @@ that the bucket still matches what was signed.
 		newImportCmd(s),
 		newAuditCmd(s),
 		newCacheCmd(s),
+		newRepairCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,298 @@
+package bundle_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/verify"
+)
+
+const testPartSize = 4096
+
+// splitBundle writes a bundle in parts of 4 KiB with k parity parts and
+// returns every file it wrote: data parts, parity parts, index, signature.
+func splitBundle(t *testing.T, f *fixture, k int) (data, parity []string) {
+	t.Helper()
+	res := f.write(t, "b", bundle.WithPartSize(testPartSize), bundle.WithParity(k))
+	for _, p := range res.Extra {
+		if strings.Contains(filepath.Base(p), ".parity.") {
+			parity = append(parity, p)
+		}
+	}
+	if len(parity) != k || len(res.Extra) != k+2 {
+		t.Fatalf("extra files %v, want %d parity parts, the index and its signature", res.Extra, k)
+	}
+	return res.Files, parity
+}
+
+func findSet(t *testing.T, f *fixture, args ...string) *bundle.PartSet {
+	t.Helper()
+	set, err := bundle.FindSet(args, f.trusted)
+	if err != nil || set == nil {
+		t.Fatalf("FindSet(%v) = %v, %v", args, set, err)
+	}
+	return set
+}
+
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			out[e.Name()] = readFile(t, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
+}
+
+func TestIndexListsEveryPart(t *testing.T) {
+	f := newFixture(t)
+	data, parity := splitBundle(t, f, 2)
+	x := findSet(t, f, data[0]).Index
+	if len(x.Data) != len(data) || len(x.Parity) != 2 || x.PartSize != testPartSize {
+		t.Fatalf("index: %d data, %d parity, part size %d", len(x.Data), len(x.Parity), x.PartSize)
+	}
+	var total int64
+	for i, p := range data {
+		fi, _ := os.Stat(p)
+		total += fi.Size()
+		if x.Data[i].Size != fi.Size() || x.Data[i].Name != filepath.Base(p) {
+			t.Errorf("data part %d: index says %s %d bytes, file is %s %d", i, x.Data[i].Name, x.Data[i].Size, p, fi.Size())
+		}
+	}
+	if total != x.StreamSize {
+		t.Errorf("stream size %d, parts hold %d", x.StreamSize, total)
+	}
+	for _, p := range parity {
+		if fi, _ := os.Stat(p); fi.Size() != testPartSize {
+			t.Errorf("%s is %d bytes, want %d", p, fi.Size(), testPartSize)
+		}
+		if strings.HasPrefix(filepath.Base(p), "b.tar") {
+			t.Errorf("parity part %s would be caught by cat b.tar*", p)
+		}
+	}
+	// The index parses back to itself.
+	raw := readFile(t, filepath.Join(f.dir, "b.parts.sha256"))
+	back, err := bundle.ParseIndex(raw)
+	if err != nil || !bytes.Equal(back.Marshal(), raw) {
+		t.Fatalf("ParseIndex round trip: %v", err)
+	}
+}
+
+func TestEachPartAloneFromItsOwnFolder(t *testing.T) {
+	f := newFixture(t)
+	data, parity := splitBundle(t, f, 1)
+	for i, p := range append(data, parity...) {
+		disc := filepath.Join(f.dir, "disc"+string(rune('a'+i)))
+		os.Mkdir(disc, 0o755)
+		for _, name := range []string{filepath.Base(p), "b.parts.sha256", "b.parts.sha256.sig"} {
+			copyFile(t, filepath.Join(f.dir, name), filepath.Join(disc, name))
+		}
+		set := findSet(t, f, filepath.Join(disc, filepath.Base(p)))
+		at := slices.IndexFunc(set.Paths, func(s string) bool { return s != "" })
+		if err := set.Check(context.Background(), at); err != nil {
+			t.Errorf("%s alone: %v", p, err)
+		}
+		if got := len(set.Missing()); got != len(data) {
+			t.Errorf("%s alone: %d missing, want %d", p, got, len(data))
+		}
+	}
+}
+
+func TestRepairAnyOneLostDataPart(t *testing.T) {
+	f := newFixture(t)
+	data, parity := splitBundle(t, f, 1)
+	for i := range data {
+		t.Run(filepath.Base(data[i]), func(t *testing.T) {
+			dir := t.TempDir()
+			for _, p := range append(append([]string(nil), data...), parity...) {
+				if p != data[i] {
+					copyFile(t, p, filepath.Join(dir, filepath.Base(p)))
+				}
+			}
+			copyFile(t, filepath.Join(f.dir, "b.parts.sha256"), filepath.Join(dir, "b.parts.sha256"))
+			copyFile(t, filepath.Join(f.dir, "b.parts.sha256.sig"), filepath.Join(dir, "b.parts.sha256.sig"))
+			set := findSet(t, f, filepath.Join(dir, "b.tar.001"))
+			if i == 0 {
+				set = findSet(t, f, filepath.Join(dir, "b.tar.002"))
+			}
+			res, err := bundle.Repair(context.Background(), set, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := filepath.Join(dir, filepath.Base(data[i]))
+			if !slices.Equal(res.Rebuilt, []string{want}) {
+				t.Fatalf("rebuilt %v, want %s", res.Rebuilt, want)
+			}
+			if !bytes.Equal(readFile(t, want), readFile(t, data[i])) {
+				t.Fatal("rebuilt part differs from the original")
+			}
+			if _, err := f.verifyAll(filepath.Join(dir, "b.tar.001")); err != nil {
+				t.Fatalf("verify after repair: %v", err)
+			}
+		})
+	}
+}
+
+func TestRepairDamagedByte(t *testing.T) {
+	for _, which := range []string{"b.tar.002", "b.parity.001"} {
+		t.Run(which, func(t *testing.T) {
+			f := newFixture(t)
+			splitBundle(t, f, 1)
+			p := filepath.Join(f.dir, which)
+			orig := readFile(t, p)
+			flipByte(t, p, 1000)
+			set := findSet(t, f, filepath.Join(f.dir, "b.tar.001"))
+			res, err := bundle.Repair(context.Background(), set, f.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.Rebuilt, []string{p}) || !slices.Equal(res.Kept, []string{p + ".damaged"}) {
+				t.Fatalf("rebuilt %v kept %v", res.Rebuilt, res.Kept)
+			}
+			if !bytes.Equal(readFile(t, p), orig) {
+				t.Fatal("repaired part differs from the original")
+			}
+			if bytes.Equal(readFile(t, p+".damaged"), orig) {
+				t.Fatal("the damaged copy was not kept")
+			}
+			// A second run finds nothing to do.
+			res, err = bundle.Repair(context.Background(), findSet(t, f, filepath.Join(f.dir, "b.tar.001")), f.dir)
+			if err != nil || len(res.Rebuilt) != 0 {
+				t.Fatalf("second repair: %v, %v", res, err)
+			}
+		})
+	}
+}
+
+func TestRepairTwoWithTwoParity(t *testing.T) {
+	f := newFixture(t)
+	data, parity := splitBundle(t, f, 2)
+	orig := readFile(t, data[len(data)-1])
+	os.Remove(data[len(data)-1]) // the short last part
+	os.Remove(parity[0])
+	flipByte(t, data[0], 10) // one more than known: found while decoding
+	before := snapshot(t, f.dir)
+	set := findSet(t, f, data[1])
+	_, err := bundle.Repair(context.Background(), set, f.dir)
+	var pe *bundle.PartsError
+	if !errors.As(err, &pe) || !verify.IsFailure(err) || !strings.Contains(err.Error(), "b.tar.001: sha256 differs") {
+		t.Fatalf("three lost with K=2: %v", err)
+	}
+	if after := snapshot(t, f.dir); len(after) != len(before) {
+		t.Fatalf("a refused repair changed the folder: %v, had %v", slices.Collect(maps.Keys(after)), slices.Collect(maps.Keys(before)))
+	}
+	// Undo the damage: two lost, two parity parts.
+	flipByte(t, data[0], 10)
+	res, err := bundle.Repair(context.Background(), findSet(t, f, data[1]), f.dir)
+	if err != nil || len(res.Rebuilt) != 2 {
+		t.Fatalf("repair: %v, %v", res, err)
+	}
+	if !bytes.Equal(readFile(t, data[len(data)-1]), orig) {
+		t.Fatal("rebuilt last part differs")
+	}
+	if _, err := f.verifyAll(data[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRepairRefusesMoreThanParity(t *testing.T) {
+	f := newFixture(t)
+	data, _ := splitBundle(t, f, 1)
+	os.Remove(data[1])
+	os.Remove(data[2])
+	before := snapshot(t, f.dir)
+	_, err := bundle.Repair(context.Background(), findSet(t, f, data[0]), f.dir)
+	var pe *bundle.PartsError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a PartsError", err)
+	}
+	for _, want := range []string{"2 parts are lost", "b.tar.002 is missing", "b.tar.003 is missing", "bring back any 1 of: b.tar.002, b.tar.003", "nothing was written"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	after := snapshot(t, f.dir)
+	if len(after) != len(before) {
+		t.Fatalf("folder changed: %d files, had %d", len(after), len(before))
+	}
+}
+
+func TestRepairNeverReplacesAnotherFile(t *testing.T) {
+	f := newFixture(t)
+	data, _ := splitBundle(t, f, 1)
+	out := filepath.Join(f.dir, "out")
+	os.Mkdir(out, 0o755)
+	os.WriteFile(filepath.Join(out, "b.tar.002"), []byte("someone else's file"), 0o644)
+	os.Remove(data[1])
+	_, err := bundle.Repair(context.Background(), findSet(t, f, data[0]), out)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("err = %v", err)
+	}
+	if string(readFile(t, filepath.Join(out, "b.tar.002"))) != "someone else's file" {
+		t.Fatal("replaced a file")
+	}
+}
+
+// TestParityFollowsTheSpec recomputes the parity part the way docs/format.md
+// section 11 describes, without the library.
+func TestParityFollowsTheSpec(t *testing.T) {
+	f := newFixture(t)
+	data, parity := splitBundle(t, f, 2)
+	n := len(data)
+	shards := make([][]byte, n)
+	for i, p := range data {
+		b := readFile(t, p)
+		shards[i] = append(b, make([]byte, testPartSize-len(b))...)
+	}
+	for k, p := range parity {
+		got := readFile(t, p)
+		for j := range testPartSize {
+			var want byte
+			for i := range n {
+				want ^= gfMul(gfInv(byte((n+k)^i)), shards[i][j])
+			}
+			if got[j] != want {
+				t.Fatalf("%s byte %d = %#x, the spec gives %#x", p, j, got[j], want)
+			}
+		}
+	}
+}
+
+// gfMul multiplies in GF(2^8) modulo x^8+x^4+x^3+x^2+1 (0x11d).
+func gfMul(a, b byte) byte {
+	var p byte
+	for b > 0 {
+		if b&1 != 0 {
+			p ^= a
+		}
+		hi := a & 0x80
+		a <<= 1
+		if hi != 0 {
+			a ^= 0x1d
+		}
+		b >>= 1
+	}
+	return p
+}
+
+func gfInv(a byte) byte {
+	for b := 1; b < 256; b++ {
+		if gfMul(a, byte(b)) == 1 {
+			return byte(b)
+		}
+	}
+	panic("no inverse of 0")
+}

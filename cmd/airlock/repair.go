@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/airlockhq/airlock/bundle"
+)
+
+type repairOptions struct {
+	pubs []string
+	dir  string
+}
+
+func newRepairCmd(s streams) *cobra.Command {
+	var o repairOptions
+	c := &cobra.Command{
+		Use:   "repair PART... --pub KEY.pub [-o DIR]",
+		Short: "Rebuild lost or damaged parts of a split bundle from its parity parts",
+		Long: `Rebuild the missing or damaged parts of a bundle exported with --parity K.
+Give every part you have (data and parity, from any folders; one part alone
+brings in the others beside it); the signed part index is found beside them.
+Each part is checked against the index; up to K missing or damaged parts are
+rebuilt from the others, checked against the index, and written to DIR
+(default: the folder of the first PART) under a temporary name, then renamed
+to their signed names. A damaged part in DIR is kept as NAME.damaged; no
+other file is replaced. With more than K parts lost, repair names the parts
+it needs and writes nothing (exit 3).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRepair(cmd.Context(), o, args, s)
+		},
+	}
+	addPubFlag(c, &o.pubs)
+	c.Flags().StringVarP(&o.dir, "output-dir", "o", "", "folder for the rebuilt parts (default: the folder of the first PART)")
+	return c
+}
+
+func runRepair(ctx context.Context, o repairOptions, args []string, s streams) error {
+	if len(o.pubs) == 0 {
+		return usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
+	}
+	trusted, err := loadTrusted(o.pubs, s.err)
+	if err != nil {
+		return err
+	}
+	set, err := bundle.FindSet(args, trusted)
+	if err != nil {
+		return err
+	}
+	if set == nil {
+		return errors.New("no signed part index (NAME.parts.sha256) beside the parts given; only split bundles with an index can be repaired")
+	}
+	dir := o.dir
+	if dir == "" {
+		dir = filepath.Dir(args[0])
+	}
+	res, err := bundle.Repair(ctx, set, dir)
+	if err != nil {
+		var pe *bundle.PartsError
+		if errors.As(err, &pe) {
+			return withHint(err, "copy the named parts again (from any folder) and re-run repair with them")
+		}
+		return err
+	}
+	for _, k := range res.Kept {
+		fmt.Fprintf(s.out, "kept damaged copy as %s\n", k)
+	}
+	for _, p := range res.Rebuilt {
+		fmt.Fprintf(s.out, "rebuilt %s: matches the signed part index\n", p)
+	}
+	if len(res.Rebuilt) == 0 {
+		fmt.Fprintf(s.out, "all %d parts match the signed part index; nothing to repair\n", len(set.Index.Files()))
+		return nil
+	}
+	fmt.Fprintf(s.out, "repaired %d part(s) of bundle %s; run airlock verify on the parts to check every entry\n", len(res.Rebuilt), set.Index.Bundle)
+	return nil
+}
