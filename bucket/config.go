@@ -73,7 +73,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg, o)
+	awsCfg, region, err := loadAWSConfig(ctx, cfg, o)
 	if err != nil {
 		return nil, fmt.Errorf("opening bucket %s: %w", cfg.Bucket, err)
 	}
@@ -94,10 +94,13 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		endpoint: endpointName(client.Options()),
 		creds:    awsCfg.Credentials,
 		checksum: awsCfg.RequestChecksumCalculation,
+		region:   region,
+		path:     client.Options().UsePathStyle,
 	}, nil
 }
 
-func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, error) {
+// loadAWSConfig also returns the region configured, empty when none was.
+func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, string, error) {
 	load := []func(*config.LoadOptions) error{
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
 	}
@@ -110,7 +113,7 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	if cfg.CABundle != "" {
 		pem, err := os.ReadFile(cfg.CABundle)
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("reading ca bundle: %w", err)
+			return aws.Config{}, "", fmt.Errorf("reading ca bundle: %w", err)
 		}
 		load = append(load, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
@@ -125,12 +128,13 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
-		return aws.Config{}, err
+		return aws.Config{}, "", err
 	}
+	region := awsCfg.Region
 	if awsCfg.Region == "" {
 		awsCfg.Region = defaultRegion
 	}
-	return awsCfg, nil
+	return awsCfg, region, nil
 }
 
 func pathStyle(set *bool, endpoint *string) bool {

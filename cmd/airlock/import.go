@@ -23,6 +23,7 @@ type importOptions struct {
 	dryRun    bool
 	json      bool
 	concourse string
+	style     string
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -52,12 +53,17 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	c.Flags().BoolVar(&o.force, "force", false, "upload every image even when the bucket records the same checksum (repairs what audit --deep found)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
 	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
-	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse image_resource snippets to this file (default: print them)")
+	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse snippets to this file (default: print them)")
+	c.Flags().StringVar(&o.style, "concourse-style", string(concourse.ImageResourceStyle), "snippet form: image_resource (a task's image_resource per image) or resource (resources: entries, get with unpack: true, task image:)")
 	return c
 }
 
 func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) error {
 	ctx := cmd.Context()
+	style, err := concourse.ParseStyle(o.style)
+	if err != nil {
+		return usageError{err}
+	}
 	if o.concourse != "" {
 		if err := checkFolder(o.concourse); err != nil {
 			return err
@@ -89,7 +95,7 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 	if err := ui.summary(res, store); err != nil {
 		return err
 	}
-	return writeSnippets(o, images, s)
+	return writeSnippets(o, style, store, images, s)
 }
 
 // importHint adds what to do about a refused overwrite.
@@ -104,16 +110,17 @@ func importHint(err error) error {
 	return withHint(err, "pass --overwrite to replace it (or --force to re-upload every image)")
 }
 
-func writeSnippets(o importOptions, list []concourse.Image, s streams) error {
+func writeSnippets(o importOptions, style concourse.Style, store *bucket.Store, list []concourse.Image, s streams) error {
 	if o.concourse == "" && o.json {
 		return nil
 	}
-	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: o.s3.region}
+	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: store.Region(),
+		PathStyle: store.PathStyle(), CABundle: o.s3.caBundle != ""}
 	if o.concourse == "" {
-		fmt.Fprintln(s.out, "# Concourse image_resource for each image:")
-		return concourse.WriteImageResources(s.out, t, list)
+		fmt.Fprintf(s.out, "# Concourse %s for each image:\n", style)
+		return concourse.WriteSnippets(s.out, style, t, list)
 	}
-	return writeFileAtomic(o.concourse, func(f *os.File) error { return concourse.WriteImageResources(f, t, list) })
+	return writeFileAtomic(o.concourse, func(f *os.File) error { return concourse.WriteSnippets(f, style, t, list) })
 }
 
 // checkFolder fails early when path's folder does not exist.
