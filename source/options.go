@@ -20,6 +20,7 @@ type options struct {
 	jobs        int
 	userAgent   string
 	keyTemplate string
+	floating    bool
 	transport   http.RoundTripper
 	backoff     remote.Backoff
 }
@@ -70,6 +71,12 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 // default DefaultKeyTemplate, or MultiPlatformKeyTemplate when more than
 // one platform is requested.
 func WithKeyTemplate(text string) Option { return func(o *options) { o.keyTemplate = text } }
+
+// WithFloatingVersions allows versions whose first component is not a
+// number (see concourse.Version.Floating). Off by default: such a version
+// sorts above every numeric one, so Plan refuses it with a
+// *FloatingVersionError.
+func WithFloatingVersions(ok bool) Option { return func(o *options) { o.floating = ok } }
 
 // WithTransport sets the HTTP transport; default remote.DefaultTransport.
 // It is wrapped with retries and the user agent.

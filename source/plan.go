@@ -74,6 +74,9 @@ func planRequest(req Request, platforms []v1.Platform, kt *concourse.KeyTemplate
 	if err != nil {
 		return nil, err
 	}
+	if !o.floating && concourse.IsFloating(version) {
+		return nil, &FloatingVersionError{Ref: req.Ref, Name: nm, Version: version}
+	}
 	ref, err := parseRef(req.Ref, o.nameOptions()...)
 	if err != nil {
 		return nil, err
@@ -109,4 +112,16 @@ func duplicateKeys(groups [][]Target) []error {
 		}
 	}
 	return errs
+}
+
+// FloatingVersionError refuses a version whose first component is not a
+// number: the S3 resource sorts it above every numeric version of the
+// series, so every pipeline following the series would switch to it.
+type FloatingVersionError struct {
+	Ref, Name, Version string
+}
+
+func (e *FloatingVersionError) Error() string {
+	return fmt.Sprintf("%s: version %q does not start with a number, so the Concourse S3 resource sorts it above every numeric version "+
+		"and pipelines following %s/ would switch to it", e.Ref, e.Version, e.Name)
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -134,5 +135,18 @@ func TestCollisionInvalidCapture(t *testing.T) {
 	}
 	if s := ws[0].String(); !strings.Contains(s, "not a valid version") || !strings.Contains(s, "l:1") {
 		t.Errorf("warning text %q", s)
+	}
+}
+
+func TestPlanRefusesFloatingVersions(t *testing.T) {
+	reqs := []Request{{Ref: "registry.example/small:latest", Line: 1}, {Ref: "registry.example/tiny", Line: 2},
+		{Ref: "registry.example/big:1.0", AsName: "big", AsVersion: "stable", Line: 3}, {Ref: "registry.example/ok:1.2", Line: 4}}
+	_, err := Plan(reqs, nil)
+	var fe *FloatingVersionError
+	if !errors.As(err, &fe) || fe.Version != "latest" || strings.Count(err.Error(), "does not start with a number") != 3 {
+		t.Fatalf("Plan = %v, want three *FloatingVersionError", err)
+	}
+	if _, err := Plan(reqs, nil, WithFloatingVersions(true)); err != nil {
+		t.Fatalf("Plan with floating versions allowed: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"crypto/ed25519"
 	"fmt"
 	"os"
@@ -31,6 +32,7 @@ type exportOptions struct {
 	cacheDir    string
 	json        bool
 	dryRun      bool
+	floating    bool
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -67,6 +69,7 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.StringVar(&o.cacheDir, "cache-dir", "", "staging cache folder (default: the user cache dir)")
 	f.BoolVar(&o.json, "json", false, "print progress events and the result as JSON lines")
 	f.BoolVar(&o.dryRun, "dry-run", false, "resolve every image and print what would be exported, write nothing")
+	f.BoolVar(&o.floating, "allow-floating-versions", false, "export versions that do not start with a number (latest, stable, v2), which the S3 resource sorts above every numeric version")
 	return c
 }
 
@@ -156,9 +159,10 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		return err
 	}
 	targets, err := source.Resolve(ctx, p.reqs, p.platforms,
-		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version))
+		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version),
+		source.WithFloatingVersions(o.floating))
 	if err != nil {
-		return err
+		return resolveHint(err)
 	}
 	ui := newExportUI(s, o.json, len(targets))
 	for _, w := range source.Collisions(targets) {
@@ -206,4 +210,13 @@ func printPlan(s streams, targets []source.Target, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Source, r.Platform, shortDigest(r.Digest), r.Key, r.Regexp)
 	}
 	return tw.Flush()
+}
+
+// resolveHint says what to do about a refused version.
+func resolveHint(err error) error {
+	if errors.As(err, new(*source.FloatingVersionError)) {
+		return withHint(err, "pin a version: write \"REF as NAME:VERSION\" (e.g. \"docker.io/library/alpine:latest as alpine:3.19.1\"), "+
+			"or pass --allow-floating-versions if the series should follow it")
+	}
+	return err
 }

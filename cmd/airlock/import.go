@@ -107,7 +107,8 @@ func importHint(err error) error {
 	case c.Meanwhile():
 		return withHint(err, "another import wrote these keys while this one ran; run the import again to check what is there now (it skips what matches)")
 	}
-	return withHint(err, "pass --overwrite to replace it (or --force to re-upload every image)")
+	return withHint(err, "Concourse workers cache images by version, so workers that already fetched this version keep the old content after an overwrite; "+
+		"export the new content under a new version first (\"REF as NAME:VERSION\"); --overwrite replaces it anyway (--force re-uploads every image)")
 }
 
 func writeSnippets(o importOptions, style concourse.Style, store *bucket.Store, list []concourse.Image, s streams) error {
@@ -208,6 +209,29 @@ func (ui *importUI) event(e importer.Event) {
 		ui.bars.println(ui.s.err, fmt.Sprintf("uploaded %s", e.Key))
 	case importer.Recorded:
 		ui.bars.println(ui.s.err, fmt.Sprintf("recorded the signed manifest at %s", e.Key))
+	case importer.Series:
+		ui.series(e.Series)
+	}
+}
+
+// series says what pipelines following an image's series will pick.
+func (ui *importUI) series(r *importer.SeriesReport) {
+	var msg string
+	switch {
+	case !r.Newest && r.Current == "":
+		msg = fmt.Sprintf("%s is not the newest version this bundle brings to series '%s'", r.Version, r.Regexp)
+	case r.Current == "":
+		msg = fmt.Sprintf("%s is the first version of series '%s'", r.Version, r.Regexp)
+	case r.Newest && r.Current == r.Version:
+		msg = fmt.Sprintf("%s stays the newest version of series '%s'", r.Version, r.Regexp)
+	case r.Newest:
+		msg = fmt.Sprintf("%s becomes the newest version of series '%s': pipelines that do not pin a version switch to it from %s", r.Version, r.Regexp, r.Current)
+	default:
+		msg = fmt.Sprintf("%s is not the newest version of series '%s' (the newest in the bucket now: %s): pipelines that do not pin a version do not pick it", r.Version, r.Regexp, r.Current)
+	}
+	ui.bars.println(ui.s.err, "series   "+msg)
+	for _, k := range r.Invalid {
+		ui.bars.println(ui.s.err, fmt.Sprintf("airlock: warning: the S3 resource cannot parse the version of %s in series '%s'; it fails for every pipeline following the series until the object is removed", k, r.Regexp))
 	}
 }
 
