@@ -11,7 +11,9 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -27,6 +29,12 @@ type Config struct {
 	Region   string // else AWS_REGION / the profile; else us-east-1
 	Profile  string // shared config profile; else AWS_PROFILE
 	CABundle string // PEM file of CAs to trust for a TLS endpoint; else AWS_CA_BUNDLE
+
+	// EC2Metadata lets the credential chain ask the EC2 instance metadata
+	// service. Default: only when no Endpoint is given; with an endpoint
+	// (MinIO, Ceph in a closed network) asking it means a timeout or a
+	// request to an address nobody meant.
+	EC2Metadata bool
 
 	// PathStyle selects path-style addressing (http://host/bucket/key).
 	// Default: on when an endpoint is given (MinIO needs it), off for AWS.
@@ -89,13 +97,15 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		api = o.wrap(api)
 	}
 	return &Store{
-		api:      api,
-		bucket:   cfg.Bucket,
-		endpoint: endpointName(client.Options()),
-		creds:    awsCfg.Credentials,
-		checksum: awsCfg.RequestChecksumCalculation,
-		region:   region,
-		path:     client.Options().UsePathStyle,
+		api:         api,
+		bucket:      cfg.Bucket,
+		endpoint:    endpointName(client.Options()),
+		creds:       awsCfg.Credentials,
+		checksum:    awsCfg.RequestChecksumCalculation,
+		region:      region,
+		path:        client.Options().UsePathStyle,
+		signRegion:  awsCfg.Region,
+		credSources: newCredSources(cfg, o, useIMDS(cfg)),
 	}, nil
 }
 
@@ -103,6 +113,12 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, string, error) {
 	load := []func(*config.LoadOptions) error{
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// airlock reports failures itself; no SDK log lines on stderr.
+		config.WithLogger(logging.Nop{}),
+		config.WithClientLogMode(0),
+	}
+	if !useIMDS(cfg) {
+		load = append(load, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	if cfg.Region != "" {
 		load = append(load, config.WithRegion(cfg.Region))
@@ -136,6 +152,10 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	}
 	return awsCfg, region, nil
 }
+
+// useIMDS tells whether the credential chain may ask the EC2 instance
+// metadata service: when asked to, or when no endpoint is given (AWS).
+func useIMDS(cfg Config) bool { return cfg.EC2Metadata || cfg.Endpoint == "" }
 
 func pathStyle(set *bool, endpoint *string) bool {
 	if set != nil {

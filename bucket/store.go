@@ -25,6 +25,11 @@ type Store struct {
 	checksum aws.RequestChecksumCalculation
 	region   string // as configured; empty when the default was used
 	path     bool   // path-style addressing
+	// signRegion is the region requests are signed for.
+	signRegion string
+	// credSources says where credentials were looked for, for the
+	// error when none were found.
+	credSources credSources
 }
 
 // Object is an object in the bucket, or one expected there.
@@ -53,6 +58,6 @@ func (s *Store) PathStyle() bool { return s.path }
 func (s *Store) fail(op, key string, err error) error {
 	return &Error{
 		Op: op, Bucket: s.bucket, Key: key, Endpoint: s.endpoint,
-		Kind: kind(err, key == ""), Err: err,
+		Kind: kind(err, key == "", s.signRegion), Err: err,
 	}
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"time"
 
@@ -21,6 +22,8 @@ type options struct {
 	userAgent   string
 	keyTemplate string
 	floating    bool
+	rootCAs     *x509.CertPool
+	certsDir    string
 	transport   http.RoundTripper
 	backoff     remote.Backoff
 }
@@ -43,6 +46,7 @@ func makeOptions(opts []Option) *options {
 		userAgent: "airlock",
 		transport: remote.DefaultTransport,
 		backoff:   DefaultBackoff,
+		certsDir:  DefaultCertsDir,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -107,11 +111,21 @@ func (o *options) remoteOptions(ctx context.Context) []remote.Option {
 	}
 }
 
-// httpTransport skips certificate verification when insecure.
+// httpTransport skips certificate verification when insecure, and
+// otherwise trusts the root CAs and the per-registry ones.
 func (o *options) httpTransport() http.RoundTripper {
 	t, ok := o.transport.(*http.Transport)
-	if !o.insecure || !ok {
+	if !ok {
 		return o.transport
+	}
+	if !o.insecure {
+		if o.rootCAs != nil {
+			t = withRoots(t, o.rootCAs)
+		}
+		if o.certsDir == "" {
+			return t
+		}
+		return &caTransport{base: t, roots: o.rootCAs, dir: o.certsDir, hosts: map[string]http.RoundTripper{}}
 	}
 	t = t.Clone()
 	if t.TLSClientConfig == nil {

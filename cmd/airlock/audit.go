@@ -68,7 +68,7 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 		return err
 	}
 	if err := store.Check(ctx); err != nil {
-		return err
+		return s3Hint(err)
 	}
 	records, err := auditRecords(cmd, o, store, trusted)
 	if err != nil {

@@ -33,6 +33,8 @@ type exportOptions struct {
 	json        bool
 	dryRun      bool
 	floating    bool
+	registryCAs []string
+	certsDir    string
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -70,6 +72,8 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.BoolVar(&o.json, "json", false, "print progress events and the result as JSON lines")
 	f.BoolVar(&o.dryRun, "dry-run", false, "resolve every image and print what would be exported, write nothing")
 	f.BoolVar(&o.floating, "allow-floating-versions", false, "export versions that do not start with a number (latest, stable, v2), which the S3 resource sorts above every numeric version")
+	f.StringArrayVar(&o.registryCAs, "registry-ca", nil, "PEM file of a CA to trust for registries (repeatable; added to the system's, see SSL_CERT_FILE)")
+	f.StringVar(&o.certsDir, "registry-certs-dir", source.DefaultCertsDir, "per-registry CAs as for docker: DIR/HOST[:PORT]/ca.crt")
 	return c
 }
 
@@ -158,9 +162,13 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
-	targets, err := source.Resolve(ctx, p.reqs, p.platforms,
+	tlsOpts, err := registryTLS(o.registryCAs, o.certsDir)
+	if err != nil {
+		return err
+	}
+	targets, err := source.Resolve(ctx, p.reqs, p.platforms, append(tlsOpts,
 		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version),
-		source.WithFloatingVersions(o.floating))
+		source.WithFloatingVersions(o.floating))...)
 	if err != nil {
 		return resolveHint(err)
 	}
@@ -218,5 +226,5 @@ func resolveHint(err error) error {
 		return withHint(err, "pin a version: write \"REF as NAME:VERSION\" (e.g. \"docker.io/library/alpine:latest as alpine:3.19.1\"), "+
 			"or pass --allow-floating-versions if the series should follow it")
 	}
-	return err
+	return registryTLSHint(err)
 }

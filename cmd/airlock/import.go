@@ -103,7 +103,7 @@ func importHint(err error) error {
 	var c *importer.ConflictError
 	switch {
 	case !errors.As(err, &c):
-		return err
+		return s3Hint(err)
 	case c.Meanwhile():
 		return withHint(err, "another import wrote these keys while this one ran; run the import again to check what is there now (it skips what matches)")
 	}
