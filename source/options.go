@@ -24,8 +24,11 @@ type options struct {
 	floating    bool
 	rootCAs     *x509.CertPool
 	certsDir    string
-	transport   http.RoundTripper
-	backoff     remote.Backoff
+	// platform selection (platforms.go)
+	strictPlatforms bool
+	platformWarn    func(*MissingPlatformsError)
+	transport       http.RoundTripper
+	backoff         remote.Backoff
 }
 
 // DefaultBackoff retries transient registry failures three times, after

@@ -32,17 +32,20 @@ func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, erro
 	if len(platforms) == 0 {
 		platforms = []v1.Platform{DefaultPlatform}
 	}
-	if err := checkPlatforms(platforms); err != nil {
-		return nil, err
-	}
-	kt, err := keyTemplate(o.keyTemplate, len(platforms))
+	err := checkPlatforms(platforms)
 	if err != nil {
 		return nil, err
+	}
+	kts := make([]*concourse.KeyTemplate, len(platforms))
+	for i := range platforms {
+		if kts[i], err = keyTemplate(o.keyTemplate, i); err != nil {
+			return nil, err
+		}
 	}
 	groups := make([][]Target, len(reqs))
 	var errs []error
 	for i, req := range reqs {
-		g, err := planRequest(req, platforms, kt, o)
+		g, err := planRequest(req, platforms, kts, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", req.Where(), err))
 		}
@@ -57,10 +60,14 @@ func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, erro
 	return groups, nil
 }
 
-func keyTemplate(text string, platforms int) (*concourse.KeyTemplate, error) {
+// keyTemplate is the template for the i-th requested platform: text when
+// given, else DefaultKeyTemplate for the first platform, so its keys stay
+// where a single-platform export puts them and pipelines keep matching,
+// and MultiPlatformKeyTemplate for the others.
+func keyTemplate(text string, i int) (*concourse.KeyTemplate, error) {
 	switch {
 	case text != "":
-	case platforms > 1:
+	case i > 0:
 		text = concourse.MultiPlatformKeyTemplate
 	default:
 		text = concourse.DefaultKeyTemplate
@@ -69,7 +76,7 @@ func keyTemplate(text string, platforms int) (*concourse.KeyTemplate, error) {
 }
 
 // planRequest returns one target per platform for req.
-func planRequest(req Request, platforms []v1.Platform, kt *concourse.KeyTemplate, o *options) ([]Target, error) {
+func planRequest(req Request, platforms []v1.Platform, kts []*concourse.KeyTemplate, o *options) ([]Target, error) {
 	nm, version, err := req.NameVersion()
 	if err != nil {
 		return nil, err
@@ -84,6 +91,7 @@ func planRequest(req Request, platforms []v1.Platform, kt *concourse.KeyTemplate
 	g := make([]Target, len(platforms))
 	for i, p := range platforms {
 		d := keyData(nm, version, p)
+		kt := kts[i]
 		key, err := kt.Key(d)
 		if err != nil {
 			return nil, err
