@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -201,6 +201,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 }
 
 type planRow struct {
+	Event       string `json:"event"` // "plan"
 	Source      string `json:"source"`
 	Platform    string `json:"platform"`
 	Digest      string `json:"digest"`
@@ -221,7 +222,14 @@ func printPlan(s streams, targets []source.Target, asJSON bool) error {
 		}
 	}
 	if asJSON {
-		return writeJSON(s, rows)
+		enc := newEventEncoder(s.out)
+		for _, r := range rows {
+			r.Event = "plan"
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tPLATFORM\tDIGEST\tKEY\tREGEXP")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -175,7 +174,7 @@ func writeFileAtomic(path string, fill func(*os.File) error) error {
 // importUI renders import events like exportUI does.
 type importUI struct {
 	s     streams
-	json  *json.Encoder
+	json  *eventEncoder
 	bars  *bars
 	total *bar
 	start time.Time
@@ -184,7 +183,7 @@ type importUI struct {
 func newImportUI(s streams, asJSON bool, total int64) *importUI {
 	ui := &importUI{s: s, bars: newBars(s.err), start: time.Now()}
 	if asJSON {
-		ui.json, ui.bars = json.NewEncoder(s.out), &bars{}
+		ui.json, ui.bars = newEventEncoder(s.out), &bars{}
 	}
 	ui.total = ui.bars.add("import", total)
 	return ui
