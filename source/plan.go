@@ -111,6 +111,11 @@ func duplicateKeys(groups [][]Target) []error {
 	first := map[string]Target{}
 	for _, g := range groups {
 		for _, t := range g {
+			if f, ok := first[t.Key]; ok && f.Request == t.Request {
+				errs = append(errs, fmt.Errorf("%s (%s): platforms %s and %s both export to key %s; the key template must tell platforms apart, e.g. with {{.Arch}} ('%s')",
+					t.Where(), t.Request.Ref, f.Platform.String(), t.Platform.String(), t.Key, concourse.MultiPlatformKeyTemplate))
+				continue
+			}
 			if f, ok := first[t.Key]; ok {
 				errs = append(errs, fmt.Errorf("%s (%s) and %s (%s) both export to key %s; use \"as NAME:VERSION\" to tell them apart",
 					f.Where(), f.Request.Ref, t.Where(), t.Request.Ref, t.Key))

@@ -85,6 +85,13 @@ that the bucket still matches what was signed.
 		newExportCmd(s),
 		newImportCmd(s),
 		newAuditCmd(s),
+		&cobra.Command{
+			Use: "version", Short: "Print airlock's version (as --version)", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				_, err := fmt.Fprintf(s.out, "airlock version %s\n", version)
+				return err
+			},
+		},
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -169,7 +176,8 @@ func hintFor(err error, code int, cmd *cobra.Command) string {
 		}
 		return fmt.Sprintf("see '%s --help'", path)
 	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
-		return "check that --pub names the key that signed this bundle (airlock inspect shows the signer)"
+		return "pass --pub with the public key whose id the error names; a key's id is what airlock keygen printed, or " +
+			"the first 16 digits of 'openssl pkey -pubin -in KEY.pub -outform DER | sha256sum'"
 	}
 	return ""
 }
