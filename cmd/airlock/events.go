@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -28,7 +29,7 @@ func (e *eventEncoder) Encode(v any) error {
 		return err
 	}
 	var line bytes.Buffer
-	line.WriteString(`{"schema":1`)
+	fmt.Fprintf(&line, `{"schema":%d`, eventSchema)
 	if body := bytes.TrimPrefix(b, []byte("{")); !bytes.HasPrefix(body, []byte("}")) {
 		line.WriteByte(',')
 		line.Write(body)
