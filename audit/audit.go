@@ -31,6 +31,13 @@ type Changed struct {
 	Change Change
 }
 
+// Checked is one expected object as the audit checked it.
+type Checked struct {
+	bucket.Object        // as expected
+	Deep          bool   // its data was downloaded and re-hashed
+	Result        string // "ok", "missing" or "changed"
+}
+
 // Report is the outcome of an audit. All lists are in key order.
 type Report struct {
 	CheckedAt  time.Time
@@ -41,6 +48,7 @@ type Report struct {
 	Keys       []string        // ids of the trusted keys the records were checked against
 	Records    []record.Record // the bundles audited
 	Checked    int             // expected objects looked at
+	Objects    []Checked       // each expected object looked at, in key order
 	Missing    []bucket.Object // expected but absent
 	Changed    []Changed       // present but different
 	Unexpected []bucket.Object // under a managed prefix but not expected
@@ -110,19 +118,23 @@ func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...
 	for _, k := range o.trusted {
 		rep.Keys = append(rep.Keys, k.ID)
 	}
-	want, prefixes := record.Expected(records)
-	if err := objects(ctx, s, rep, want, prefixes, o.deep); err != nil {
+	want, _ := record.Expected(records)
+	// Unexpected objects are looked for anywhere under the prefix, not only
+	// in the folders the records name: a new folder is drift too.
+	if err := objects(ctx, s, rep, want, []string{o.prefix}, o.deep); err != nil {
 		return nil, err
 	}
-	if err := incomplete(ctx, s, rep, o.prefix, want); err != nil {
+	// By the unexpected keys too: an upload to a key nobody expects is as
+	// likely a leftover as one to an expected key.
+	if err := incomplete(ctx, s, rep, o.prefix, append(slices.Clone(want), rep.Unexpected...)); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
 // incomplete reports the incomplete multipart uploads under prefix. It
-// also asks by each expected key: MinIO forgets uploads listed by a shorter
-// prefix when it restarts, but finds them by their whole key.
+// also asks by each key of want: MinIO lists uploads only by their whole
+// key (and forgets those listed by a shorter prefix when it restarts).
 func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
 	seen := map[string]bool{}
 	for _, p := range append([]string{prefix}, keysOf(want)...) {
@@ -177,9 +189,12 @@ type auditor struct {
 func (a *auditor) check(ctx context.Context, w bucket.Object) error {
 	a.rep.Checked++
 	got, ok, err := a.s.Stat(ctx, w.Key)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
+	}
+	missing, changed := len(a.rep.Missing), len(a.rep.Changed)
+	deep := false
+	switch {
 	case !ok:
 		a.rep.Missing = append(a.rep.Missing, w)
 	case got.Size != w.Size:
@@ -187,8 +202,19 @@ func (a *auditor) check(ctx context.Context, w bucket.Object) error {
 	case got.SHA256 != w.SHA256:
 		a.changed(w, got, ChangedSHA256)
 	case a.deep:
-		return a.rehash(ctx, w, got)
+		deep = true
+		if err := a.rehash(ctx, w, got); err != nil {
+			return err
+		}
 	}
+	c := Checked{Object: bucket.Object{Key: w.Key, Size: w.Size, SHA256: w.SHA256}, Deep: deep, Result: "ok"}
+	switch {
+	case len(a.rep.Missing) > missing:
+		c.Result = "missing"
+	case len(a.rep.Changed) > changed:
+		c.Result = "changed"
+	}
+	a.rep.Objects = append(a.rep.Objects, c)
 	return nil
 }
 
@@ -228,7 +254,7 @@ func (a *auditor) unexpected(ctx context.Context, want []bucket.Object, prefixes
 			return err
 		}
 		for _, o := range objs {
-			if !expected[o.Key] && !seen[o.Key] {
+			if !expected[o.Key] && !seen[o.Key] && !isRecordArea(o.Key) {
 				seen[o.Key] = true
 				a.rep.Unexpected = append(a.rep.Unexpected, o)
 			}
@@ -236,6 +262,12 @@ func (a *auditor) unexpected(ctx context.Context, want []bucket.Object, prefixes
 	}
 	a.rep.Unexpected = sortedByKey(a.rep.Unexpected)
 	return nil
+}
+
+// isRecordArea tells keys in a record folder (.airlock/ under any
+// prefix), which record.Read checks.
+func isRecordArea(key string) bool {
+	return strings.HasPrefix(key, ".airlock/") || strings.Contains(key, "/.airlock/")
 }
 
 func sortedByKey(objs []bucket.Object) []bucket.Object {

@@ -1,15 +1,20 @@
 package audit
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
 )
 
+// EvidenceSchema is the version of the Evidence JSON (docs/events.md),
+// carried in its "schema" field.
+const EvidenceSchema = 1
+
 // Evidence is the JSON record of an audit: what was checked, when,
-// against which keys, and the result ("ok" or "drift").
+// against which keys, each object checked, and the result ("ok" or
+// "drift"). Every list holds objects with the same snake_case fields.
 type Evidence struct {
+	Schema     int             `json:"schema"`
 	CheckedAt  time.Time       `json:"checked_at"`
 	Bucket     string          `json:"bucket"`
 	Endpoint   string          `json:"endpoint,omitempty"`
@@ -18,11 +23,32 @@ type Evidence struct {
 	Keys       []string        `json:"trusted_keys"`
 	Bundles    []Bundle        `json:"bundles"`
 	Checked    int             `json:"checked"`
-	Missing    []bucket.Object `json:"missing"`
+	Objects    []CheckedRecord `json:"objects"`
+	Missing    []ObjectRecord  `json:"missing"`
 	Changed    []ChangeRecord  `json:"changed"`
-	Unexpected []bucket.Object `json:"unexpected"`
+	Unexpected []ObjectRecord  `json:"unexpected"`
 	Incomplete []UploadRecord  `json:"incomplete_uploads"`
 	Result     string          `json:"result"`
+}
+
+// ObjectRecord is an object in the evidence: expected (missing) or found
+// (unexpected: a listing carries no sha256).
+type ObjectRecord struct {
+	Key    string `json:"key"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// CheckedRecord is one expected object the audit checked: "shallow" (size
+// and recorded sha256) or "deep" (the data re-hashed), and what it found.
+type CheckedRecord struct {
+	ObjectRecord
+	Check  string `json:"check"`
+	Result string `json:"result"` // ok, missing, changed
+}
+
+func objectRecord(o bucket.Object) ObjectRecord {
+	return ObjectRecord{Key: o.Key, Size: o.Size, SHA256: o.SHA256}
 }
 
 // Bundle is one audited bundle in the evidence.
@@ -32,12 +58,20 @@ type Bundle struct {
 	Created time.Time `json:"created"`
 }
 
-// ChangeRecord is one changed object in the evidence.
+// ChangeRecord is one changed object in the evidence: what was expected
+// and what was found.
 type ChangeRecord struct {
-	Key    string `json:"key"`
-	Change string `json:"change"`
-	Want   string `json:"want"`
-	Got    string `json:"got"`
+	Key    string      `json:"key"`
+	Change string      `json:"change"` // size, recorded sha256, content
+	Want   ObjectState `json:"want"`
+	Got    ObjectState `json:"got"`
+}
+
+// ObjectState is an object's size and sha256 (recorded, or for a content
+// change, the hash of its data; "" when none is recorded).
+type ObjectState struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // UploadRecord is one incomplete multipart upload in the evidence.
@@ -50,17 +84,28 @@ type UploadRecord struct {
 // Evidence renders the report as its evidence record. Empty lists stay
 // [] in JSON.
 func (r *Report) Evidence() Evidence {
-	ev := Evidence{CheckedAt: r.CheckedAt, Bucket: r.Bucket, Endpoint: r.Endpoint, Prefix: r.Prefix, Deep: r.Deep,
-		Keys: append([]string{}, r.Keys...), Bundles: []Bundle{}, Checked: r.Checked,
-		Missing: append([]bucket.Object{}, r.Missing...), Changed: []ChangeRecord{},
-		Unexpected: append([]bucket.Object{}, r.Unexpected...), Incomplete: []UploadRecord{}, Result: "ok"}
+	ev := Evidence{Schema: EvidenceSchema, CheckedAt: r.CheckedAt, Bucket: r.Bucket, Endpoint: r.Endpoint, Prefix: r.Prefix, Deep: r.Deep,
+		Keys: append([]string{}, r.Keys...), Bundles: []Bundle{}, Checked: r.Checked, Objects: []CheckedRecord{},
+		Missing: []ObjectRecord{}, Changed: []ChangeRecord{}, Unexpected: []ObjectRecord{}, Incomplete: []UploadRecord{}, Result: "ok"}
 	for _, rec := range r.Records {
 		ev.Bundles = append(ev.Bundles, Bundle{ID: rec.ID, Signer: rec.Signer.ID, Created: rec.Manifest.Created})
 	}
+	for _, c := range r.Objects {
+		check := "shallow"
+		if c.Deep {
+			check = "deep"
+		}
+		ev.Objects = append(ev.Objects, CheckedRecord{ObjectRecord: objectRecord(c.Object), Check: check, Result: c.Result})
+	}
+	for _, m := range r.Missing {
+		ev.Missing = append(ev.Missing, objectRecord(m))
+	}
+	for _, u := range r.Unexpected {
+		ev.Unexpected = append(ev.Unexpected, objectRecord(u))
+	}
 	for _, c := range r.Changed {
 		ev.Changed = append(ev.Changed, ChangeRecord{Key: c.Want.Key, Change: string(c.Change),
-			Want: fmt.Sprintf("%d bytes, sha256 %s", c.Want.Size, c.Want.SHA256),
-			Got:  fmt.Sprintf("%d bytes, sha256 %s", c.Got.Size, orDash(c.Got.SHA256))})
+			Want: ObjectState{c.Want.Size, c.Want.SHA256}, Got: ObjectState{c.Got.Size, c.Got.SHA256}})
 	}
 	for _, u := range r.Incomplete {
 		ev.Incomplete = append(ev.Incomplete, UploadRecord{Key: u.Key, UploadID: u.ID, Initiated: u.Initiated})
@@ -69,11 +114,4 @@ func (r *Report) Evidence() Evidence {
 		ev.Result = "drift"
 	}
 	return ev
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

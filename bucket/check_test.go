@@ -154,7 +154,7 @@ func TestKindOfAPIErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		err := apiError(tc.status, tc.code)
-		if got := kind(err, tc.bucketOp); got != tc.want {
+		if got := kind(err, tc.bucketOp, "us-east-1"); got != tc.want {
 			t.Errorf("kind(%d %s, bucket op %v) = %v, want %v", tc.status, tc.code, tc.bucketOp, got, tc.want)
 		}
 	}

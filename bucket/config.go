@@ -12,7 +12,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -28,6 +30,12 @@ type Config struct {
 	Region   string // else AWS_REGION / the profile; else us-east-1
 	Profile  string // shared config profile; else AWS_PROFILE
 	CABundle string // PEM file of CAs to trust for a TLS endpoint; else AWS_CA_BUNDLE
+
+	// EC2Metadata lets the credential chain ask the EC2 instance metadata
+	// service. Default: only when no Endpoint is given; with an endpoint
+	// (MinIO, Ceph in a closed network) asking it means a timeout or a
+	// request to an address nobody meant.
+	EC2Metadata bool
 
 	// PathStyle selects path-style addressing (http://host/bucket/key).
 	// Default: on when an endpoint is given (MinIO needs it), off for AWS.
@@ -75,7 +83,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	awsCfg, err := loadAWSConfig(ctx, cfg, o)
+	awsCfg, region, err := loadAWSConfig(ctx, cfg, o)
 	if err != nil {
 		return nil, fmt.Errorf("opening bucket %s: %w", cfg.Bucket, err)
 	}
@@ -91,17 +99,28 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		api = o.wrap(api)
 	}
 	return &Store{
-		api:      api,
-		bucket:   cfg.Bucket,
-		endpoint: endpointName(client.Options()),
-		creds:    awsCfg.Credentials,
-		checksum: awsCfg.RequestChecksumCalculation,
+		api:         api,
+		bucket:      cfg.Bucket,
+		endpoint:    endpointName(client.Options()),
+		creds:       awsCfg.Credentials,
+		checksum:    awsCfg.RequestChecksumCalculation,
+		region:      region,
+		path:        client.Options().UsePathStyle,
+		signRegion:  awsCfg.Region,
+		credSources: newCredSources(cfg, o, useIMDS(cfg)),
 	}, nil
 }
 
-func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, error) {
+// loadAWSConfig also returns the region configured, empty when none was.
+func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, string, error) {
 	load := []func(*config.LoadOptions) error{
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// airlock reports failures itself; no SDK log lines on stderr.
+		config.WithLogger(logging.Nop{}),
+		config.WithClientLogMode(0),
+	}
+	if !useIMDS(cfg) {
+		load = append(load, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	if cfg.Region != "" {
 		load = append(load, config.WithRegion(cfg.Region))
@@ -112,7 +131,7 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	if cfg.CABundle != "" {
 		pem, err := os.ReadFile(cfg.CABundle)
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("reading ca bundle: %w", err)
+			return aws.Config{}, "", fmt.Errorf("reading ca bundle: %w", err)
 		}
 		load = append(load, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
@@ -124,8 +143,9 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
-		return aws.Config{}, err
+		return aws.Config{}, "", err
 	}
+	region := awsCfg.Region
 	if awsCfg.Region == "" {
 		awsCfg.Region = defaultRegion
 	}
@@ -136,8 +156,12 @@ func loadAWSConfig(ctx context.Context, cfg Config, o openOptions) (aws.Config, 
 		}
 		awsCfg.HTTPClient = doer{o.transport(roundTripper{base})}
 	}
-	return awsCfg, nil
+	return awsCfg, region, nil
 }
+
+// useIMDS tells whether the credential chain may ask the EC2 instance
+// metadata service: when asked to, or when no endpoint is given (AWS).
+func useIMDS(cfg Config) bool { return cfg.EC2Metadata || cfg.Endpoint == "" }
 
 func pathStyle(set *bool, endpoint *string) bool {
 	if set != nil {

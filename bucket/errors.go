@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -28,7 +29,30 @@ var (
 	// ErrUploadGone: the multipart upload was aborted by someone else
 	// (another import of the key, or a lifecycle rule) while it ran.
 	ErrUploadGone = errors.New("the multipart upload was aborted meanwhile")
+	// ErrWrongRegion: requests were signed for another region than the
+	// server's; the Kind is then a *WrongRegionError naming both.
+	ErrWrongRegion = errors.New("wrong region")
 )
+
+// WrongRegionError is the Kind of an *Error whose requests were signed for
+// a region the server does not serve (S3's AuthorizationHeaderMalformed).
+type WrongRegionError struct {
+	Used     string // the region the requests were signed for
+	Expected string // the region the server named; "" when it did not say
+}
+
+func (e *WrongRegionError) Error() string {
+	if e.Expected == "" {
+		return fmt.Sprintf("the server does not accept region %s", e.Used)
+	}
+	return fmt.Sprintf("the server expects region %s, not %s", e.Expected, e.Used)
+}
+
+// Is makes errors.Is(err, ErrWrongRegion) true.
+func (e *WrongRegionError) Is(target error) bool { return target == ErrWrongRegion }
+
+// expectingRE finds the region in S3's "... the region 'X' is wrong; expecting 'Y'".
+var expectingRE = regexp.MustCompile(`expecting '([^']+)'`)
 
 // Error is a failed S3 operation. It names the bucket, the endpoint and,
 // for object operations, the key. errors.Is(err, ErrNoSuchBucket) and the
@@ -95,13 +119,22 @@ func cause(err error) string {
 
 // kind classifies an SDK error. A 404 means a missing bucket for bucket
 // operations and a missing object otherwise.
-func kind(err error, bucketOp bool) error {
+func kind(err error, bucketOp bool, region string) error {
 	if k := kindOfSendError(err); k != nil {
 		return k
 	}
 	switch code, status := apiCode(err); {
 	case code == "NoSuchBucket":
 		return ErrNoSuchBucket
+	case code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException":
+		var api smithy.APIError
+		w := &WrongRegionError{Used: region}
+		if errors.As(err, &api) {
+			if m := expectingRE.FindStringSubmatch(api.ErrorMessage()); m != nil {
+				w.Expected = m[1]
+			}
+		}
+		return w
 	case code == "PreconditionFailed" || code == "ConditionalRequestConflict" ||
 		status == http.StatusPreconditionFailed || status == http.StatusConflict:
 		return ErrPrecondition

@@ -23,6 +23,13 @@ type Store struct {
 	endpoint string
 	creds    aws.CredentialsProvider
 	checksum aws.RequestChecksumCalculation
+	region   string // as configured; empty when the default was used
+	path     bool   // path-style addressing
+	// signRegion is the region requests are signed for.
+	signRegion string
+	// credSources says where credentials were looked for, for the
+	// error when none were found.
+	credSources credSources
 }
 
 // Object is an object in the bucket, or one expected there.
@@ -39,10 +46,18 @@ func (s *Store) Bucket() string { return s.bucket }
 // Endpoint returns the endpoint requests go to.
 func (s *Store) Endpoint() string { return s.endpoint }
 
+// Region returns the region requests are signed for when one was
+// configured (Config, the environment or the profile); empty when the
+// default, us-east-1, was used.
+func (s *Store) Region() string { return s.region }
+
+// PathStyle reports whether requests use path-style addressing.
+func (s *Store) PathStyle() bool { return s.path }
+
 // fail wraps err from operation op on key ("" for the bucket).
 func (s *Store) fail(op, key string, err error) error {
 	return &Error{
 		Op: op, Bucket: s.bucket, Key: key, Endpoint: s.endpoint,
-		Kind: kind(err, key == ""), Err: err,
+		Kind: kind(err, key == "", s.signRegion), Err: err,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -155,7 +156,7 @@ func (r *Reader) readHead(trusted []keys.Public) error {
 func VerifyHead(sums, sig, raw []byte, trusted []keys.Public) (keys.Public, *manifest.Manifest, error) {
 	signer, err := verify.Signature(sums, sig, trusted)
 	if err != nil {
-		return keys.Public{}, nil, err
+		return keys.Public{}, nil, withClaimedSigner(err, raw)
 	}
 	list, err := manifest.ParseSums(sums)
 	if err != nil {
@@ -326,3 +327,18 @@ func (r *Reader) fail(entry, reason string) error {
 
 // Close releases the bundle files.
 func (r *Reader) Close() error { return r.parts.Close() }
+
+// withClaimedSigner adds to a failed signature check the signer key id the
+// manifest names, so the right public key can be found. The manifest is
+// not verified at that point: the id is only a well-formed claim.
+func withClaimedSigner(err error, raw []byte) error {
+	var ve *verify.Error
+	var claim struct {
+		Signer string `json:"signer"`
+	}
+	if !errors.As(err, &ve) || json.Unmarshal(raw, &claim) != nil || !keys.IsID(claim.Signer) {
+		return err
+	}
+	return &verify.Error{Part: ve.Part, Entry: ve.Entry, Kind: ve.Kind,
+		Reason: ve.Reason + "; the bundle names signer key " + claim.Signer + " (unverified)"}
+}

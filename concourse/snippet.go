@@ -14,7 +14,43 @@ import (
 type Target struct {
 	Bucket string
 	Prefix string
-	Region string // optional
+	Region string // region_name, when a region was used; else the resource's default (us-east-1)
+	// PathStyle sets use_path_style: true, as an endpoint such as MinIO
+	// behind a host name needs (the resource defaults to virtual-hosted
+	// style, BUCKET.HOST).
+	PathStyle bool
+	// CABundle adds ca_bundle: ((s3_ca_bundle)), for an endpoint whose TLS
+	// certificate a private CA signed.
+	CABundle bool
+}
+
+// Style is the form of the snippets.
+type Style string
+
+// Snippet styles.
+const (
+	// ImageResourceStyle: one task image_resource per image.
+	ImageResourceStyle Style = "image_resource"
+	// ResourceStyle: a resources: entry per image, plus a job that gets each
+	// with unpack: true and runs a task on it with image: NAME.
+	ResourceStyle Style = "resource"
+)
+
+// ParseStyle checks a style name.
+func ParseStyle(s string) (Style, error) {
+	switch st := Style(s); st {
+	case ImageResourceStyle, ResourceStyle:
+		return st, nil
+	}
+	return "", fmt.Errorf("unknown snippet style %q; want %s or %s", s, ImageResourceStyle, ResourceStyle)
+}
+
+// WriteSnippets writes the snippets of images in style st.
+func WriteSnippets(w io.Writer, st Style, t Target, images []Image) error {
+	if st == ResourceStyle {
+		return WriteResources(w, t, images)
+	}
+	return WriteImageResources(w, t, images)
 }
 
 // Image is what a snippet says about one imported image.
@@ -44,26 +80,113 @@ func WriteImageResources(w io.Writer, t Target, images []Image) error {
 }
 
 func imageResource(t Target, im Image) *yaml.Node {
-	source := mapping(
+	doc := mapping("image_resource", mapping(
+		"type", str("s3"),
+		"source", source(t, im),
+		"version", pin(t, im),
+		"params", unpack(),
+	))
+	doc.Content[0].HeadComment = imageComment(im)
+	return doc
+}
+
+// source is the S3 resource's source: block, with the field names of its
+// schema.
+func source(t Target, im Image) *yaml.Node {
+	n := mapping(
 		"bucket", str(t.Bucket),
 		"regexp", quoted(FullRegexp(t.Prefix, im.Regexp)),
 		"endpoint", str("((s3_endpoint))"),
-		"access_key_id", str("((s3_access_key_id))"),
-		"secret_access_key", str("((s3_secret_access_key))"),
 	)
 	if t.Region != "" {
-		source.Content = append(source.Content, str("region_name"), str(t.Region))
+		n.Content = append(n.Content, str("region_name"), str(t.Region))
 	}
-	version := mapping("path", quoted(t.Prefix+im.Key))
-	version.Style = yaml.FlowStyle
-	doc := mapping("image_resource", mapping(
-		"type", str("s3"),
-		"source", source,
-		"version", version,
-		"params", mapping("unpack", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}),
-	))
-	doc.Content[0].HeadComment = comment(im.Name, im.Version, "from", im.Source, "("+im.Platform+")")
-	return doc
+	if t.PathStyle {
+		n.Content = append(n.Content, str("use_path_style"), boolean(true))
+	}
+	if t.CABundle {
+		n.Content = append(n.Content, str("ca_bundle"), str("((s3_ca_bundle))"))
+	}
+	n.Content = append(n.Content,
+		str("access_key_id"), str("((s3_access_key_id))"),
+		str("secret_access_key"), str("((s3_secret_access_key))"))
+	return n
+}
+
+func pin(t Target, im Image) *yaml.Node {
+	n := mapping("path", quoted(t.Prefix+im.Key))
+	n.Style = yaml.FlowStyle
+	return n
+}
+
+func unpack() *yaml.Node { return mapping("unpack", boolean(true)) }
+
+func flow(n *yaml.Node) *yaml.Node { n.Style = yaml.FlowStyle; return n }
+
+func imageComment(im Image) string {
+	return comment(im.Name, im.Version, "from", im.Source, "("+im.Platform+")")
+}
+
+// WriteResources writes one YAML document: a resources: entry per image
+// (pinned to the imported version, like the image_resource form) and a
+// job that gets each image with unpack: true and runs a task on it with
+// image: NAME. Resource names are the image names, made unique with the
+// platform where one name has several.
+func WriteResources(w io.Writer, t Target, images []Image) error {
+	names := resourceNames(images)
+	resources := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	plan := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for i, im := range images {
+		r := mapping(
+			"name", str(names[i]),
+			"type", str("s3"),
+			"source", source(t, im),
+			"version", pin(t, im),
+		)
+		r.HeadComment = imageComment(im)
+		resources.Content = append(resources.Content, r)
+		plan.Content = append(plan.Content,
+			mapping("get", str(names[i]), "params", flow(unpack())),
+			mapping("task", str("use-"+names[i]), "image", str(names[i]), "config", mapping(
+				"platform", str("linux"),
+				"run", flow(mapping("path", str("env"))),
+			)),
+		)
+	}
+	job := mapping("name", str("use-images"), "plan", plan)
+	doc := mapping(
+		"resources", resources,
+		"jobs", &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{job}},
+	)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("writing the resources: %w", err)
+	}
+	return enc.Close()
+}
+
+// resourceNames names each image's resource: its name, or with several
+// images of one name, the name and its platform (ubuntu-linux-arm64).
+func resourceNames(images []Image) []string {
+	count := map[string]int{}
+	for _, im := range images {
+		count[im.Name]++
+	}
+	names := make([]string, len(images))
+	used := map[string]bool{}
+	for i, im := range images {
+		n := im.Name
+		if count[n] > 1 && im.Platform != "" {
+			n += "-" + strings.ReplaceAll(im.Platform, "/", "-")
+		}
+		for base, k := n, 2; used[n]; k++ {
+			n = fmt.Sprintf("%s-%d", base, k)
+		}
+		used[n] = true
+		names[i] = n
+	}
+	return names
 }
 
 // comment renders words as one comment line; a word with anything but
@@ -87,6 +210,10 @@ func mapping(kv ...any) *yaml.Node {
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func boolean(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+}
 
 func quoted(s string) *yaml.Node {
 	n := str(s)

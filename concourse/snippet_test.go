@@ -150,3 +150,41 @@ func TestWriteImageResourcesHostile(t *testing.T) {
 		}
 	}
 }
+
+func TestSnippetSourceFields(t *testing.T) {
+	tg := Target{Bucket: "images", Region: "eu-west-3", PathStyle: true, CABundle: true}
+	ims := []Image{
+		{Name: "app", Version: "1.0", Key: "app/app-1.0.tgz", Regexp: `app/app-(.*)\.tgz`, Platform: "linux/amd64"},
+		{Name: "app", Version: "1.0", Key: "app/linux-arm64/app-1.0.tgz", Regexp: `app/linux-arm64/app-(.*)\.tgz`, Platform: "linux/arm64"},
+	}
+	for _, st := range []Style{ImageResourceStyle, ResourceStyle} {
+		var b bytes.Buffer
+		if err := WriteSnippets(&b, st, tg, ims); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, want := range []string{"use_path_style: true", "region_name: eu-west-3", "ca_bundle: ((s3_ca_bundle))"} {
+			if strings.Count(out, want) != 2 {
+				t.Errorf("%s: want %q twice:\n%s", st, want, out)
+			}
+		}
+		if st == ResourceStyle {
+			for _, want := range []string{"- name: app-linux-amd64\n", "- name: app-linux-arm64\n", "- get: app-linux-arm64\n",
+				"params: {unpack: true}", "image: app-linux-amd64\n", "version: {path: 'app/linux-arm64/app-1.0.tgz'}"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("resource style lacks %q:\n%s", want, out)
+				}
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteImageResources(&b, Target{Bucket: "images"}, ims[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "use_path_style") || strings.Contains(out, "ca_bundle") || strings.Contains(out, "region_name") {
+		t.Errorf("fields that were not asked for:\n%s", out)
+	}
+	if _, err := ParseStyle("pipeline"); err == nil {
+		t.Error("ParseStyle accepts an unknown style")
+	}
+}

@@ -111,3 +111,24 @@ func SortVersions(vs []string) error {
 	}
 	return nil
 }
+
+// Floating reports whether the resource reads v's first component as text
+// rather than a number ("latest", "stable", "alpine", "v2", and "04",
+// whose leading zero makes it text). Text sorts above every number, so
+// such a version becomes the newest of its series and every pipeline that
+// does not pin a version switches to it.
+func (v Version) Floating() bool {
+	c := v.v.Release.Components
+	if len(c) == 0 {
+		return false
+	}
+	_, num := c[0].(semi.VerSegCompInt)
+	return !num
+}
+
+// IsFloating is ParseVersion(v).Floating(), false for a version the
+// resource cannot parse.
+func IsFloating(v string) bool {
+	p, err := ParseVersion(v)
+	return err == nil && p.Floating()
+}

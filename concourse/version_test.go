@@ -80,3 +80,14 @@ func TestSortVersions(t *testing.T) {
 		t.Errorf("SortVersions with an invalid version: %v, %v", err, bad)
 	}
 }
+
+func TestFloating(t *testing.T) {
+	for v, want := range map[string]bool{
+		"latest": true, "stable": true, "alpine": true, "v2": true, "v1.2.3": true, "04": true, "edge-1": true,
+		"1": false, "0": false, "22.04": false, "1.2.3-alpine": false, "3.19.1_r0": false, "2024.01.15": false, "1.2.3+build.5": false,
+	} {
+		if got := IsFloating(v); got != want {
+			t.Errorf("IsFloating(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -9,6 +9,9 @@ const (
 	Uploaded EventKind = "uploaded" // Key is in the bucket, complete and verified
 	Progress EventKind = "progress" // Bytes more bytes of Key were uploaded
 	Recorded EventKind = "recorded" // the bundle's signed manifest is stored at Key
+	// Series says where Key's version lands in its series (Series): what
+	// the S3 resource picks once the import is done.
+	Series EventKind = "series"
 )
 
 // Action is what import does with one image.
@@ -23,10 +26,11 @@ const (
 
 // Event is one step of an import. Only the fields that fit the kind are set.
 type Event struct {
-	Kind   EventKind `json:"event"`
-	Key    string    `json:"key,omitempty"`
-	Entry  string    `json:"entry,omitempty"`
-	Action Action    `json:"action,omitempty"`
-	Size   int64     `json:"size,omitempty"`
-	Bytes  int64     `json:"bytes,omitempty"`
+	Kind   EventKind     `json:"event"`
+	Key    string        `json:"key,omitempty"`
+	Entry  string        `json:"entry,omitempty"`
+	Action Action        `json:"action,omitempty"`
+	Size   int64         `json:"size,omitempty"`
+	Bytes  int64         `json:"bytes,omitempty"`
+	Series *SeriesReport `json:"series,omitempty"`
 }

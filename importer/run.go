@@ -38,8 +38,18 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 		return nil, err
 	}
 	plan, err := makePlan(ctx, s, r, o)
-	if err != nil || o.dryRun {
+	if err != nil {
 		return &Result{}, err
+	}
+	reports, err := series(ctx, s, r, o.prefix)
+	if err != nil {
+		return &Result{}, err
+	}
+	for i := range reports {
+		o.events(Event{Kind: Series, Key: reports[i].Key, Series: &reports[i]})
+	}
+	if o.dryRun {
+		return &Result{}, nil
 	}
 	// Every key of the bundle, skipped ones too: an upload left by an
 	// interrupted run (or one whose CreateMultipartUpload answer was lost)

@@ -34,6 +34,15 @@ func ID(pub ed25519.PublicKey) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// IsID reports whether s has the form of a key id (16 lowercase hex digits).
+func IsID(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
 // Generate writes a new key pair as BASE.key (mode 0600) and BASE.pub and
 // returns the key id. It refuses to overwrite either file.
 func Generate(base string) (string, error) {

@@ -181,3 +181,27 @@ func Expected(records []Record) (want []bucket.Object, prefixes []string) {
 	sort.Strings(prefixes)
 	return want, prefixes
 }
+
+// Prefixes lists the import prefixes under which the bucket holds bundle
+// records, whatever prefix was asked for: the ones where a record's
+// SHA256SUMS lies at PREFIX + Folder + ID + "/SHA256SUMS".
+func Prefixes(ctx context.Context, s *bucket.Store) ([]string, error) {
+	objs, err := s.List(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objs {
+		i := strings.Index(o.Key, Folder)
+		if i < 0 || (i > 0 && o.Key[i-1] != '/') || path.Base(o.Key) != manifest.SumsName {
+			continue
+		}
+		if p := o.Key[:i]; !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"time"
 
@@ -22,9 +23,15 @@ type options struct {
 	jobs        int
 	userAgent   string
 	keyTemplate string
-	transport   http.RoundTripper
-	backoff     remote.Backoff
-	stall       time.Duration
+	floating    bool
+	rootCAs     *x509.CertPool
+	certsDir    string
+	// platform selection (platforms.go)
+	strictPlatforms bool
+	platformWarn    func(*MissingPlatformsError)
+	transport       http.RoundTripper
+	backoff         remote.Backoff
+	stall           time.Duration
 }
 
 // DefaultBackoff retries transient registry failures three times, after
@@ -46,6 +53,7 @@ func makeOptions(opts []Option) *options {
 		transport: remote.DefaultTransport,
 		backoff:   DefaultBackoff,
 		stall:     stall.DefaultInterval,
+		certsDir:  DefaultCertsDir,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -74,6 +82,12 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 // default DefaultKeyTemplate, or MultiPlatformKeyTemplate when more than
 // one platform is requested.
 func WithKeyTemplate(text string) Option { return func(o *options) { o.keyTemplate = text } }
+
+// WithFloatingVersions allows versions whose first component is not a
+// number (see concourse.Version.Floating). Off by default: such a version
+// sorts above every numeric one, so Plan refuses it with a
+// *FloatingVersionError.
+func WithFloatingVersions(ok bool) Option { return func(o *options) { o.floating = ok } }
 
 // WithTransport sets the HTTP transport; default remote.DefaultTransport.
 // It is wrapped with retries and the user agent.
@@ -109,7 +123,8 @@ func (o *options) remoteOptions(ctx context.Context) []remote.Option {
 	}
 }
 
-// httpTransport skips certificate verification when insecure and cuts off
+// httpTransport skips certificate verification when insecure, and
+// otherwise trusts the root CAs and the per-registry ones; it cuts off
 // stalled exchanges.
 func (o *options) httpTransport() http.RoundTripper {
 	return stall.Transport(o.tlsTransport(), o.stall)
@@ -117,8 +132,17 @@ func (o *options) httpTransport() http.RoundTripper {
 
 func (o *options) tlsTransport() http.RoundTripper {
 	t, ok := o.transport.(*http.Transport)
-	if !o.insecure || !ok {
+	if !ok {
 		return o.transport
+	}
+	if !o.insecure {
+		if o.rootCAs != nil {
+			t = withRoots(t, o.rootCAs)
+		}
+		if o.certsDir == "" {
+			return t
+		}
+		return &caTransport{base: t, roots: o.rootCAs, dir: o.certsDir, hosts: map[string]http.RoundTripper{}}
 	}
 	t = t.Clone()
 	if t.TLSClientConfig == nil {

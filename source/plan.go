@@ -19,17 +19,20 @@ func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, erro
 	if len(platforms) == 0 {
 		platforms = []v1.Platform{DefaultPlatform}
 	}
-	if err := checkPlatforms(platforms); err != nil {
-		return nil, err
-	}
-	kt, err := keyTemplate(o.keyTemplate, len(platforms))
+	err := checkPlatforms(platforms)
 	if err != nil {
 		return nil, err
+	}
+	kts := make([]*concourse.KeyTemplate, len(platforms))
+	for i := range platforms {
+		if kts[i], err = keyTemplate(o.keyTemplate, i); err != nil {
+			return nil, err
+		}
 	}
 	groups := make([][]Target, len(reqs))
 	var errs []error
 	for i, req := range reqs {
-		g, err := planRequest(req, platforms, kt, o)
+		g, err := planRequest(req, platforms, kts, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", req.Where(), err))
 		}
@@ -44,10 +47,14 @@ func plan(reqs []Request, platforms []v1.Platform, o *options) ([][]Target, erro
 	return groups, nil
 }
 
-func keyTemplate(text string, platforms int) (*concourse.KeyTemplate, error) {
+// keyTemplate is the template for the i-th requested platform: text when
+// given, else DefaultKeyTemplate for the first platform, so its keys stay
+// where a single-platform export puts them and pipelines keep matching,
+// and MultiPlatformKeyTemplate for the others.
+func keyTemplate(text string, i int) (*concourse.KeyTemplate, error) {
 	switch {
 	case text != "":
-	case platforms > 1:
+	case i > 0:
 		text = concourse.MultiPlatformKeyTemplate
 	default:
 		text = concourse.DefaultKeyTemplate
@@ -56,10 +63,13 @@ func keyTemplate(text string, platforms int) (*concourse.KeyTemplate, error) {
 }
 
 // planRequest returns one target per platform for req.
-func planRequest(req Request, platforms []v1.Platform, kt *concourse.KeyTemplate, o *options) ([]Target, error) {
+func planRequest(req Request, platforms []v1.Platform, kts []*concourse.KeyTemplate, o *options) ([]Target, error) {
 	nm, version, err := req.NameVersion()
 	if err != nil {
 		return nil, err
+	}
+	if !o.floating && concourse.IsFloating(version) {
+		return nil, &FloatingVersionError{Ref: req.Ref, Name: nm, Version: version}
 	}
 	ref, err := parseRef(req.Ref, o.nameOptions()...)
 	if err != nil {
@@ -68,6 +78,7 @@ func planRequest(req Request, platforms []v1.Platform, kt *concourse.KeyTemplate
 	g := make([]Target, len(platforms))
 	for i, p := range platforms {
 		d := keyData(nm, version, p)
+		kt := kts[i]
 		key, err := kt.Key(d)
 		if err != nil {
 			return nil, err
@@ -87,6 +98,11 @@ func duplicateKeys(groups [][]Target) []error {
 	first := map[string]Target{}
 	for _, g := range groups {
 		for _, t := range g {
+			if f, ok := first[t.Key]; ok && f.Request == t.Request {
+				errs = append(errs, fmt.Errorf("%s (%s): platforms %s and %s both export to key %s; the key template must tell platforms apart, e.g. with {{.Arch}} ('%s')",
+					t.Where(), t.Request.Ref, f.Platform.String(), t.Platform.String(), t.Key, concourse.MultiPlatformKeyTemplate))
+				continue
+			}
 			if f, ok := first[t.Key]; ok {
 				errs = append(errs, fmt.Errorf("%s (%s) and %s (%s) both export to key %s; use \"as NAME:VERSION\" to tell them apart",
 					f.Where(), f.Request.Ref, t.Where(), t.Request.Ref, t.Key))
@@ -96,4 +112,16 @@ func duplicateKeys(groups [][]Target) []error {
 		}
 	}
 	return errs
+}
+
+// FloatingVersionError refuses a version whose first component is not a
+// number: the S3 resource sorts it above every numeric version of the
+// series, so every pipeline following the series would switch to it.
+type FloatingVersionError struct {
+	Ref, Name, Version string
+}
+
+func (e *FloatingVersionError) Error() string {
+	return fmt.Sprintf("%s: version %q does not start with a number, so the Concourse S3 resource sorts it above every numeric version "+
+		"and pipelines following %s/ would switch to it", e.Ref, e.Version, e.Name)
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -27,8 +28,9 @@ func TestPlanDefaultTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "ubuntu/linux-amd64/ubuntu-22.04.tgz ubuntu/linux-arm64-v8/ubuntu-22.04.tgz " +
-		"alpine/linux-amd64/alpine-3.19.tgz alpine/linux-arm64-v8/alpine-3.19.tgz"
+	// The first platform keeps the single-platform key, so pipelines keep matching.
+	want := "ubuntu/ubuntu-22.04.tgz ubuntu/linux-arm64-v8/ubuntu-22.04.tgz " +
+		"alpine/alpine-3.19.tgz alpine/linux-arm64-v8/alpine-3.19.tgz"
 	if got := keys(two); got != want {
 		t.Errorf("two platforms: keys %s", got)
 	}
@@ -148,4 +150,17 @@ func Plan(reqs []Request, platforms []v1.Platform, opts ...Option) ([]Target, er
 		ts = append(ts, g...)
 	}
 	return ts, nil
+}
+
+func TestPlanRefusesFloatingVersions(t *testing.T) {
+	reqs := []Request{{Ref: "registry.example/small:latest", Line: 1}, {Ref: "registry.example/tiny", Line: 2},
+		{Ref: "registry.example/big:1.0", AsName: "big", AsVersion: "stable", Line: 3}, {Ref: "registry.example/ok:1.2", Line: 4}}
+	_, err := Plan(reqs, nil)
+	var fe *FloatingVersionError
+	if !errors.As(err, &fe) || fe.Version != "latest" || strings.Count(err.Error(), "does not start with a number") != 3 {
+		t.Fatalf("Plan = %v, want three *FloatingVersionError", err)
+	}
+	if _, err := Plan(reqs, nil, WithFloatingVersions(true)); err != nil {
+		t.Fatalf("Plan with floating versions allowed: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,6 +75,9 @@ func normalize(p v1.Platform) v1.Platform {
 	return p
 }
 
+// errNoPlatform: an index has no image for a platform.
+var errNoPlatform = errors.New("no image for the platform")
+
 // pickManifest chooses the image manifest for want in an index. Several
 // candidates are ambiguous unless one has exactly the wanted variant.
 func pickManifest(ms []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
@@ -87,7 +91,7 @@ func pickManifest(ms []v1.Descriptor, want v1.Platform) (v1.Descriptor, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return v1.Descriptor{}, fmt.Errorf("has no %s image; it has %s", want.String(), listPlatforms(ms))
+		return v1.Descriptor{}, fmt.Errorf("has no %s image; it has %s: %w", want.String(), listPlatforms(ms), errNoPlatform)
 	}
 	for _, d := range found {
 		if d.Platform.Variant == want.Variant {

@@ -44,12 +44,9 @@ func Resolve(ctx context.Context, reqs []Request, platforms []v1.Platform, opts 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("resolving images: %w", err)
 	}
-	if err := errors.Join(errs...); err != nil {
+	ts, err := selectPlatforms(groups, o)
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
-	}
-	var ts []Target
-	for _, g := range groups {
-		ts = append(ts, g...)
 	}
 	return ts, nil
 }
@@ -85,6 +82,10 @@ func fillFromIndex(desc *remote.Descriptor, g []Target) error {
 	for i := range g {
 		t := &g[i]
 		d, err := pickManifest(im.Manifests, t.Platform)
+		if errors.Is(err, errNoPlatform) {
+			t.has = listPlatforms(im.Manifests)
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s %w", t.Where(), t.Request.Ref, err))
 			continue
@@ -111,7 +112,9 @@ func fillFromImage(desc *remote.Descriptor, g []Target) error {
 		return fmt.Errorf("%s: %w", g[0].Where(), err)
 	}
 	for i := range g {
-		g[i].Image, g[i].Digest = img, desc.Digest
+		if g[i].has == "" {
+			g[i].Image, g[i].Digest = img, desc.Digest
+		}
 	}
 	return nil
 }
@@ -121,15 +124,15 @@ type platformError struct{ msg string }
 
 func (e platformError) Error() string { return e.msg }
 
-// checkImagePlatform reads img's config and checks it serves every
-// requested platform.
+// checkImagePlatform reads img's config and marks the requested platforms
+// it does not serve.
 func checkImagePlatform(img v1.Image, g []Target) error {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return err
 	}
 	have := cf.Platform()
-	for _, t := range g {
+	for i, t := range g {
 		switch {
 		case have == nil && len(g) == 1:
 			// Some builders leave the config's platform empty; the user
@@ -137,7 +140,7 @@ func checkImagePlatform(img v1.Image, g []Target) error {
 		case have == nil:
 			return platformError{fmt.Sprintf("%s is a single image whose config names no platform, so it cannot serve %d platforms; request only one platform for it", t.Request.Ref, len(g))}
 		case !matches(have, t.Platform):
-			return platformError{fmt.Sprintf("%s is a single %s image; %s was requested", t.Request.Ref, have.String(), t.Platform.String())}
+			g[i].has = "only " + have.String() + " (a single image)"
 		}
 	}
 	return nil

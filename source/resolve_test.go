@@ -192,7 +192,7 @@ func TestResolveIndex(t *testing.T) {
 			t.Errorf("target %d: Image digest %v, %v", i, got, err)
 		}
 	}
-	if ts[1].Key != "multi/linux-arm64/multi-2.0.tgz" || ts[3].Key != "pinned/linux-arm64/pinned-2.0.tgz" {
+	if ts[0].Key != "multi/multi-2.0.tgz" || ts[1].Key != "multi/linux-arm64/multi-2.0.tgz" || ts[3].Key != "pinned/linux-arm64/pinned-2.0.tgz" {
 		t.Errorf("keys %s", keys(ts))
 	}
 }
@@ -214,9 +214,9 @@ func TestResolveErrors(t *testing.T) {
 		{"unauthorized", nil, h + "/private/app:1",
 			[]string{"images.txt:1: pulling " + h + "/private/app:1: unauthorized (401)"}, 401, PullUnauthorized},
 		{"platform missing from index", []v1.Platform{{OS: "linux", Architecture: "s390x"}}, h + "/multi:2.0",
-			[]string{"images.txt:1: " + h + "/multi:2.0 has no linux/s390x image; it has linux/amd64, linux/arm64/v8"}, -1, 0},
+			[]string{"images.txt:1: " + h + "/multi:2.0 has none of the requested platforms (linux/s390x); it has linux/amd64, linux/arm64/v8"}, -1, 0},
 		{"single image of another platform", nil, h + "/armonly:1",
-			[]string{"images.txt:1: " + h + "/armonly:1 is a single linux/arm64/v8 image; linux/amd64 was requested"}, -1, 0},
+			[]string{"images.txt:1: " + h + "/armonly:1 has none of the requested platforms (linux/amd64); it has only linux/arm64/v8 (a single image)"}, -1, 0},
 		{"unreachable", nil, "127.0.0.1:1/x:1", []string{"pulling 127.0.0.1:1/x:1: cannot reach 127.0.0.1:1"}, 0, PullUnreachable},
 	}
 	for _, tt := range tests {

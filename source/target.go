@@ -31,4 +31,8 @@ type Target struct {
 	IndexDigest *v1.Hash
 	// Image reads the image lazily from the registry.
 	Image v1.Image
+
+	// has names the platforms the reference has, when it lacks Platform
+	// (Image stays nil); see selectPlatforms.
+	has string
 }

@@ -11,7 +11,15 @@ type Error struct {
 	Part   string // bundle part file, when known
 	Entry  string // bundle entry or object key, when known
 	Reason string
+	Kind   error // a sentinel such as ErrUntrustedSignature, for errors.Is; may be nil
 }
+
+// ErrUntrustedSignature is the Kind of a failure where no trusted key
+// verifies the bundle's signature.
+var ErrUntrustedSignature = errors.New("signature does not match any trusted key")
+
+// Unwrap returns the failure's kind.
+func (e *Error) Unwrap() error { return e.Kind }
 
 func (e *Error) Error() string {
 	var where []string

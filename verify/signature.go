@@ -28,5 +28,5 @@ func Signature(sums, sig []byte, trusted []keys.Public) (keys.Public, error) {
 	for i, k := range trusted {
 		ids[i] = k.ID
 	}
-	return keys.Public{}, &Error{Entry: "SHA256SUMS", Reason: "signature does not match any trusted key (" + strings.Join(ids, ", ") + "); the bundle was signed by another key or changed after signing"}
+	return keys.Public{}, &Error{Entry: "SHA256SUMS", Kind: ErrUntrustedSignature, Reason: "signature does not match any trusted key (" + strings.Join(ids, ", ") + "); the bundle was signed by another key or changed after signing"}
 }

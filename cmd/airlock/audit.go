@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +69,7 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 		return err
 	}
 	if err := store.Check(ctx); err != nil {
-		return err
+		return s3Hint(err)
 	}
 	records, err := auditRecords(cmd, o, store, trusted)
 	if err != nil {
@@ -102,7 +103,7 @@ func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trust
 	if o.manifest == "" {
 		records, err := record.Read(cmd.Context(), store, o.s3.prefix, trusted)
 		if err == nil && len(records) == 0 {
-			err = fmt.Errorf("bucket %s holds no bundle records under %s%s; import a bundle first, or pass --manifest BUNDLE", store.Bucket(), o.s3.prefix, record.Folder)
+			return nil, noRecords(cmd, o, store)
 		}
 		return records, err
 	}
@@ -114,12 +115,31 @@ func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trust
 	return []record.Record{record.FromBundle(o.s3.prefix, r)}, nil
 }
 
+// noRecords explains an empty record area, pointing at records kept
+// under another prefix when there are some.
+func noRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store) error {
+	err := fmt.Errorf("bucket %s holds no bundle records under %s%s", store.Bucket(), o.s3.prefix, record.Folder)
+	others, lerr := record.Prefixes(cmd.Context(), store)
+	if lerr != nil || len(others) == 0 {
+		return withHint(err, "import a bundle first, or pass --manifest BUNDLE")
+	}
+	var flags []string
+	for _, p := range others {
+		if p == "" {
+			flags = append(flags, "no --prefix")
+			continue
+		}
+		flags = append(flags, "--prefix "+p)
+	}
+	return withHint(err, "records exist under another prefix: pass "+strings.Join(flags, " or "))
+}
+
 func printAudit(s streams, ev audit.Evidence) {
 	for _, m := range ev.Missing {
 		fmt.Fprintf(s.out, "missing     %s\n", m.Key)
 	}
 	for _, c := range ev.Changed {
-		fmt.Fprintf(s.out, "changed     %s (%s: want %s, got %s)\n", c.Key, c.Change, c.Want, c.Got)
+		fmt.Fprintf(s.out, "changed     %s (%s: want %s, got %s)\n", c.Key, c.Change, state(c.Want), state(c.Got))
 	}
 	for _, u := range ev.Unexpected {
 		fmt.Fprintf(s.out, "unexpected  %s\n", u.Key)
@@ -128,6 +148,14 @@ func printAudit(s streams, ev audit.Evidence) {
 		fmt.Fprintf(s.out, "incomplete  %s (multipart upload %s, started %s)\n", u.Key, u.UploadID, u.Initiated.Format("2006-01-02 15:04:05Z07:00"))
 	}
 	fmt.Fprintf(s.out, "audited %d objects of %d bundle(s) in %s: %s\n", ev.Checked, len(ev.Bundles), ev.Bucket, ev.Result)
+}
+
+func state(o audit.ObjectState) string {
+	sum := o.SHA256
+	if sum == "" {
+		sum = "-"
+	}
+	return fmt.Sprintf("%d bytes, sha256 %s", o.Size, sum)
 }
 
 func writeIndentedJSON(f *os.File, v any) error {

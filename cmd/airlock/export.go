@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -34,6 +35,10 @@ type exportOptions struct {
 	cacheDir    string
 	json        bool
 	dryRun      bool
+	floating    bool
+	registryCAs []string
+	certsDir    string
+	strictPlats bool
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -48,7 +53,11 @@ Images come from arguments and/or a list file (-f): one reference per line,
 '#' comments, and an optional override "REF as NAME:VERSION". Each tgz is
 destined for the S3 key NAME/NAME-VERSION.tgz (NAME: the repository's last
 path element, VERSION: the tag), or --key-template. Every reference is
-resolved before any work starts. Converted images are kept in a staging
+resolved before any work starts. With several --platform, each image is
+exported for the requested platforms it has (a warning names the others;
+--strict-platforms makes that an error), the first platform keeps the key
+NAME/NAME-VERSION.tgz so pipelines keep matching, and the others get
+NAME/OS-ARCH[-VARIANT]/NAME-VERSION.tgz. Converted images are kept in a staging
 cache, so an interrupted export resumes and a repeated one is quick.
 
 Key templates use Go text/template over .Name .Version .OS .Arch .Variant
@@ -65,13 +74,17 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.StringVarP(&o.out, "output", "o", "", "bundle name: writes NAME.tar or NAME.tar.001...")
 	f.StringVar(&o.partSize, "part-size", "", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
 	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt")
-	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz; with several platforms NAME/OS-ARCH/NAME-VERSION.tgz)")
+	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz for the first --platform, NAME/OS-ARCH/NAME-VERSION.tgz for the others)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
 	f.DurationVar(&o.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) a registry request after this long without a byte moving; 0 waits for ever")
 	f.IntVarP(&o.jobs, "jobs", "j", 2, "images converted at a time")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "staging cache folder (default: the user cache dir)")
 	f.BoolVar(&o.json, "json", false, "print progress events and the result as JSON lines")
 	f.BoolVar(&o.dryRun, "dry-run", false, "resolve every image and print what would be exported, write nothing")
+	f.BoolVar(&o.floating, "allow-floating-versions", false, "export versions that do not start with a number (latest, stable, v2), which the S3 resource sorts above every numeric version")
+	f.StringArrayVar(&o.registryCAs, "registry-ca", nil, "PEM file of a CA to trust for registries (repeatable; added to the system's, see SSL_CERT_FILE)")
+	f.BoolVar(&o.strictPlats, "strict-platforms", false, "fail when an image lacks one of the requested platforms (default: export the ones it has, with a warning)")
+	f.StringVar(&o.certsDir, "registry-certs-dir", source.DefaultCertsDir, "per-registry CAs as for docker: DIR/HOST[:PORT]/ca.crt")
 	return c
 }
 
@@ -166,12 +179,22 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
-	targets, err := source.Resolve(ctx, p.reqs, p.platforms,
-		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version), source.WithStallTimeout(o.stall))
+	var warnings []string
+	tlsOpts, err := registryTLS(o.registryCAs, o.certsDir)
 	if err != nil {
 		return err
 	}
+	targets, err := source.Resolve(ctx, p.reqs, p.platforms, append(tlsOpts,
+		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version), source.WithStallTimeout(o.stall),
+		source.WithFloatingVersions(o.floating), source.WithStrictPlatforms(o.strictPlats),
+		source.WithPlatformWarnings(func(e *source.MissingPlatformsError) { warnings = append(warnings, e.Error()) }))...)
+	if err != nil {
+		return resolveHint(err)
+	}
 	ui := newExportUI(s, o.json, len(targets))
+	for _, w := range warnings {
+		ui.warn(w)
+	}
 	for _, w := range source.Collisions(targets) {
 		ui.warn(w.String())
 	}
@@ -189,6 +212,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 }
 
 type planRow struct {
+	Event       string `json:"event"` // "plan"
 	Source      string `json:"source"`
 	Platform    string `json:"platform"`
 	Digest      string `json:"digest"`
@@ -209,7 +233,14 @@ func printPlan(s streams, targets []source.Target, asJSON bool) error {
 		}
 	}
 	if asJSON {
-		return writeJSON(s, rows)
+		enc := newEventEncoder(s.out)
+		for _, r := range rows {
+			r.Event = "plan"
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tPLATFORM\tDIGEST\tKEY\tREGEXP")
@@ -217,4 +248,13 @@ func printPlan(s streams, targets []source.Target, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Source, r.Platform, shortDigest(r.Digest), r.Key, r.Regexp)
 	}
 	return tw.Flush()
+}
+
+// resolveHint says what to do about a refused version.
+func resolveHint(err error) error {
+	if errors.As(err, new(*source.FloatingVersionError)) {
+		return withHint(err, "pin a version: write \"REF as NAME:VERSION\" (e.g. \"docker.io/library/alpine:latest as alpine:3.19.1\"), "+
+			"or pass --allow-floating-versions if the series should follow it")
+	}
+	return registryTLSHint(err)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 // otherwise, or JSON lines on stdout with --json.
 type exportUI struct {
 	s       streams
-	json    *json.Encoder
+	json    *eventEncoder
 	bars    *bars
 	images  map[string]*bar
 	started map[string]time.Time
@@ -23,7 +22,7 @@ type exportUI struct {
 func newExportUI(s streams, asJSON bool, images int) *exportUI {
 	ui := &exportUI{s: s, bars: newBars(s.err), images: map[string]*bar{}, started: map[string]time.Time{}}
 	if asJSON {
-		ui.json = json.NewEncoder(s.out)
+		ui.json = newEventEncoder(s.out)
 		ui.bars = &bars{}
 	}
 	ui.overall = ui.bars.addCount("images", int64(images))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +23,7 @@ type importOptions struct {
 	dryRun    bool
 	json      bool
 	concourse string
+	style     string
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -53,12 +53,17 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	c.Flags().BoolVar(&o.force, "force", false, "upload every image even when the bucket records the same checksum (repairs what audit --deep found)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
 	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
-	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse image_resource snippets to this file (default: print them)")
+	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse snippets to this file (default: print them)")
+	c.Flags().StringVar(&o.style, "concourse-style", string(concourse.ImageResourceStyle), "snippet form: image_resource (a task's image_resource per image) or resource (resources: entries, get with unpack: true, task image:)")
 	return c
 }
 
 func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) error {
 	ctx := cmd.Context()
+	style, err := concourse.ParseStyle(o.style)
+	if err != nil {
+		return usageError{err}
+	}
 	if o.concourse != "" {
 		if err := checkFolder(o.concourse); err != nil {
 			return err
@@ -90,7 +95,7 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 	if err := ui.summary(res, store); err != nil {
 		return err
 	}
-	return writeSnippets(o, images, s)
+	return writeSnippets(o, style, store, images, s)
 }
 
 // importHint adds what to do about a refused overwrite.
@@ -98,23 +103,25 @@ func importHint(err error) error {
 	var c *importer.ConflictError
 	switch {
 	case !errors.As(err, &c):
-		return err
+		return s3Hint(err)
 	case c.Meanwhile():
 		return withHint(err, "another import wrote these keys while this one ran; run the import again to check what is there now (it skips what matches)")
 	}
-	return withHint(err, "pass --overwrite to replace it (or --force to re-upload every image)")
+	return withHint(err, "Concourse workers cache images by version, so workers that already fetched this version keep the old content after an overwrite; "+
+		"export the new content under a new version first (\"REF as NAME:VERSION\"); --overwrite replaces it anyway (--force re-uploads every image)")
 }
 
-func writeSnippets(o importOptions, list []concourse.Image, s streams) error {
+func writeSnippets(o importOptions, style concourse.Style, store *bucket.Store, list []concourse.Image, s streams) error {
 	if o.concourse == "" && o.json {
 		return nil
 	}
-	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: o.s3.region}
+	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: store.Region(),
+		PathStyle: store.PathStyle(), CABundle: o.s3.caBundle != ""}
 	if o.concourse == "" {
-		fmt.Fprintln(s.out, "# Concourse image_resource for each image:")
-		return concourse.WriteImageResources(s.out, t, list)
+		fmt.Fprintf(s.out, "# Concourse %s for each image:\n", style)
+		return concourse.WriteSnippets(s.out, style, t, list)
 	}
-	return writeFileAtomic(o.concourse, func(f *os.File) error { return concourse.WriteImageResources(f, t, list) })
+	return writeFileAtomic(o.concourse, func(f *os.File) error { return concourse.WriteSnippets(f, style, t, list) })
 }
 
 // checkFolder fails early when path's folder does not exist.
@@ -135,7 +142,7 @@ func writeFileAtomic(path string, fill func(*os.File) error) error {
 // importUI renders import events like exportUI does.
 type importUI struct {
 	s     streams
-	json  *json.Encoder
+	json  *eventEncoder
 	bars  *bars
 	total *bar
 	start time.Time
@@ -144,7 +151,7 @@ type importUI struct {
 func newImportUI(s streams, asJSON bool, total int64) *importUI {
 	ui := &importUI{s: s, bars: newBars(s.err), start: time.Now()}
 	if asJSON {
-		ui.json, ui.bars = json.NewEncoder(s.out), &bars{}
+		ui.json, ui.bars = newEventEncoder(s.out), &bars{}
 	}
 	ui.total = ui.bars.add("import", total)
 	return ui
@@ -169,6 +176,29 @@ func (ui *importUI) event(e importer.Event) {
 		ui.bars.println(ui.s.err, fmt.Sprintf("uploaded %s", e.Key))
 	case importer.Recorded:
 		ui.bars.println(ui.s.err, fmt.Sprintf("recorded the signed manifest at %s", e.Key))
+	case importer.Series:
+		ui.series(e.Series)
+	}
+}
+
+// series says what pipelines following an image's series will pick.
+func (ui *importUI) series(r *importer.SeriesReport) {
+	var msg string
+	switch {
+	case !r.Newest && r.Current == "":
+		msg = fmt.Sprintf("%s is not the newest version this bundle brings to series '%s'", r.Version, r.Regexp)
+	case r.Current == "":
+		msg = fmt.Sprintf("%s is the first version of series '%s'", r.Version, r.Regexp)
+	case r.Newest && r.Current == r.Version:
+		msg = fmt.Sprintf("%s stays the newest version of series '%s'", r.Version, r.Regexp)
+	case r.Newest:
+		msg = fmt.Sprintf("%s becomes the newest version of series '%s': pipelines that do not pin a version switch to it from %s", r.Version, r.Regexp, r.Current)
+	default:
+		msg = fmt.Sprintf("%s is not the newest version of series '%s' (the newest in the bucket now: %s): pipelines that do not pin a version do not pick it", r.Version, r.Regexp, r.Current)
+	}
+	ui.bars.println(ui.s.err, "series   "+msg)
+	for _, k := range r.Invalid {
+		ui.bars.println(ui.s.err, fmt.Sprintf("airlock: warning: the S3 resource cannot parse the version of %s in series '%s'; it fails for every pipeline following the series until the object is removed", k, r.Regexp))
 	}
 }
 

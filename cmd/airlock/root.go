@@ -91,6 +91,13 @@ that the bucket still matches what was signed.
 		newAuditCmd(s),
 		newCacheCmd(s),
 		newRepairCmd(s),
+		&cobra.Command{
+			Use: "version", Short: "Print airlock's version (as --version)", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				_, err := fmt.Fprintf(s.out, "airlock version %s\n", version)
+				return err
+			},
+		},
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -115,10 +122,15 @@ func wrapArgs(c *cobra.Command) {
 func run(ctx context.Context, args []string, s streams) int {
 	root := newRootCmd(s)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	code := exitCode(ctx, err)
 	if err != nil {
-		report(s.err, err, code)
+		hint := hintFor(err, code, cmd)
+		report(s.err, err, code, hint)
+		if f := cmd.Flags().Lookup("json"); f != nil && f.Value.String() == "true" {
+			// Scripts read the failure from stdout too, never stderr.
+			_ = newEventEncoder(s.out).Encode(errorEvent{Event: "error", ExitCode: code, Error: err.Error(), Hint: hint})
+		}
 	}
 	return code
 }
@@ -137,7 +149,7 @@ func exitCode(ctx context.Context, err error) int {
 	return exitError
 }
 
-func report(w io.Writer, err error, code int) {
+func report(w io.Writer, err error, code int, hint string) {
 	var left *bucket.LeftBehindError
 	if code == exitInterrupted {
 		if errors.As(err, &left) {
@@ -150,19 +162,34 @@ func report(w io.Writer, err error, code int) {
 		return
 	}
 	fmt.Fprintf(w, "airlock: error: %v\n", err)
+	if hint != "" {
+		fmt.Fprintf(w, "airlock: hint: %s\n", hint)
+	}
+}
+
+// hintFor is the advice printed after err, or "".
+func hintFor(err error, code int, cmd *cobra.Command) string {
 	var h hintError
 	switch {
+	case code == exitInterrupted:
+		return ""
 	case errors.As(err, &h):
-		fmt.Fprintf(w, "airlock: hint: %s\n", h.hint)
+		return h.hint
 	case code == exitUsage:
-		fmt.Fprintln(w, "airlock: hint: see 'airlock --help'")
+		path := "airlock"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		return fmt.Sprintf("see '%s --help'", path)
 	case errors.As(err, new(*stall.Error)):
-		fmt.Fprintln(w, "airlock: hint: the server accepted the request and then sent nothing; check it and the network path to it, or raise --stall-timeout for a slow link")
+		return "the server accepted the request and then sent nothing; check it and the network path to it, or raise --stall-timeout for a slow link"
 	case libraryHint(err) != "":
-		fmt.Fprintf(w, "airlock: hint: %s\n", libraryHint(err))
-	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
-		fmt.Fprintln(w, "airlock: hint: check that --pub names the key that signed this bundle (airlock inspect shows the signer)")
+		return libraryHint(err)
+	case errors.Is(err, verify.ErrUntrustedSignature):
+		return "pass --pub with the public key whose id the error names; a key's id is what airlock keygen printed, or " +
+			"the first 16 digits of 'openssl pkey -pubin -in KEY.pub -outform DER | sha256sum'"
 	}
+	return ""
 }
 
 // libraryHint advises on the typed errors of the library packages.

@@ -65,7 +65,7 @@ func TestInterruptedReportIsTruthful(t *testing.T) {
 		{errors.Join(context.Canceled, left), "incomplete upload u1 of app/app-1.tgz left behind", "nothing half-written"},
 	} {
 		var w bytes.Buffer
-		report(&w, tc.err, exitInterrupted)
+		report(&w, tc.err, exitInterrupted, "")
 		if !strings.Contains(w.String(), tc.want) || strings.Contains(w.String(), tc.not) {
 			t.Errorf("report(%v) = %q, want %q and not %q", tc.err, w.String(), tc.want, tc.not)
 		}

@@ -21,6 +21,7 @@ import (
 // (a missing MinIO skips them, or fails them under CI=true).
 func TestS3Scripts(t *testing.T) {
 	srv := miniotest.Start(t)
+	regional := miniotest.StartWithEnv(t, "MINIO_SITE_REGION=eu-west-3") // for the wrong-region scripts
 	reg := imagetest.Registry(t)
 	pushScriptImages(t, reg)
 	client := srv.Client()
@@ -30,6 +31,8 @@ func TestS3Scripts(t *testing.T) {
 			env.Setenv("REGISTRY", reg)
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
 			env.Setenv("ENDPOINT", srv.Endpoint)
+			env.Setenv("REGIONAL_ENDPOINT", regional.Endpoint)
+			env.Setenv("REGIONAL_SECRET", regional.SecretKey)
 			env.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 			env.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 			env.Setenv("AWS_REGION", "us-east-1")

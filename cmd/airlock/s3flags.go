@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // s3Flags are the bucket connection flags shared by import and audit.
 type s3Flags struct {
 	bucket, endpoint, region, profile, caBundle, prefix string
-	pathStyle                                           bool
+	pathStyle, ec2Metadata                              bool
 	stall                                               time.Duration
 }
 
@@ -30,6 +32,7 @@ func (f *s3Flags) add(c *cobra.Command) {
 	fs.StringVar(&f.prefix, "prefix", "", "key prefix in the bucket, e.g. concourse/")
 	fs.BoolVar(&f.pathStyle, "path-style", false, "path-style addressing (default: on when an endpoint is given)")
 	fs.DurationVar(&f.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) an S3 request after this long without a byte moving; 0 waits for ever")
+	fs.BoolVar(&f.ec2Metadata, "ec2-metadata", false, "with --endpoint, still ask the EC2 instance metadata service for credentials (also AWS_EC2_METADATA_DISABLED=false)")
 }
 
 func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, error) {
@@ -42,7 +45,8 @@ func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, er
 	if f.prefix != "" && !strings.HasSuffix(f.prefix, "/") {
 		f.prefix += "/"
 	}
-	cfg := bucket.Config{Bucket: f.bucket, Endpoint: f.endpoint, Region: f.region, Profile: f.profile, CABundle: f.caBundle}
+	cfg := bucket.Config{Bucket: f.bucket, Endpoint: f.endpoint, Region: f.region, Profile: f.profile, CABundle: f.caBundle,
+		EC2Metadata: f.ec2Metadata || strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "false")}
 	if c.Flags().Changed("path-style") {
 		cfg.PathStyle = &f.pathStyle
 	}
@@ -53,4 +57,23 @@ func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, er
 		return nil, fmt.Errorf("%w", err)
 	}
 	return store, nil
+}
+
+// s3Hint says what to do about missing credentials or a wrong region.
+func s3Hint(err error) error {
+	var ce *bucket.CredentialsError
+	var wr *bucket.WrongRegionError
+	switch {
+	case errors.As(err, &ce):
+		hint := "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile NAME (or set AWS_PROFILE) for a profile in the shared files"
+		if !ce.EC2Metadata {
+			hint += "; on an EC2 instance, pass --ec2-metadata to use its role"
+		}
+		return withHint(err, hint)
+	case errors.As(err, &wr) && wr.Expected != "":
+		return withHint(err, fmt.Sprintf("pass --region %s (or set AWS_REGION=%[1]s)", wr.Expected))
+	case errors.As(err, &wr):
+		return withHint(err, "pass the server's region with --region (or AWS_REGION)")
+	}
+	return err
 }

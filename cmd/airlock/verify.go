@@ -288,7 +288,7 @@ func plural(n int) string {
 
 // partsHint adds advice to a failure of a split bundle's parts.
 func partsHint(err error, set *bundle.PartSet) error {
-	if !verify.IsFailure(err) {
+	if !verify.IsFailure(err) || errors.Is(err, verify.ErrUntrustedSignature) {
 		return err
 	}
 	var pe *bundle.PartsError

@@ -1,6 +1,7 @@
 package miniotest
 
 import (
+	"cmp"
 	"context"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // look at or tamper with the bucket behind the code under test.
 func (s *Server) Client() *s3.Client {
 	return s3.New(s3.Options{
-		Region:                     "us-east-1",
+		Region:                     cmp.Or(s.Region, "us-east-1"),
 		BaseEndpoint:               aws.String(s.Endpoint),
 		UsePathStyle:               true,
 		Credentials:                credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,11 +31,14 @@ type Server struct {
 	Endpoint  string // "http://127.0.0.1:PORT"
 	AccessKey string
 	SecretKey string
+	Region    string // the server's region when set through its environment; else empty (us-east-1)
 
 	bin     string
 	dir     string
 	addr    string
 	console string
+
+	env []string // extra environment, e.g. MINIO_SITE_REGION=...
 
 	mu   sync.Mutex
 	proc *process
@@ -44,7 +48,24 @@ type Server struct {
 // fails it under CI=true) when the binary cannot be found.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWithEnv(t)
+}
+
+// StartWithEnv is Start with extra environment variables for MinIO
+// ("MINIO_SITE_REGION=eu-west-3").
+func StartWithEnv(t testing.TB, env ...string) *Server {
+	t.Helper()
 	s, err := newServer(t.TempDir())
+	if s != nil {
+		s.env = env
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "MINIO_SITE_REGION="); ok {
+				s.Region = v
+			} else if v, ok := strings.CutPrefix(kv, "MINIO_REGION="); ok {
+				s.Region = v
+			}
+		}
+	}
 	if err == nil {
 		err = s.start()
 	}
@@ -150,6 +171,7 @@ func (s *Server) spawn() (*process, error) {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
+	cmd.Env = append(cmd.Env, s.env...)
 	out := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
