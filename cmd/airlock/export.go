@@ -31,6 +31,7 @@ type exportOptions struct {
 	cacheDir    string
 	json        bool
 	dryRun      bool
+	have        haveFlags
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -67,6 +68,7 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.StringVar(&o.cacheDir, "cache-dir", "", "staging cache folder (default: the user cache dir)")
 	f.BoolVar(&o.json, "json", false, "print progress events and the result as JSON lines")
 	f.BoolVar(&o.dryRun, "dry-run", false, "resolve every image and print what would be exported, write nothing")
+	o.have.add(c)
 	return c
 }
 
@@ -155,9 +157,15 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
+	if err := o.have.load(); err != nil {
+		return err
+	}
 	targets, err := source.Resolve(ctx, p.reqs, p.platforms,
 		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version))
 	if err != nil {
+		return err
+	}
+	if targets, err = o.have.apply(s, targets, o.dryRun, o.json); err != nil || len(targets) == 0 {
 		return err
 	}
 	ui := newExportUI(s, o.json, len(targets))

@@ -85,6 +85,7 @@ that the bucket still matches what was signed.
 		newExportCmd(s),
 		newImportCmd(s),
 		newAuditCmd(s),
+		newInventoryCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
