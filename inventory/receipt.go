@@ -205,11 +205,16 @@ func CheckPrefix(p string) error {
 }
 
 // UnsignedError is a receipt without a signature, read by a caller that
-// wants one.
+// wants one. Like a bundle without one, it is a verification failure: it
+// wraps a *verify.Error.
 type UnsignedError struct{ Path string }
 
 func (e *UnsignedError) Error() string {
 	return fmt.Sprintf("receipt %s is not signed (no %s beside it)", e.Path, e.Path+SigSuffix)
+}
+
+func (e *UnsignedError) Unwrap() error {
+	return &verify.Error{Entry: e.Path + SigSuffix, Reason: "missing"}
 }
 
 // Load reads the receipt file at path and checks it. When the signature
