@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -135,12 +134,4 @@ func Delta(r *Receipt, targets []source.Target, prefix string) (*Plan, error) {
 		return nil, &MovedError{Bucket: r.Bucket, Prefix: r.Prefix, Moves: moves}
 	}
 	return p, nil
-}
-
-// IsRefusal reports whether err is a plan Delta refused (a moved tag or a
-// receipt for another prefix).
-func IsRefusal(err error) bool {
-	var m *MovedError
-	var pe *PrefixError
-	return errors.As(err, &m) || errors.As(err, &pe)
 }
