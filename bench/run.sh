@@ -248,11 +248,11 @@ main_delta() {
 	wait_http "http://$REG/v2/" registry
 	if [[ ${BENCH_SMALL:-0} == 1 ]]; then
 		corpus_push_small "$REG"
-		corpus_push_variants "$REG" small:base delta 11
+		corpus_push_variants "$REG" small:base delta 11 2>"$W/logs/push.log" || die "pushing the variants failed; see $W/logs/push.log"
 		repo=delta
 	else
 		corpus_push "$REG"
-		corpus_push_variants "$REG" debian:bookworm scale 11
+		corpus_push_variants "$REG" debian:bookworm scale 11 2>"$W/logs/push.log" || die "pushing the variants failed; see $W/logs/push.log"
 	fi
 	"$AIRLOCK" keygen -o "$W/release" >/dev/null 2>&1 || die "airlock keygen failed"
 	describe
@@ -439,7 +439,7 @@ delta_jobs() {
 		>>"$W/logs/delta-first.log" 2>&1 || die "delta: the delta bundle did not import and audit clean; see $W/logs/delta-first.log"
 	"$TOOLS/mc" rb -q --force local/delta >/dev/null
 	rm -rf "$W/cache/delta-base"
-	info delta.method "Ten images $repo:v001–v010 (the base plus one distinct tiny layer each) were exported, imported into MinIO and inventoried (\\`airlock inventory --key\\`); then v010 was replaced by v011 in the list. Each row exports the new list once, in full or with \\`--have receipt.json\\`, with a cold staging cache or a copy of the one the first export left (warm). The delta bundle was then imported and audited clean."
+	info delta.method "Ten images $repo:v001–v010 (the base plus one distinct tiny layer each) were exported, imported into MinIO and inventoried (airlock inventory --key: a signed receipt); then v010 was replaced by v011 in the list. Each row exports the new list once (one run each), in full or with --have receipt.json, with a cold staging cache or with a copy of the one the first export left (warm). The delta bundle was then imported and audited clean."
 	printf 'D\tweekly refresh, 10 images with one changed\tdelta-full-cold,delta-have-cold,delta-full-warm,delta-have-warm\tfull, cold cache;--have, cold cache;full, warm cache;--have, warm cache\n' >>"$RES"
 }
 
