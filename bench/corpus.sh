@@ -62,13 +62,7 @@ corpus_build() {
 	rm -rf "$tc"
 
 	# Distinct tiny layers for the scale and memory variants.
-	local i d=$CORPUS/tiny
-	for i in $(seq -f %03g 1 60); do
-		rm -rf "$d" && mkdir -p "$d/etc"
-		printf 'variant %s\n' "$i" >"$d/etc/variant"
-		tar -C "$d" --numeric-owner --sort=name --mtime=@0 -czf "$L/tiny-$i.tar.gz" etc
-	done
-	rm -rf "$d"
+	corpus_tiny 60
 
 	local files size
 	files=$(find "$root" -xdev | wc -l)
@@ -77,6 +71,47 @@ corpus_build() {
 	rm -rf "$root"
 	touch "$stamp"
 	log "corpus: $(cat "$CORPUS/description")"
+}
+
+# corpus_tiny N: the distinct tiny layers tiny-001 ... tiny-N.
+corpus_tiny() {
+	local i d=$CORPUS/tiny
+	for i in $(seq -f %03g 1 "$1"); do
+		rm -rf "$d" && mkdir -p "$d/etc"
+		printf 'variant %s\n' "$i" >"$d/etc/variant"
+		tar -C "$d" --numeric-owner --sort=name --mtime=@0 -czf "$CORPUS/layers/tiny-$i.tar.gz" etc
+	done
+	rm -rf "$d"
+}
+
+# corpus_small: the small corpus of BENCH_SMALL=1 (bench/.corpus-small/): one
+# generated base layer of about 12 MB (8 MB incompressible, the rest text,
+# symlinks, hardlinks) and tiny layers; rebuilt each time (a few seconds).
+corpus_small() {
+	local root=$CORPUS/rootfs i j
+	rm -rf "$CORPUS"
+	mkdir -p "$CORPUS/layers" "$root"/{usr/bin,usr/lib,usr/share/doc,etc}
+	for i in $(seq 1 8); do
+		mkdir -p "$root/usr/lib/pkg$i" "$root/usr/share/doc/pkg$i"
+		head -c 1000000 /dev/urandom >"$root/usr/lib/pkg$i/lib$i.so"
+		for j in $(seq 1 40); do
+			seq 1 $((j * 40)) >"$root/usr/share/doc/pkg$i/file$j.txt"
+		done
+		ln -s "../lib/pkg$i/lib$i.so" "$root/usr/bin/tool$i"
+		ln "$root/usr/lib/pkg$i/lib$i.so" "$root/usr/lib/pkg$i/lib$i.so.1"
+	done
+	echo small >"$root/etc/hostname"
+	corpus_tar "$root" "$CORPUS/layers/base.tar.gz" usr etc
+	corpus_tiny 11
+	echo "SMALL generated tree: $(find "$root" | wc -l) entries, $(du -sm --apparent-size "$root" | cut -f1) MB apparent, one layer" >"$CORPUS/description"
+	rm -rf "$root"
+}
+
+# corpus_push_small HOST: HOST/small:base, the small corpus's base image.
+corpus_push_small() {
+	local crane="quiet $TOOLS/crane"
+	$crane append -f "$CORPUS/layers/base.tar.gz" -t "$1/small:stage"
+	$crane mutate "$1/small:stage" --set-platform linux/amd64 --env PATH=/usr/bin -t "$1/small:base"
 }
 
 corpus_debootstrap() {

@@ -9,6 +9,10 @@
 # default 5), BENCH_PROFILE=0 to skip the perf profiles, BENCH_OUT (report
 # path, default BENCHMARKS.md at the repository root), BENCH_KEEP=1 to keep
 # the bundles and MinIO data in bench/.work/ (several GB) after the run.
+# BENCH_ONLY=delta runs only the delta job (full versus --have export of a
+# 10-image set with one image changed) and writes its section to
+# bench/.work/delta.md; with BENCH_SMALL=1 it uses a small generated base
+# image (bench/.corpus-small/, no debootstrap) instead of the corpus.
 #
 # Everything lives in git-ignored folders: the corpus's layer tarballs in
 # bench/.corpus/ (built once, ~1 min), the run's registry, MinIO, bundles
@@ -154,6 +158,10 @@ export -f peer_export peer_verify
 
 main() {
 	local start=$SECONDS
+	if [[ ${BENCH_ONLY:-} == delta ]]; then
+		main_delta
+		return
+	fi
 	need_packages
 	[[ -x $AIRLOCK ]] || die "no airlock binary at $AIRLOCK (make build)"
 	for t in crane mc minio; do [[ -x $TOOLS/$t ]] || die "no $t in $TOOLS (make bench installs it)"; done
@@ -189,6 +197,9 @@ main() {
 	else
 		log "airlock has no import command yet; its rows stay 'not yet measured'"
 	fi
+	if "$AIRLOCK" inventory --help >/dev/null 2>&1; then
+		delta_jobs scale
+	fi
 	declare_rows
 	if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
 		profiles
@@ -212,6 +223,51 @@ main() {
 		rm -rf "$W/out" "$W/minio" "$W/registry" "$W/cache"
 	fi
 	log "wrote $OUT in $((SECONDS - start)) s"
+}
+
+# main_delta: BENCH_ONLY=delta; the delta job alone, its section in
+# bench/.work/delta.md.
+main_delta() {
+	local start=$SECONDS repo=scale rport
+	[[ -x $AIRLOCK ]] || die "no airlock binary at $AIRLOCK (make build)"
+	for t in crane mc minio; do [[ -x $TOOLS/$t ]] || die "no $t in $TOOLS (make bench installs it)"; done
+	command -v pigz >/dev/null || die "pigz is needed (Debian: apt-get install -y pigz)"
+	rm -rf "$W"
+	mkdir -p "$W/logs" "$W/out" "$W/cache" "$W/tmp" "$W/registry"
+	: >"$RES"
+	(cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool)
+	if [[ ${BENCH_SMALL:-0} == 1 ]]; then
+		CORPUS=$HERE/.corpus-small
+		corpus_small
+	else
+		corpus_build
+	fi
+	rport=$(free_port)
+	REG=127.0.0.1:$rport
+	"$TOOLS/crane" registry serve --address "$REG" --disk "$W/registry" >"$W/logs/registry.log" 2>&1 &
+	PIDS+=($!)
+	wait_http "http://$REG/v2/" registry
+	if [[ ${BENCH_SMALL:-0} == 1 ]]; then
+		corpus_push_small "$REG"
+		corpus_push_variants "$REG" small:base delta 11 2>"$W/logs/push.log" || die "pushing the variants failed; see $W/logs/push.log"
+		repo=delta
+	else
+		corpus_push "$REG"
+		corpus_push_variants "$REG" debian:bookworm scale 11 2>"$W/logs/push.log" || die "pushing the variants failed; see $W/logs/push.log"
+	fi
+	"$AIRLOCK" keygen -o "$W/release" >/dev/null 2>&1 || die "airlock keygen failed"
+	describe
+	delta_jobs "$repo"
+	"$W/benchtool" report "$RES" | sed -n '/^## Delta/,$p' >"$W/delta.md"
+	{
+		echo
+		printf 'Measured with `BENCH_ONLY=delta%s bash bench/run.sh` on %s (%s; revision %s); corpus: %s.\n' \
+			"$([[ ${BENCH_SMALL:-0} == 1 ]] && echo ' BENCH_SMALL=1')" "$(awk -F'\t' '$2 == "date" { print $3 }' "$RES")" \
+			"$(awk -F'\t' '$2 == "machine" { print $3 }' "$RES")" "$(awk -F'\t' '$2 == "revision" { print $3 }' "$RES")" \
+			"$(cat "$CORPUS/description")"
+	} >>"$W/delta.md"
+	cat "$W/delta.md"
+	log "wrote $W/delta.md in $((SECONDS - start)) s"
 }
 
 describe() {
@@ -385,24 +441,80 @@ parts_jobs() {
 	rm -rf "$rp" "$disc" "$d-parity"
 }
 
-# import_jobs: airlock import (verifying) vs mc cp --recursive of the same
-# tgz files (unverified) into a fresh bucket each run, then airlock alone
-# on 1, 10 and 50 images for memory.
-import_jobs() {
-	local mport url mc rep tool order n b=$W/out/scale-10.tar
+# start_minio: a MinIO on this machine at $MINIO_URL, with the mc alias
+# "local" and AWS_* credentials for airlock.
+start_minio() {
+	local mport
 	mport=$(free_port)
-	url=http://127.0.0.1:$mport
+	MINIO_URL=http://127.0.0.1:$mport
 	export AWS_ACCESS_KEY_ID=benchbench AWS_SECRET_ACCESS_KEY=benchbenchbench AWS_REGION=us-east-1
 	MINIO_ROOT_USER=$AWS_ACCESS_KEY_ID MINIO_ROOT_PASSWORD=$AWS_SECRET_ACCESS_KEY MINIO_BROWSER=off \
 		"$TOOLS/minio" server "$W/minio" --address "127.0.0.1:$mport" --console-address "127.0.0.1:$(free_port)" --quiet \
 		>"$W/logs/minio.log" 2>&1 &
-	local minio_pid=$!
-	PIDS+=("$minio_pid")
-	wait_http "$url/minio/health/ready" minio
-	MINIO_URL=$url
+	PIDS+=($!)
+	wait_http "$MINIO_URL/minio/health/ready" minio
 	export MC_CONFIG_DIR=$W/mc
+	"$TOOLS/mc" alias set local "$MINIO_URL" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >/dev/null
+}
+
+# delta_jobs REPO: the weekly refresh. REPO:v001 ... v010 (one base image
+# plus a distinct tiny layer each) are exported, imported and inventoried
+# (a signed receipt); then one image changes (v010 is replaced by v011) and
+# the new list is exported in full and with --have against the receipt,
+# each with a cold staging cache and with the one the first export left
+# (warm, as on a connected machine that exports every week). The delta is
+# then imported and audited.
+delta_jobs() {
+	local repo=$1 a=$W/tmp/delta-a.txt b=$W/tmp/delta-b.txt mode kind job extra
+	[[ -n ${MINIO_URL:-} ]] || start_minio
+	seq -f "$REG/$repo:v%03g" 1 10 >"$a"
+	{
+		seq -f "$REG/$repo:v%03g" 1 9
+		echo "$REG/$repo:v011"
+	} >"$b"
+	log "delta: the first delivery (full export, import, inventory)"
+	rm -rf "$W/cache/delta-base"
+	"$AIRLOCK" export -f "$a" --insecure --key "$W/release.key" -o "$W/out/delta-first" \
+		--cache-dir "$W/cache/delta-base" >"$W/logs/delta-first.log" 2>&1 || die "delta: first export failed; see $W/logs/delta-first.log"
+	"$TOOLS/mc" mb -q local/delta >/dev/null
+	"$AIRLOCK" import "$W/out/delta-first.tar" --pub "$W/release.pub" --bucket delta --endpoint "$MINIO_URL" \
+		>>"$W/logs/delta-first.log" 2>&1 || die "delta: first import failed; see $W/logs/delta-first.log"
+	"$AIRLOCK" keygen -o "$W/offline" >/dev/null 2>&1 || die "airlock keygen failed"
+	timed delta-inventory airlock 1 "$AIRLOCK" inventory --bucket delta --endpoint "$MINIO_URL" \
+		--pub "$W/release.pub" --key "$W/offline.key" -o "$W/out/receipt.json"
+	info images.delta-inventory 10
+	for mode in cold warm; do
+		for kind in full have; do
+			job=delta-$kind-$mode
+			log "$job: export of 10 images, one changed"
+			rm -rf "$W/cache/$job" "$W/out/$job.tar"
+			[[ $mode == cold ]] || cp -a "$W/cache/delta-base" "$W/cache/$job"
+			extra=()
+			[[ $kind == full ]] || extra=(--have "$W/out/receipt.json" --have-pub "$W/offline.pub")
+			timed "$job" airlock 1 "$AIRLOCK" export -f "$b" --insecure --key "$W/release.key" -o "$W/out/$job" \
+				--cache-dir "$W/cache/$job" "${extra[@]}"
+			info "bundle.$job" "$(size_of "$W/out/$job.tar")"
+			info "images.$job" "$(tar -tf "$W/out/$job.tar" | grep -c '^images/')"
+			rm -rf "$W/cache/$job"
+		done
+	done
+	"$AIRLOCK" import "$W/out/delta-have-cold.tar" --pub "$W/release.pub" --bucket delta --endpoint "$MINIO_URL" \
+		>>"$W/logs/delta-first.log" 2>&1 && "$AIRLOCK" audit --bucket delta --endpoint "$MINIO_URL" --pub "$W/release.pub" \
+		>>"$W/logs/delta-first.log" 2>&1 || die "delta: the delta bundle did not import and audit clean; see $W/logs/delta-first.log"
+	"$TOOLS/mc" rb -q --force local/delta >/dev/null
+	rm -rf "$W/cache/delta-base"
+	info delta.method "Ten images $repo:v001–v010 (the base plus one distinct tiny layer each) were exported, imported into MinIO and inventoried (airlock inventory --key: a signed receipt); then v010 was replaced by v011 in the list. Each row exports the new list once (one run each), in full or with --have receipt.json, with a cold staging cache or with a copy of the one the first export left (warm). The delta bundle was then imported and audited clean."
+	printf 'D\tweekly refresh, 10 images with one changed\tdelta-full-cold,delta-have-cold,delta-full-warm,delta-have-warm\tfull, cold cache;--have, cold cache;full, warm cache;--have, warm cache\n' >>"$RES"
+}
+
+# import_jobs: airlock import (verifying) vs mc cp --recursive of the same
+# tgz files (unverified) into a fresh bucket each run, then airlock alone
+# on 1, 10 and 50 images for memory.
+import_jobs() {
+	local url mc rep tool order n b=$W/out/scale-10.tar
+	start_minio
+	url=$MINIO_URL
 	mc=$TOOLS/mc
-	"$mc" alias set local "$url" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >/dev/null
 	# The peer uploads the same tgz files, unpacked from the bundle beforehand.
 	mkdir -p "$W/tmp/payloads"
 	tar -xf "$b" -C "$W/tmp/payloads" images

@@ -19,6 +19,8 @@ import (
 //	                                             alternated pair, met when the median is >= min
 //	M  label  job,job,...                        a memory row: peak RSS of airlock in each job
 //	X  label  job,job,...  n,n,...               a scale row: export of n images per job
+//	D  label  job,job,...  label;label;...       a delta section: one export per job (full or
+//	                                             --have), with bundle.JOB and images.JOB facts
 type results struct {
 	samples map[string][]sample // by job + "/" + tool
 	info    map[string]string
@@ -60,7 +62,7 @@ func readResults(path string) (*results, error) {
 				return nil, bad()
 			}
 			r.info[fs[1]] = fs[2]
-		case "R", "M", "X":
+		case "R", "M", "X", "D":
 			r.lines = append(r.lines, fs)
 		case "":
 		default:
@@ -181,13 +183,15 @@ func runReport(path string, w io.Writer) error {
 			reportRow(r, w, l)
 		}
 	}
-	var mem, scale [][]string
+	var mem, scale, delta [][]string
 	for _, l := range r.lines {
 		switch {
 		case l[0] == "M" && len(l) == 3:
 			mem = append(mem, l)
 		case l[0] == "X" && len(l) == 4:
 			scale = append(scale, l)
+		case l[0] == "D" && len(l) == 4:
+			delta = append(delta, l)
 		}
 	}
 	if len(mem) > 0 {
@@ -195,6 +199,9 @@ func runReport(path string, w io.Writer) error {
 	}
 	for _, l := range scale {
 		reportScale(r, w, l)
+	}
+	for _, l := range delta {
+		reportDelta(r, w, l)
 	}
 	if v, ok := r.info["notes"]; ok {
 		p("\n## Notes\n\n%s\n", strings.ReplaceAll(v, `\n`, "\n"))
@@ -341,3 +348,53 @@ func reportScale(r *results, w io.Writer, l []string) {
 
 // cell escapes text for a Markdown table cell.
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// reportDelta renders a D line: full and delta exports of the same list,
+// their bundle sizes and times, and each delta against the full export
+// just before it.
+func reportDelta(r *results, w io.Writer, l []string) {
+	jobs, labels := strings.Split(l[2], ","), strings.Split(l[3], ";")
+	fmt.Fprintf(w, "\n## Delta: %s\n\n", l[1])
+	if v, ok := r.info["delta.method"]; ok {
+		fmt.Fprintf(w, "%s\n\n", v)
+	}
+	fmt.Fprintf(w, "| export | images in bundle | bundle | time | delta ÷ full: bundle / time | peak RSS |\n|---|---|---|---|---|---|\n")
+	var fullBytes, fullTime float64
+	for i, j := range jobs {
+		ss := r.samples[j+"/airlock"]
+		label := j
+		if i < len(labels) {
+			label = labels[i]
+		}
+		if len(ss) == 0 {
+			fmt.Fprintf(w, "| %s | not measured | | | | |\n", cell(label))
+			continue
+		}
+		st := statsOf(seconds(ss))
+		bytes := r.num("bundle." + j)
+		cmp := "—"
+		if strings.Contains(j, "full") {
+			fullBytes, fullTime = bytes, st.med
+		} else if fullBytes > 0 && fullTime > 0 {
+			cmp = fmt.Sprintf("%.1f%% / %.0f%%", 100*bytes/fullBytes, 100*st.med/fullTime)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", cell(label), orDefault(r.info["images."+j], "?"),
+			fmtBytes(bytes), fmtTime(st, len(ss)), cmp, fmtRSS(maxRSS(ss)))
+	}
+	if ss := r.samples["delta-inventory/airlock"]; len(ss) > 0 {
+		fmt.Fprintf(w, "\nThe receipt (`airlock inventory`, signed, metadata checks) took %s for %s images.\n",
+			fmtTime(statsOf(seconds(ss)), len(ss)), orDefault(r.info["images.delta-inventory"], "?"))
+	}
+}
+
+func fmtBytes(b float64) string {
+	switch {
+	case math.IsNaN(b):
+		return "—"
+	case b >= 1e9:
+		return fmt.Sprintf("%.2f GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.1f MB", b/1e6)
+	}
+	return fmt.Sprintf("%.0f kB", b/1e3)
+}

@@ -39,6 +39,7 @@ type exportOptions struct {
 	registryCAs []string
 	certsDir    string
 	strictPlats bool
+	have        haveFlags
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -85,6 +86,7 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.StringArrayVar(&o.registryCAs, "registry-ca", nil, "PEM file of a CA to trust for registries (repeatable; added to the system's, see SSL_CERT_FILE)")
 	f.BoolVar(&o.strictPlats, "strict-platforms", false, "fail when an image lacks one of the requested platforms (default: export the ones it has, with a warning)")
 	f.StringVar(&o.certsDir, "registry-certs-dir", source.DefaultCertsDir, "per-registry CAs as for docker: DIR/HOST[:PORT]/ca.crt")
+	o.have.add(c)
 	return c
 }
 
@@ -179,6 +181,9 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
+	if err := o.have.load(s.err); err != nil {
+		return err
+	}
 	var warnings []string
 	tlsOpts, err := registryTLS(o.registryCAs, o.certsDir)
 	if err != nil {
@@ -190,6 +195,9 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		source.WithPlatformWarnings(func(e *source.MissingPlatformsError) { warnings = append(warnings, e.Error()) }))...)
 	if err != nil {
 		return resolveHint(err)
+	}
+	if targets, err = o.have.apply(s, targets, o.dryRun, o.json); err != nil || len(targets) == 0 {
+		return err
 	}
 	ui := newExportUI(s, o.json, len(targets))
 	for _, w := range warnings {

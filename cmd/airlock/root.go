@@ -98,6 +98,7 @@ that the bucket still matches what was signed.
 				return err
 			},
 		},
+		newInventoryCmd(s),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// pushimage REF [FROM] pushes a new random image to REF (an upstream
+// change), or with FROM the image FROM names (a retag: same digest).
+func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: pushimage REF [FROM]")
+	}
+	ref, err := name.ParseReference(args[0])
+	ts.Check(err)
+	if len(args) == 2 {
+		from, err := name.ParseReference(args[1])
+		ts.Check(err)
+		img, err := remote.Image(from)
+		ts.Check(err)
+		ts.Check(remote.Write(ref, img))
+		return
+	}
+	img, err := random.Image(2048, 2)
+	ts.Check(err)
+	ts.Check(remote.Write(ref, img))
+}
