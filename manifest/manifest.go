@@ -40,6 +40,8 @@ type Image struct {
 	Key          string   `json:"key"` // intended S3 key, relative to the import prefix
 	RootfsFormat int      `json:"rootfs_format"`
 	Metadata     Metadata `json:"metadata"`
+	// Signature records the upstream signature check made at export.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // Metadata is the image's Concourse metadata.json.
