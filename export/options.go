@@ -3,7 +3,9 @@ package export
 import (
 	"time"
 
+	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/rootfs"
+	"github.com/airlockhq/airlock/source"
 )
 
 // Option configures Run.
@@ -18,6 +20,9 @@ type options struct {
 	rootfs    []rootfs.Option
 	cacheDir  string
 	fetchJobs int
+	verifier  *provenance.Verifier
+	policyFor func(source.Target) provenance.Policy
+	carry     bool
 }
 
 func makeOptions(opts []Option) *options {

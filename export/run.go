@@ -43,6 +43,10 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if err != nil {
 		return nil, err
 	}
+	evidence, err := checkSignatures(ctx, targets, o, emit)
+	if err != nil {
+		return nil, err
+	}
 	staged, err := stageAll(ctx, cache, targets, o, emit)
 	if err != nil {
 		return nil, err
@@ -52,11 +56,18 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	var total int64
 	for i, s := range staged {
 		payloads[i] = s.payload(targets[i])
+		payloads[i].Image.Signature = signatureRecord(evidence[i], o.carry)
 		total += s.entry.Size
 		if s.cached {
 			res.Cached++
 		} else {
 			res.Converted++
+		}
+	}
+	if o.carry {
+		for _, p := range carried(evidence) {
+			payloads = append(payloads, p)
+			total += p.Size
 		}
 	}
 	emit(Event{Kind: Writing, Total: total})

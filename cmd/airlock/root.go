@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -121,7 +122,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
-	case verify.IsFailure(err):
+	case verify.IsFailure(err) || errors.As(err, new(*provenance.Error)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
@@ -141,6 +142,8 @@ func report(w io.Writer, err error, code int) {
 		fmt.Fprintf(w, "airlock: hint: %s\n", h.hint)
 	case code == exitUsage:
 		fmt.Fprintln(w, "airlock: hint: see 'airlock --help'")
+	case errors.As(err, new(*provenance.Error)):
+		fmt.Fprintln(w, "airlock: hint: do not carry this image across; if the publisher signs with another key, name it with verify=KEY.pub on the image's line or --verify-key")
 	case code == exitVerify && strings.Contains(err.Error(), "does not match any trusted key"):
 		fmt.Fprintln(w, "airlock: hint: check that --pub names the key that signed this bundle (airlock inspect shows the signer)")
 	}
