@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // ImportEventKind says what an ImportEvent reports.
@@ -140,10 +141,10 @@ func (s *Store) planImport(ctx context.Context, r *bundle.Reader, o importOption
 	plan := map[string]planned{}
 	var conflicts []string
 	for _, e := range r.Manifest.Entries {
-		if e.Image == nil {
+		key, ok := importKey(e, o.prefix)
+		if !ok {
 			continue
 		}
-		key := o.prefix + e.Image.Key
 		p := planned{key: key, action: Upload}
 		obj, ok, err := s.Stat(ctx, key)
 		if err != nil {
@@ -167,6 +168,19 @@ func (s *Store) planImport(ctx context.Context, r *bundle.Reader, o importOption
 			s.bucket, strings.Join(conflicts, ", "))
 	}
 	return plan, nil
+}
+
+// importKey is where an entry goes: an image to its key under prefix,
+// carried signature evidence into the record area, where no S3 resource
+// regexp looks; other entries are not imported.
+func importKey(e manifest.Entry, prefix string) (string, bool) {
+	switch {
+	case e.Image != nil:
+		return prefix + e.Image.Key, true
+	case strings.HasPrefix(e.Path, manifest.SignaturePrefix):
+		return prefix + SignatureFolder + strings.TrimPrefix(e.Path, manifest.SignaturePrefix), true
+	}
+	return "", false
 }
 
 func orNone(s string) string {

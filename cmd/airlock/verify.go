@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,8 +16,9 @@ import (
 )
 
 type verifyOptions struct {
-	pubs []string
-	json bool
+	pubs      []string
+	json      bool
+	imageSigs []string
 }
 
 func newVerifyCmd(s streams) *cobra.Command {
@@ -27,7 +29,12 @@ func newVerifyCmd(s streams) *cobra.Command {
 		Long: `Check a bundle: the signature over SHA256SUMS first, then every entry's
 checksum in one streaming pass. BUNDLE is the bundle file, its first part
 (the others are found beside it), or all parts in order. Exits 3 naming the
-entry and part on any mismatch.`,
+entry and part on any mismatch.
+
+With --image-signatures KEY.pub, every image's upstream cosign signature is
+re-checked offline from the evidence the bundle carries (export
+--carry-signatures): the signature must verify with one of the keys for the
+recorded signed digest, and that digest must lead to the converted image.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), o, args, s)
@@ -35,6 +42,7 @@ entry and part on any mismatch.`,
 	}
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	c.Flags().StringArrayVar(&o.imageSigs, "image-signatures", nil, "cosign public key: re-check every image's carried upstream signature with it (repeatable; any one suffices)")
 	return c
 }
 
@@ -62,15 +70,22 @@ type verifyResult struct {
 	Entries []manifest.Entry `json:"entries"`
 	Bytes   int64            `json:"bytes"`
 	Seconds float64          `json:"seconds"`
+	// Signatures are the upstream signatures re-checked (--image-signatures).
+	Signatures []imageSignature `json:"image_signatures,omitempty"`
 }
 
 func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) error {
 	start := time.Now()
+	cosignKeys, err := loadCosignKeys(o.imageSigs)
+	if err != nil {
+		return err
+	}
 	r, err := openBundle(o.pubs, args)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	ev := newCarriedEvidence(cosignKeys != nil)
 	if !o.json {
 		fmt.Fprintf(s.out, "bundle %s: signature ok, signed by %s (%s)\n", r.ID, r.Signer.ID, r.Signer.Path)
 	}
@@ -78,6 +93,7 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	res := verifyResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Created: r.Manifest.Created}
 	n, err := r.VerifyAll(ctx, bundle.Watcher{
 		Bytes: func(_ string, n int64) { bar.add(n) },
+		Copy:  ev.copy,
 		Entry: func(e *manifest.Entry) {
 			res.Entries = append(res.Entries, *e)
 			if !o.json {
@@ -91,6 +107,16 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	}
 	if err != nil {
 		return err
+	}
+	if cosignKeys != nil {
+		if res.Signatures, err = ev.check(ctx, r.Manifest, cosignKeys); err != nil {
+			return withHint(err, "do not import images whose upstream signature fails; pass every publisher's key with --image-signatures, and export with --carry-signatures so the evidence travels")
+		}
+		if !o.json {
+			for _, sig := range res.Signatures {
+				fmt.Fprintf(s.out, "ok  %-60s signed at %s by key %s\n", sig.Key, sig.SignedDigest, strings.Join(sig.Keys, ", "))
+			}
+		}
 	}
 	res.Bytes, res.Seconds = n, time.Since(start).Seconds()
 	if o.json {
