@@ -5,9 +5,11 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 STATICCHECK_VERSION := v0.8.2
 CRANE_VERSION := v0.22.1
 MC_VERSION    := v0.0.0-20250313080218-cf909e1063a9
+COSIGN_VERSION := v2.6.5
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export AIRLOCK_MINIO := $(TOOLS)/minio
+export AIRLOCK_COSIGN := $(TOOLS)/cosign
 
 .PHONY: all build test vet lint tools bench demo clean
 
@@ -16,7 +18,7 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/airlock ./cmd/airlock
 
-## test: vet, unit tests and testscript end-to-end tests (real MinIO, in-process registry)
+## test: vet, unit tests and testscript end-to-end tests (real MinIO and cosign, in-process registry)
 test: tools vet
 	$(GO) test -count=1 -timeout 12m ./...
 
@@ -27,13 +29,18 @@ lint: vet $(TOOLS)/staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(TOOLS)/staticcheck ./...
 
-## tools: test binaries, pinned and cached in the git-ignored .tools/ (a cold MinIO build takes ~3 min)
-tools: $(TOOLS)/minio
+## tools: test binaries, pinned and cached in the git-ignored .tools/ (cold MinIO and cosign builds take minutes)
+tools: $(TOOLS)/minio $(TOOLS)/cosign
 
 $(TOOLS)/minio:
 	@mkdir -p $(TOOLS)
 	@echo "installing minio $(MINIO_VERSION) into .tools/bin (first time only, ~3 min)"
 	GOBIN=$(TOOLS) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+$(TOOLS)/cosign:
+	@mkdir -p $(TOOLS)
+	@echo "installing cosign $(COSIGN_VERSION) into .tools/bin (first time only, several minutes)"
+	GOBIN=$(TOOLS) $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION)
 
 $(TOOLS)/crane:
 	@mkdir -p $(TOOLS)

@@ -14,6 +14,9 @@ import (
 type Watcher struct {
 	Bytes func(path string, n int64) // payload bytes verified, as they pass
 	Entry func(e *manifest.Entry)    // an entry was read and matched
+	// Copy may return a writer that also receives an entry's bytes (nil:
+	// none); they are verified only once VerifyAll moves past the entry.
+	Copy func(e *manifest.Entry) io.Writer
 }
 
 // VerifyAll reads and verifies every remaining payload entry of r and
@@ -35,7 +38,13 @@ func (r *Reader) VerifyAll(ctx context.Context, w Watcher) (int64, error) {
 		if w.Bytes != nil {
 			dst.fn = func(n int64) { w.Bytes(e.Path, n) }
 		}
-		n, err := io.CopyBuffer(dst, ctxio.Reader(ctx, e), buf)
+		var to io.Writer = dst
+		if w.Copy != nil {
+			if cw := w.Copy(e.Entry); cw != nil {
+				to = io.MultiWriter(dst, cw)
+			}
+		}
+		n, err := io.CopyBuffer(to, ctxio.Reader(ctx, e), buf)
 		total += n
 		if err != nil {
 			return total, r.blame(err)

@@ -69,6 +69,9 @@ func FullRegexp(prefix, re string) string { return regexp.QuoteMeta(prefix) + re
 // pipeline to fill. Every value goes through the YAML encoder, so no
 // name, version or source can change the structure.
 func WriteImageResources(w io.Writer, t Target, images []Image) error {
+	if len(images) == 0 { // a YAML stream needs a document
+		return nil
+	}
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
 	for _, im := range images {
@@ -133,6 +136,9 @@ func imageComment(im Image) string {
 // image: NAME. Resource names are the image names, made unique with the
 // platform where one name has several.
 func WriteResources(w io.Writer, t Target, images []Image) error {
+	if len(images) == 0 { // a YAML stream needs a document
+		return nil
+	}
 	names := resourceNames(images)
 	resources := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	plan := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}

@@ -188,3 +188,14 @@ func TestSnippetSourceFields(t *testing.T) {
 		t.Error("ParseStyle accepts an unknown style")
 	}
 }
+
+// A bundle without images (only carried evidence) gets no snippet, not an
+// error.
+func TestNoImagesNoSnippet(t *testing.T) {
+	for _, write := range []func(io.Writer, Target, []Image) error{WriteImageResources, WriteResources} {
+		var b bytes.Buffer
+		if err := write(&b, Target{Bucket: "images"}, nil); err != nil || b.Len() != 0 {
+			t.Fatalf("no images: wrote %q, err %v; want nothing", b.String(), err)
+		}
+	}
+}

@@ -5,7 +5,8 @@ type EventKind string
 
 // Event kinds, in the order an export emits them.
 const (
-	Warned    EventKind = "warning"    // Message explains a naming problem worth fixing
+	Resolved  EventKind = "resolved"   // an image and platform was resolved (Target set)
+	Warned    EventKind = "warning"    // Message explains a naming or signature problem worth fixing
 	Started   EventKind = "converting" // conversion of Key began
 	Progress  EventKind = "progress"   // Bytes more uncompressed bytes of Key were converted
 	Converted EventKind = "converted"  // Key was converted; Size is the tgz size
@@ -14,6 +15,10 @@ const (
 	Writing   EventKind = "writing"    // the bundle is being written; Total is its payload size
 	Written   EventKind = "written"    // Bytes more payload bytes were written to the bundle
 )
+
+// SignatureChecked reports that Key's upstream signature verified, before
+// any conversion; Digest is the signed digest, Message names the keys.
+const SignatureChecked EventKind = "signature"
 
 // Event is one step of an export. Only the fields that fit the kind are set.
 type Event struct {

@@ -3,21 +3,26 @@ package export
 import (
 	"time"
 
+	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/rootfs"
+	"github.com/airlockhq/airlock/source"
 )
 
 // Option configures Run.
 type Option func(*options)
 
 type options struct {
-	jobs     int
-	partSize int64
-	parity   int
-	created  time.Time
-	tool     string
-	events   func(Event)
-	rootfs   []rootfs.Option
-	cacheDir string
+	jobs      int
+	partSize  int64
+	parity    int
+	created   time.Time
+	tool      string
+	events    func(Event)
+	rootfs    []rootfs.Option
+	cacheDir  string
+	verifier  *provenance.Verifier
+	policyFor func(source.Target) provenance.Policy
+	carry     bool
 }
 
 func makeOptions(opts []Option) *options {

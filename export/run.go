@@ -15,6 +15,7 @@ import (
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/stage"
@@ -56,13 +57,17 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if err := checkSpace(ctx, cache, targets, out, o); err != nil {
 		return nil, err
 	}
+	evidence, err := checkSignatures(ctx, targets, o, emit)
+	if err != nil {
+		return nil, err
+	}
 	staged, err := stageAll(ctx, cache, targets, o, emit)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{}
 	for {
-		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, o, emit)
+		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, evidence, o, emit)
 		i := corruptCached(err, targets, staged)
 		if i < 0 {
 			break
@@ -94,12 +99,20 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	return res, nil
 }
 
-func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged, o *options, emit func(Event)) (*bundle.Result, error) {
+func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged,
+	evidence []*provenance.Evidence, o *options, emit func(Event)) (*bundle.Result, error) {
 	payloads := make([]bundle.Payload, len(targets))
 	var total int64
 	for i, s := range staged {
 		payloads[i] = s.payload(targets[i])
+		payloads[i].Image.Signature = signatureRecord(evidence[i], o.carry)
 		total += s.entry.Size
+	}
+	if o.carry {
+		for _, p := range carried(evidence) {
+			payloads = append(payloads, p)
+			total += p.Size
+		}
 	}
 	emit(Event{Kind: Writing, Total: total})
 	return bundle.Write(ctx, out, priv, payloads,

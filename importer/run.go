@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/record"
 )
 
@@ -96,10 +98,10 @@ func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options)
 	plan := map[string]planned{}
 	var conflicts []Conflict
 	for _, e := range r.Manifest.Entries {
-		if e.Image == nil {
+		key, ok := importKey(e, o.prefix)
+		if !ok {
 			continue
 		}
-		key := o.prefix + e.Image.Key
 		p := planned{key: key, action: Upload}
 		obj, ok, err := s.Stat(ctx, key)
 		if err != nil {
@@ -123,6 +125,19 @@ func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options)
 		return nil, &ConflictError{Bucket: s.Bucket(), Conflicts: conflicts}
 	}
 	return plan, nil
+}
+
+// importKey is where an entry goes: an image to its key under prefix,
+// carried signature evidence into the record area, where no S3 resource
+// regexp looks; other entries are not imported.
+func importKey(e manifest.Entry, prefix string) (string, bool) {
+	switch {
+	case e.Image != nil:
+		return prefix + e.Image.Key, true
+	case strings.HasPrefix(e.Path, manifest.SignaturePrefix):
+		return prefix + record.SignatureFolder + strings.TrimPrefix(e.Path, manifest.SignaturePrefix), true
+	}
+	return "", false
 }
 
 // uploadsInFlight is how many objects upload at once: the next entry is

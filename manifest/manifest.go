@@ -41,6 +41,8 @@ type Image struct {
 	Regexp       string   `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
 	RootfsFormat int      `json:"rootfs_format"`
 	Metadata     Metadata `json:"metadata"`
+	// Signature records the upstream signature check made at export.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // Metadata is the image's Concourse metadata.json.

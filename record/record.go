@@ -22,6 +22,10 @@ import (
 // the import prefix: Folder + ID + "/" + file.
 const Folder = ".airlock/bundles/"
 
+// SignatureFolder is where import keeps carried signature evidence,
+// relative to the import prefix: SignatureFolder + "sha256/" + hex.
+const SignatureFolder = ".airlock/signatures/"
+
 // Record is a bundle's signed manifest as kept in the bucket.
 type Record struct {
 	ID       string

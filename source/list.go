@@ -9,7 +9,8 @@ import (
 )
 
 // ParseList reads an image list: one request per line, either "REF" or
-// "REF as NAME:VERSION" ("REF as NAME" overrides the name only). A "#"
+// "REF as NAME:VERSION" ("REF as NAME" overrides the name only), either
+// optionally followed by "verify=PATH" (see Request.VerifyKey). A "#"
 // starts a comment that runs to the end of the line; blank lines are
 // ignored. filename is used in error messages only.
 //

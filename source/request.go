@@ -14,6 +14,9 @@ type Request struct {
 	AsName string
 	// AsVersion is VERSION from "as NAME:VERSION"; empty when not overridden.
 	AsVersion string
+	// VerifyKey is PATH from "verify=PATH": the cosign public key the
+	// image's signature must verify with, as written.
+	VerifyKey string
 	// File is the list file the request came from; empty for arguments.
 	File string
 	// Line is the 1-based line in File, or the 1-based argument position.
@@ -31,19 +34,53 @@ func (r Request) Where() string {
 // String formats the request in list syntax ("REF", "REF as NAME" or
 // "REF as NAME:VERSION"); ParseList reads it back unchanged.
 func (r Request) String() string {
+	s := r.Ref
 	switch {
 	case r.AsName == "" && r.AsVersion == "":
-		return r.Ref
 	case r.AsVersion == "":
-		return r.Ref + " as " + r.AsName
+		s += " as " + r.AsName
 	default:
-		return r.Ref + " as " + r.AsName + ":" + r.AsVersion
+		s += " as " + r.AsName + ":" + r.AsVersion
 	}
+	if r.VerifyKey != "" {
+		s += " " + verifyOption + r.VerifyKey
+	}
+	return s
+}
+
+// verifyOption starts the per-image signature option "verify=PATH".
+const verifyOption = "verify="
+
+// cutVerify removes a trailing "verify=PATH" field.
+func cutVerify(fields []string) ([]string, string, error) {
+	last := fields[len(fields)-1]
+	path, ok := strings.CutPrefix(last, verifyOption)
+	if !ok {
+		return fields, "", nil
+	}
+	if len(fields) == 1 {
+		return nil, "", fmt.Errorf(`%q needs an image reference before it`, last)
+	}
+	if path == "" {
+		return nil, "", fmt.Errorf(`empty PATH in %q; want "verify=PATH" naming a cosign public key`, last)
+	}
+	return fields[:len(fields)-1], path, nil
 }
 
 // parseSpec parses the fields of one request: REF, REF as NAME, or
-// REF as NAME:VERSION. It checks the shape only; Check validates content.
+// REF as NAME:VERSION, each optionally followed by verify=PATH. It checks
+// the shape only; Check validates content.
 func parseSpec(fields []string) (Request, error) {
+	fields, key, err := cutVerify(fields)
+	if err != nil {
+		return Request{}, err
+	}
+	req, err := parseShape(fields)
+	req.VerifyKey = key
+	return req, err
+}
+
+func parseShape(fields []string) (Request, error) {
 	switch {
 	case len(fields) == 1:
 		return Request{Ref: fields[0]}, nil

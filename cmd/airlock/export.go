@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -40,6 +41,9 @@ type exportOptions struct {
 	certsDir    string
 	strictPlats bool
 	have        haveFlags
+	verifyKeys  []string
+	requireSigs bool
+	carrySigs   bool
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -51,7 +55,9 @@ func newExportCmd(s streams) *cobra.Command {
 write one signed bundle NAME.tar (or NAME.tar.001... with --part-size).
 
 Images come from arguments and/or a list file (-f): one reference per line,
-'#' comments, and an optional override "REF as NAME:VERSION". Each tgz is
+'#' comments, an optional override "REF as NAME:VERSION", and an optional
+"verify=PATH" naming the cosign public key the image must be signed with
+(relative to the list's folder). Each tgz is
 destined for the S3 key NAME/NAME-VERSION.tgz (NAME: the repository's last
 path element, VERSION: the tag), or --key-template. Every reference is
 resolved before any work starts. With several --platform, each image is
@@ -63,7 +69,17 @@ cache, so an interrupted export resumes and a repeated one is quick.
 
 Key templates use Go text/template over .Name .Version .OS .Arch .Variant
 .Platform, e.g. '{{.Name}}/{{.OS}}-{{.Arch}}/{{.Name}}-{{.Version}}.tgz'; keys stay inside NAME/.
-SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
+
+SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.
+
+With --verify-key (or verify= on a line), every image's cosign signature is
+checked before anything is converted, offline (no transparency log): a
+signature on the image's digest or on the index it was resolved through must
+verify with one of the keys. A signature that does not verify stops the
+export (exit 3) before any bundle is written; an unsigned image is reported
+and recorded, or refused with --require-signatures. The result is recorded
+in the signed manifest; --carry-signatures also carries the evidence so that
+'airlock verify --image-signatures KEY.pub' re-checks it offline.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), o, args, s)
 		},
@@ -87,6 +103,9 @@ SOURCE_DATE_EPOCH fixes the bundle's creation time for reproducible bundles.`,
 	f.BoolVar(&o.strictPlats, "strict-platforms", false, "fail when an image lacks one of the requested platforms (default: export the ones it has, with a warning)")
 	f.StringVar(&o.certsDir, "registry-certs-dir", source.DefaultCertsDir, "per-registry CAs as for docker: DIR/HOST[:PORT]/ca.crt")
 	o.have.add(c)
+	f.StringArrayVar(&o.verifyKeys, "verify-key", nil, "cosign public key that must have signed images without verify= (repeatable; any one suffices)")
+	f.BoolVar(&o.requireSigs, "require-signatures", false, "refuse unsigned images instead of reporting them")
+	f.BoolVar(&o.carrySigs, "carry-signatures", false, "carry image manifests, configs and cosign signatures in the bundle for offline re-checks")
 	return c
 }
 
@@ -97,6 +116,7 @@ type exportPlan struct {
 	partSize  int64
 	created   time.Time
 	priv      ed25519.PrivateKey
+	sigs      *signaturePolicy
 }
 
 func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error) {
@@ -123,6 +143,9 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		return nil, usagef("--parity needs --part-size (parity parts protect the parts of a split bundle) and a count of 1 or more")
 	}
 	if p.created, err = sourceDateEpoch(); err != nil {
+		return nil, err
+	}
+	if p.sigs, err = loadSignaturePolicy(o, reqs); err != nil {
 		return nil, err
 	}
 	if o.dryRun {
@@ -155,6 +178,11 @@ func exportRequests(file string, args []string, s streams) ([]source.Request, er
 		listed, err := source.ParseList(r, name)
 		if err != nil {
 			return nil, err
+		}
+		for i, req := range listed {
+			if req.VerifyKey != "" && file != "-" && !filepath.IsAbs(req.VerifyKey) {
+				listed[i].VerifyKey = filepath.Join(filepath.Dir(file), req.VerifyKey)
+			}
 		}
 		reqs = append(reqs, listed...)
 	}
@@ -209,9 +237,12 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if o.dryRun {
 		return printPlan(s, targets, o.json)
 	}
-	res, err := export.Run(ctx, targets, o.out, p.priv,
-		export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
-		export.WithTool("airlock "+version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event))
+	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
+		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event)}
+	if p.sigs != nil {
+		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(o.insecure), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
+	}
+	res, err := export.Run(ctx, targets, o.out, p.priv, opts...)
 	ui.close()
 	if err != nil {
 		return err

@@ -45,6 +45,10 @@ func (ui *exportUI) event(e export.Event) {
 		return
 	}
 	switch e.Kind {
+	case export.Warned:
+		ui.log("airlock: warning: %s", e.Message)
+	case export.SignatureChecked:
+		ui.log("verified   %s (%s): %s", e.Key, e.Source, e.Message)
 	case export.Started:
 		ui.started[e.Key] = time.Now()
 		ui.images[e.Key] = ui.bars.add(e.Key, 0)
@@ -92,7 +96,13 @@ type exportSummary struct {
 }
 
 func (ui *exportUI) summary(r *export.Result) error {
-	sum := exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: len(r.Bundle.Manifest.Entries),
+	images := 0
+	for _, e := range r.Bundle.Manifest.Entries {
+		if e.Image != nil {
+			images++
+		}
+	}
+	sum := exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: images,
 		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds()}
 	if ui.json != nil {
 		return ui.json.Encode(sum)

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/provenance"
 )
 
 type inspectOptions struct {
@@ -60,7 +62,12 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	fmt.Fprintf(s.out, "entries:  %d, %s\n\n", len(m.Entries), humanBytes(totalSize(m)))
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tPLATFORM\tSIZE\tDIGEST\tKEY")
+	var evidence, evidenceSize int64
 	for _, e := range m.Entries {
+		if _, ok := provenance.BlobDigest(e.Path); ok && e.Image == nil {
+			evidence, evidenceSize = evidence+1, evidenceSize+e.Size
+			continue
+		}
 		if e.Image == nil {
 			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\n", e.Path, humanBytes(e.Size))
 			continue
@@ -68,7 +75,41 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 		im := e.Image
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", im.Name, im.Version, im.Platform, humanBytes(e.Size), shortDigest(im.Digest), im.Key)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if evidence > 0 {
+		fmt.Fprintf(s.out, "\nsignature evidence: %d entries under %s, %s\n", evidence, manifest.SignaturePrefix, humanBytes(evidenceSize))
+	}
+	return printSignatures(s, m)
+}
+
+// printSignatures lists the upstream signature checks made at export.
+func printSignatures(s streams, m *manifest.Manifest) error {
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	header := false
+	for _, e := range m.Entries {
+		if e.Image == nil || e.Image.Signature == nil {
+			continue
+		}
+		sig := e.Image.Signature
+		if !header {
+			fmt.Fprintln(s.out, "\nupstream signatures (checked at export):")
+			fmt.Fprintln(tw, "KEY\tSTATUS\tSIGNED DIGEST\tKEY IDS\tSIGNATURES\tCHECKED\tCARRIED")
+			header = true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\n", e.Image.Key, sig.Status, orDash(shortDigest(sig.SignedDigest)),
+			orDash(strings.Join(sig.Keys, ",")), orDash(shortDigests(sig.Signatures)), sig.Checked.Format(time.RFC3339), sig.Carried)
+	}
 	return tw.Flush()
+}
+
+func shortDigests(ds []string) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, shortDigest(d))
+	}
+	return strings.Join(out, ",")
 }
 
 func shortDigest(d string) string {
@@ -76,4 +117,11 @@ func shortDigest(d string) string {
 		return d[:19]
 	}
 	return d
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/stall"
+	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -142,7 +143,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
-	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)):
+	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)) || errors.As(err, new(*provenance.Error)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"):
 		return exitUsage
@@ -189,6 +190,8 @@ func hintFor(err error, code int, cmd *cobra.Command) string {
 	case errors.Is(err, verify.ErrUntrustedSignature):
 		return "pass --pub with the public key whose id the error names; a key's id is what airlock keygen printed, or " +
 			"the first 16 digits of 'openssl pkey -pubin -in KEY.pub -outform DER | sha256sum'"
+	case errors.As(err, new(*provenance.Error)):
+		return "do not carry this image across; if the publisher signs with another key, name it with verify=KEY.pub on the image's line or --verify-key"
 	}
 	return ""
 }

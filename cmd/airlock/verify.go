@@ -18,9 +18,10 @@ import (
 )
 
 type verifyOptions struct {
-	pubs    []string
-	json    bool
-	partial bool
+	pubs      []string
+	json      bool
+	partial   bool
+	imageSigs []string
 }
 
 func newVerifyCmd(s streams) *cobra.Command {
@@ -38,7 +39,12 @@ may be given as any parts from any folders, in any order: each part is
 checked against the index on its own, and a bad part is named exactly.
 With every data part present, every entry is checked as well. A missing
 part fails the check unless --partial is given, which checks the parts at
-hand (one disc as it arrives) and lists the ones still missing.`,
+hand (one disc as it arrives) and lists the ones still missing.
+
+With --image-signatures KEY.pub, every image's upstream cosign signature is
+re-checked offline from the evidence the bundle carries (export
+--carry-signatures): the signature must verify with one of the keys for the
+recorded signed digest, and that digest must lead to the converted image.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), o, args, s)
@@ -47,6 +53,7 @@ hand (one disc as it arrives) and lists the ones still missing.`,
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
 	c.Flags().BoolVar(&o.partial, "partial", false, "check only the parts given; missing parts are listed, not a failure")
+	c.Flags().StringArrayVar(&o.imageSigs, "image-signatures", nil, "cosign public key: re-check every image's carried upstream signature with it (repeatable; any one suffices)")
 	return c
 }
 
@@ -84,6 +91,8 @@ type verifyResult struct {
 	Bytes   int64            `json:"bytes"`
 	Seconds float64          `json:"seconds"`
 	Parts   []partStatus     `json:"parts,omitempty"`
+	// Signatures are the upstream signatures re-checked (--image-signatures).
+	Signatures []imageSignature `json:"image_signatures,omitempty"`
 }
 
 type partStatus struct {
@@ -95,6 +104,10 @@ type partStatus struct {
 
 func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) error {
 	start := time.Now()
+	cosignKeys, err := loadCosignKeys(o.imageSigs)
+	if err != nil {
+		return err
+	}
 	if len(o.pubs) == 0 {
 		return usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
 	}
@@ -119,6 +132,7 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 		return partsHint(err, set)
 	}
 	defer r.Close()
+	ev := newCarriedEvidence(cosignKeys != nil)
 	if !o.json {
 		fmt.Fprintf(s.out, "bundle %s: signature ok, signed by %s (%s)\n", r.ID, r.Signer.ID, r.Signer.Path)
 	}
@@ -126,6 +140,7 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	res := verifyResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Created: r.Manifest.Created}
 	n, err := r.VerifyAll(ctx, bundle.Watcher{
 		Bytes: func(_ string, n int64) { bar.add(n) },
+		Copy:  ev.copy,
 		Entry: func(e *manifest.Entry) {
 			res.Entries = append(res.Entries, *e)
 			if !o.json {
@@ -150,6 +165,16 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 			}
 			if st.Status == "bad" {
 				return partsHint(&verify.Error{Part: st.Path, Reason: st.Error}, set)
+			}
+		}
+	}
+	if cosignKeys != nil {
+		if res.Signatures, err = ev.check(ctx, r.Manifest, cosignKeys); err != nil {
+			return withHint(err, "do not import images whose upstream signature fails; pass every publisher's key with --image-signatures, and export with --carry-signatures so the evidence travels")
+		}
+		if !o.json {
+			for _, sig := range res.Signatures {
+				fmt.Fprintf(s.out, "ok  %-60s signed at %s by key %s\n", sig.Key, sig.SignedDigest, strings.Join(sig.Keys, ", "))
 			}
 		}
 	}
