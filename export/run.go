@@ -210,7 +210,11 @@ func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *optio
 	ev.Kind = Started
 	emit(ev)
 	e, err := cache.Put(ctx, key, func(w io.Writer) (any, error) {
-		return convert(ctx, w, cache.Dir(), t, o, increments(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }))
+		warn := func(w rootfs.Warning) {
+			emit(Event{Kind: Warned, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
+				Message: fmt.Sprintf("%s (%s): %s", t.Key, t.Request.Ref, w)})
+		}
+		return convert(ctx, w, cache.Dir(), t, o, increments(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }), warn)
 	})
 	if err != nil {
 		return staged{}, err
@@ -222,7 +226,7 @@ func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *optio
 
 // convert fetches t's layers into a temporary folder beside the cache and
 // writes its rootfs tgz to w.
-func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target, o *options, progress func(int64)) (rootfs.Metadata, error) {
+func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target, o *options, progress func(int64), warn func(rootfs.Warning)) (rootfs.Metadata, error) {
 	dir, err := os.MkdirTemp(cacheDir, ".layers-")
 	if err != nil {
 		return rootfs.Metadata{}, err
@@ -233,7 +237,7 @@ func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target,
 		return rootfs.Metadata{}, err
 	}
 	defer wait() // before the deferred RemoveAll of dir
-	opts := append([]rootfs.Option{rootfs.WithProgress(progress)}, o.rootfs...)
+	opts := append([]rootfs.Option{rootfs.WithProgress(progress), rootfs.WithWarning(warn)}, o.rootfs...)
 	return rootfs.Write(ctx, w, img, opts...)
 }
 
