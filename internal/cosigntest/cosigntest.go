@@ -5,8 +5,6 @@ package cosigntest
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -20,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
+
+	"github.com/airlockhq/airlock/internal/testtool"
 )
 
 // EnvBinary names the environment variable that points at the cosign binary
@@ -40,45 +40,7 @@ func Binary(t testing.TB) string {
 	return p
 }
 
-func find() (string, error) {
-	if p := os.Getenv(EnvBinary); p != "" {
-		if !isExecutable(p) {
-			return "", fmt.Errorf("$%s=%s is not an executable file (run make tools)", EnvBinary, p)
-		}
-		return p, nil
-	}
-	if root, err := moduleRoot(); err == nil {
-		if p := filepath.Join(root, ".tools", "bin", "cosign"); isExecutable(p) {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("cosign not found; set $%s, or run make tools to install it in .tools/bin", EnvBinary)
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
+func find() (string, error) { return testtool.Find("cosign", EnvBinary) }
 
 // KeyPair writes an unencrypted cosign key pair DIR/NAME.key and
 // DIR/NAME.pub with `cosign generate-key-pair` and returns their paths.
