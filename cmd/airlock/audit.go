@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -81,12 +80,12 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	}
 	ev := rep.Evidence()
 	if o.evidence != "" {
-		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return writeIndentedJSON(f, ev) }); err != nil {
+		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return writeJSON(f, ev) }); err != nil {
 			return err
 		}
 	}
 	if o.json {
-		if err := writeJSON(s, ev); err != nil {
+		if err := writeJSON(s.out, ev); err != nil {
 			return err
 		}
 	} else {
@@ -158,8 +157,3 @@ func state(o audit.ObjectState) string {
 	return fmt.Sprintf("%d bytes, sha256 %s", o.Size, sum)
 }
 
-func writeIndentedJSON(f *os.File, v any) error {
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}

@@ -162,7 +162,7 @@ func deltaRows(p *inventory.Plan) []deltaRow {
 
 func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) error {
 	if asJSON {
-		return writeJSON(s, struct {
+		return writeJSON(s.out, struct {
 			Bucket string     `json:"bucket"`
 			Prefix string     `json:"prefix"`
 			Signer string     `json:"receipt_signer,omitempty"`

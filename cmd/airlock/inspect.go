@@ -50,7 +50,7 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	}
 	defer r.Close()
 	if o.json {
-		return writeJSON(s, inspectResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Manifest: r.Manifest})
+		return writeJSON(s.out, inspectResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Manifest: r.Manifest})
 	}
 	m := r.Manifest
 	fmt.Fprintf(s.out, "bundle:   %s (format %d, %d file(s))\n", r.ID, m.Format, len(r.Files))

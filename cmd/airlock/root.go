@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
@@ -237,12 +238,9 @@ func libraryHint(err error) string {
 	return ""
 }
 
-// isTerminal tells whether w is an interactive terminal.
+// isTerminal tells whether w is an interactive terminal (a character
+// device such as /dev/null is not).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }

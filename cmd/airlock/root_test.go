@@ -91,3 +91,15 @@ func TestWriteFileAtomicLeavesDevicesAlone(t *testing.T) {
 		t.Fatalf("a failed write left %v", ents)
 	}
 }
+
+// /dev/null is a character device, not a terminal: no progress bars there.
+func TestDevNullIsNotATerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Fatal("isTerminal(/dev/null) = true")
+	}
+}

@@ -180,7 +180,7 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	}
 	res.Bytes, res.Seconds = n, time.Since(start).Seconds()
 	if o.json {
-		return writeJSON(s, res)
+		return writeJSON(s.out, res)
 	}
 	fmt.Fprintf(s.out, "verified %d entries, %s in %d file(s) in %.1fs (%s/s)\n",
 		len(res.Entries), humanBytes(n), len(r.Files), res.Seconds, humanBytes(int64(float64(n)/max(res.Seconds, 1e-3))))
@@ -195,8 +195,9 @@ func totalSize(m *manifest.Manifest) int64 {
 	return n
 }
 
-func writeJSON(s streams, v any) error {
-	enc := json.NewEncoder(s.out)
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
@@ -273,7 +274,7 @@ func verifyParts(ctx context.Context, o verifyOptions, set *bundle.PartSet, s st
 		}
 	}
 	if o.json {
-		if err := writeJSON(s, res); err != nil {
+		if err := writeJSON(s.out, res); err != nil {
 			return err
 		}
 	}
