@@ -156,4 +156,3 @@ func state(o audit.ObjectState) string {
 	}
 	return fmt.Sprintf("%d bytes, sha256 %s", o.Size, sum)
 }
-
