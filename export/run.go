@@ -214,7 +214,7 @@ func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *optio
 			emit(Event{Kind: Warned, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
 				Message: fmt.Sprintf("%s (%s): %s", t.Key, t.Request.Ref, w)})
 		}
-		return convert(ctx, w, cache.Dir(), t, o, increments(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }), warn)
+		return convert(ctx, w, cache.Dir(), t, o, func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }, warn)
 	})
 	if err != nil {
 		return staged{}, err
@@ -256,16 +256,5 @@ func serialize(fn func(Event)) func(Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		fn(e)
-	}
-}
-
-// increments turns the running totals rootfs reports into increments.
-func increments(fn func(int64)) func(int64) {
-	var last int64
-	return func(total int64) {
-		if total > last {
-			fn(total - last)
-			last = total
-		}
 	}
 }

@@ -67,7 +67,8 @@ func WithBlockSize(n int) Option {
 }
 
 // WithProgress has fn called with the number of uncompressed tar bytes
-// produced so far: about every MiB and once at the end. fn runs on Write's
+// produced since its last call: about every MiB and once at the end, so
+// the calls add up to the tar size. fn runs on Write's
 // goroutine and should return quickly.
 func WithProgress(fn func(uncompressedBytes int64)) Option {
 	return func(o *options) {

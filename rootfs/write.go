@@ -43,7 +43,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Meta
 	if err := zw.Close(); err != nil {
 		return Metadata{}, fmt.Errorf("compressing: %w", err)
 	}
-	o.progress(pw.n)
+	pw.report()
 	return md, nil
 }
 
@@ -89,7 +89,7 @@ func ownHeader(name string, typ byte, mode int64) *tar.Header {
 }
 
 // progressWriter counts bytes on their way to the compressor and reports
-// every progressStep of them.
+// them in increments of about progressStep.
 type progressWriter struct {
 	w        io.Writer
 	fn       func(int64)
@@ -102,8 +102,15 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.n += int64(n)
 	if p.n-p.noted >= progressStep {
-		p.noted = p.n
-		p.fn(p.n)
+		p.report()
 	}
 	return n, err
+}
+
+// report passes on the bytes counted since the last report.
+func (p *progressWriter) report() {
+	if p.n > p.noted {
+		p.fn(p.n - p.noted)
+		p.noted = p.n
+	}
 }
