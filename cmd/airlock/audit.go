@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -37,7 +38,7 @@ are reported. Any drift exits with code 3. --evidence writes a JSON record
 of what was checked, when, against which keys, and the result.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAudit(cmd, o, s)
+			return runAudit(cmd.Context(), o, s)
 		},
 	}
 	o.s3.add(c)
@@ -49,8 +50,7 @@ of what was checked, when, against which keys, and the result.`,
 	return c
 }
 
-func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
-	ctx := cmd.Context()
+func runAudit(ctx context.Context, o auditOptions, s streams) error {
 	if len(o.pubs) == 0 {
 		return usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
 	}
@@ -63,14 +63,14 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	if err != nil {
 		return err
 	}
-	store, err := o.s3.open(ctx, cmd)
+	store, err := o.s3.open(ctx)
 	if err != nil {
 		return err
 	}
 	if err := store.Check(ctx); err != nil {
 		return s3Hint(err)
 	}
-	records, err := auditRecords(cmd, o, store, trusted)
+	records, err := auditRecords(ctx, o, store, trusted)
 	if err != nil {
 		return err
 	}
@@ -98,11 +98,11 @@ func runAudit(cmd *cobra.Command, o auditOptions, s streams) error {
 	return nil
 }
 
-func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trusted []keys.Public) ([]record.Record, error) {
+func auditRecords(ctx context.Context, o auditOptions, store *bucket.Store, trusted []keys.Public) ([]record.Record, error) {
 	if o.manifest == "" {
-		records, err := record.Read(cmd.Context(), store, o.s3.prefix, trusted)
+		records, err := record.Read(ctx, store, o.s3.prefix, trusted)
 		if err == nil && len(records) == 0 {
-			return nil, noRecords(cmd, o, store)
+			return nil, noRecords(ctx, o, store)
 		}
 		return records, err
 	}
@@ -116,9 +116,9 @@ func auditRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store, trust
 
 // noRecords explains an empty record area, pointing at records kept
 // under another prefix when there are some.
-func noRecords(cmd *cobra.Command, o auditOptions, store *bucket.Store) error {
+func noRecords(ctx context.Context, o auditOptions, store *bucket.Store) error {
 	err := fmt.Errorf("bucket %s holds no bundle records under %s%s", store.Bucket(), o.s3.prefix, record.Folder)
-	others, lerr := record.Prefixes(cmd.Context(), store)
+	others, lerr := record.Prefixes(ctx, store)
 	if lerr != nil || len(others) == 0 {
 		return withHint(err, "import a bundle first, or pass --manifest BUNDLE")
 	}

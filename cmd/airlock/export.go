@@ -24,10 +24,10 @@ import (
 
 type exportOptions struct {
 	file        string
-	platforms   []string
+	platforms   platformsValue
 	key         string
 	out         string
-	partSize    string
+	partSize    partSizeValue
 	parity      int
 	keyTemplate string
 	insecure    bool
@@ -86,10 +86,10 @@ in the signed manifest; --carry-signatures also carries the evidence so that
 	}
 	f := c.Flags()
 	f.StringVarP(&o.file, "file", "f", "", "image list file ('-' for stdin)")
-	f.StringArrayVar(&o.platforms, "platform", nil, "platform OS/ARCH[/VARIANT] to export (repeatable; default linux/amd64)")
+	f.Var(&o.platforms, "platform", "platform OS/ARCH[/VARIANT] to export (repeatable; default linux/amd64)")
 	f.StringVar(&o.key, "key", "", "private signing key (from airlock keygen)")
 	f.StringVarP(&o.out, "output", "o", "", "bundle name: writes NAME.tar or NAME.tar.001...")
-	f.StringVar(&o.partSize, "part-size", "", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
+	f.Var(&o.partSize, "part-size", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
 	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt")
 	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz for the first --platform, NAME/OS-ARCH/NAME-VERSION.tgz for the others)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
@@ -133,12 +133,7 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 			return nil, usageError{err}
 		}
 	}
-	if p.platforms, err = source.ParsePlatforms(o.platforms); err != nil {
-		return nil, usageError{err}
-	}
-	if p.partSize, err = bundle.ParsePartSize(o.partSize); err != nil {
-		return nil, usageError{err}
-	}
+	p.platforms, p.partSize = o.platforms.list, o.partSize.bytes
 	if o.parity < 0 || o.parity > 0 && p.partSize == 0 {
 		return nil, usagef("--parity needs --part-size (parity parts protect the parts of a split bundle) and a count of 1 or more")
 	}

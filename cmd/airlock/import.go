@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -44,7 +45,7 @@ Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runImport(cmd, o, args, s)
+			return runImport(cmd.Context(), o, args, s)
 		},
 	}
 	o.s3.add(c)
@@ -58,8 +59,7 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	return c
 }
 
-func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) error {
-	ctx := cmd.Context()
+func runImport(ctx context.Context, o importOptions, args []string, s streams) error {
 	style, err := concourse.ParseStyle(o.style)
 	if err != nil {
 		return usageError{err}
@@ -78,7 +78,7 @@ func runImport(cmd *cobra.Command, o importOptions, args []string, s streams) er
 	if err != nil {
 		return err
 	}
-	store, err := o.s3.open(ctx, cmd)
+	store, err := o.s3.open(ctx)
 	if err != nil {
 		return err
 	}

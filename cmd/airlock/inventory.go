@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -42,7 +43,7 @@ Carry both files to the connected side, where
 what the bucket lacks. The format is in docs/receipt.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInventory(cmd, o, s)
+			return runInventory(cmd.Context(), o, s)
 		},
 	}
 	o.s3.add(c)
@@ -54,8 +55,7 @@ what the bucket lacks. The format is in docs/receipt.md.`,
 	return c
 }
 
-func runInventory(cmd *cobra.Command, o inventoryOptions, s streams) error {
-	ctx := cmd.Context()
+func runInventory(ctx context.Context, o inventoryOptions, s streams) error {
 	if len(o.pubs) == 0 {
 		return usagef("no trusted key given; pass --pub KEY.pub (the keys that signed the imported bundles)")
 	}
@@ -75,7 +75,7 @@ func runInventory(cmd *cobra.Command, o inventoryOptions, s streams) error {
 			return err
 		}
 	}
-	store, err := o.s3.open(ctx, cmd)
+	store, err := o.s3.open(ctx)
 	if err != nil {
 		return err
 	}

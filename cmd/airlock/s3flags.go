@@ -18,7 +18,8 @@ import (
 // s3Flags are the bucket connection flags shared by import and audit.
 type s3Flags struct {
 	bucket, endpoint, region, profile, caBundle, prefix string
-	pathStyle, ec2Metadata                              bool
+	ec2Metadata                                         bool
+	pathStyle                                           optionalBool
 	stall                                               time.Duration
 }
 
@@ -30,12 +31,12 @@ func (f *s3Flags) add(c *cobra.Command) {
 	fs.StringVar(&f.profile, "profile", "", "shared AWS config profile for credentials")
 	fs.StringVar(&f.caBundle, "ca-bundle", "", "PEM file of CAs to trust for the endpoint's TLS certificate")
 	fs.StringVar(&f.prefix, "prefix", "", "key prefix in the bucket, e.g. concourse/")
-	fs.BoolVar(&f.pathStyle, "path-style", false, "path-style addressing (default: on when an endpoint is given)")
+	fs.Var(&f.pathStyle, "path-style", "path-style addressing (default: on when an endpoint is given)")
 	fs.DurationVar(&f.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) an S3 request after this long without a byte moving; 0 waits for ever")
 	fs.BoolVar(&f.ec2Metadata, "ec2-metadata", false, "with --endpoint, still ask the EC2 instance metadata service for credentials (also AWS_EC2_METADATA_DISABLED=false)")
 }
 
-func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, error) {
+func (f *s3Flags) open(ctx context.Context) (*bucket.Store, error) {
 	if f.bucket == "" {
 		return nil, usagef("no bucket given; pass --bucket NAME")
 	}
@@ -47,9 +48,7 @@ func (f *s3Flags) open(ctx context.Context, c *cobra.Command) (*bucket.Store, er
 	}
 	cfg := bucket.Config{Bucket: f.bucket, Endpoint: f.endpoint, Region: f.region, Profile: f.profile, CABundle: f.caBundle,
 		EC2Metadata: f.ec2Metadata || strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "false")}
-	if c.Flags().Changed("path-style") {
-		cfg.PathStyle = &f.pathStyle
-	}
+	cfg.PathStyle = f.pathStyle.ptr()
 	store, err := bucket.Open(ctx, cfg, bucket.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper {
 		return stall.Transport(rt, f.stall)
 	}))

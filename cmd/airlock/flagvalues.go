@@ -1,0 +1,84 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/source"
+)
+
+// Flag values parsed as the flags are read (pflag.Value), so a bad value is
+// a usage error before any work starts.
+
+// platformsValue is the repeatable --platform OS/ARCH[/VARIANT].
+type platformsValue struct {
+	specs []string
+	list  []v1.Platform
+}
+
+func (v *platformsValue) Set(s string) error {
+	list, err := source.ParsePlatforms(append(v.specs, s))
+	if err != nil {
+		return err
+	}
+	v.specs, v.list = append(v.specs, s), list
+	return nil
+}
+
+func (v *platformsValue) String() string { return strings.Join(v.specs, ",") }
+func (v *platformsValue) Type() string   { return "platform" }
+
+// partSizeValue is --part-size: a preset (fat32, dvd, bd25) or a size.
+type partSizeValue struct {
+	text  string
+	bytes int64
+}
+
+func (v *partSizeValue) Set(s string) error {
+	n, err := bundle.ParsePartSize(s)
+	if err != nil {
+		return err
+	}
+	v.text, v.bytes = s, n
+	return nil
+}
+
+func (v *partSizeValue) String() string { return v.text }
+func (v *partSizeValue) Type() string   { return "size" }
+
+// optionalBool is a boolean flag that also tells whether it was given, for
+// settings whose default depends on other flags (--path-style).
+type optionalBool struct {
+	set, value bool
+}
+
+func (v *optionalBool) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	v.set, v.value = true, b
+	return nil
+}
+
+func (v *optionalBool) String() string {
+	if !v.set {
+		return ""
+	}
+	return strconv.FormatBool(v.value)
+}
+
+func (v *optionalBool) Type() string     { return "bool" }
+func (v *optionalBool) IsBoolFlag() bool { return true }
+
+// ptr returns the value when the flag was given, else nil.
+func (v *optionalBool) ptr() *bool {
+	if !v.set {
+		return nil
+	}
+	b := v.value
+	return &b
+}
