@@ -7,11 +7,43 @@ import (
 	"github.com/airlockhq/airlock/export"
 )
 
-// exportUI renders export events: bars on a terminal, log lines on stderr
-// otherwise, or JSON lines on stdout with --json.
-type exportUI struct {
+// exportUI renders what an export reports: exportText (bars on a
+// terminal, log lines on stderr otherwise) or exportJSON (event lines on
+// stdout with --json). One is chosen once, in newExportUI.
+type exportUI interface {
+	warn(msg string)
+	event(e export.Event)
+	close()
+	summary(r *export.Result) error
+}
+
+func newExportUI(s streams, asJSON bool, images int) exportUI {
+	if asJSON {
+		return exportJSON{newEventEncoder(s.out)}
+	}
+	ui := &exportText{s: s, bars: newBars(s.err), images: map[string]*bar{}, started: map[string]time.Time{}}
+	ui.overall = ui.bars.addCount("images", int64(images))
+	return ui
+}
+
+// exportJSON writes every event but the byte counts as a JSON line.
+type exportJSON struct{ enc *eventEncoder }
+
+func (j exportJSON) warn(msg string) { j.enc.Encode(export.Event{Kind: export.Warned, Message: msg}) }
+
+func (j exportJSON) event(e export.Event) {
+	if e.Kind != export.Progress && e.Kind != export.Written {
+		j.enc.Encode(e)
+	}
+}
+
+func (j exportJSON) close() {}
+
+func (j exportJSON) summary(r *export.Result) error { return j.enc.Encode(newExportSummary(r)) }
+
+// exportText shows bars on a terminal and log lines on stderr.
+type exportText struct {
 	s       streams
-	json    *eventEncoder
 	bars    *bars
 	images  map[string]*bar
 	started map[string]time.Time
@@ -19,31 +51,9 @@ type exportUI struct {
 	write   *bar
 }
 
-func newExportUI(s streams, asJSON bool, images int) *exportUI {
-	ui := &exportUI{s: s, bars: newBars(s.err), images: map[string]*bar{}, started: map[string]time.Time{}}
-	if asJSON {
-		ui.json = newEventEncoder(s.out)
-		ui.bars = &bars{}
-	}
-	ui.overall = ui.bars.addCount("images", int64(images))
-	return ui
-}
+func (ui *exportText) warn(msg string) { fmt.Fprintf(ui.s.err, "airlock: warning: %s\n", msg) }
 
-func (ui *exportUI) warn(msg string) {
-	if ui.json != nil {
-		ui.json.Encode(export.Event{Kind: export.Warned, Message: msg})
-		return
-	}
-	fmt.Fprintf(ui.s.err, "airlock: warning: %s\n", msg)
-}
-
-func (ui *exportUI) event(e export.Event) {
-	if ui.json != nil {
-		if e.Kind != export.Progress && e.Kind != export.Written {
-			ui.json.Encode(e)
-		}
-		return
-	}
+func (ui *exportText) event(e export.Event) {
 	switch e.Kind {
 	case export.Warned:
 		ui.log("airlock: warning: %s", e.Message)
@@ -73,11 +83,11 @@ func (ui *exportUI) event(e export.Event) {
 	}
 }
 
-func (ui *exportUI) log(format string, args ...any) {
+func (ui *exportText) log(format string, args ...any) {
 	ui.bars.println(ui.s.err, fmt.Sprintf(format, args...))
 }
 
-func (ui *exportUI) close() {
+func (ui *exportText) close() {
 	ui.overall.abort()
 	ui.write.abort()
 	ui.bars.wait()
@@ -95,18 +105,19 @@ type exportSummary struct {
 	Seconds   float64  `json:"seconds"`
 }
 
-func (ui *exportUI) summary(r *export.Result) error {
+func newExportSummary(r *export.Result) exportSummary {
 	images := 0
 	for _, e := range r.Bundle.Manifest.Entries {
 		if e.Image != nil {
 			images++
 		}
 	}
-	sum := exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: images,
+	return exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: images,
 		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds()}
-	if ui.json != nil {
-		return ui.json.Encode(sum)
-	}
+}
+
+func (ui *exportText) summary(r *export.Result) error {
+	sum := newExportSummary(r)
 	for _, f := range append(sum.Files, sum.Extra...) {
 		fmt.Fprintln(ui.s.out, f)
 	}

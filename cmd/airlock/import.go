@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -137,94 +136,4 @@ func checkFolder(path string) error {
 // place; /dev/stdout or a pipe is written directly (see atomicfile.WriteFile).
 func writeFileAtomic(path string, fill func(*os.File) error) error {
 	return atomicfile.WriteFile(path, 0o644, fill)
-}
-
-// importUI renders import events like exportUI does.
-type importUI struct {
-	s     streams
-	json  *eventEncoder
-	bars  *bars
-	total *bar
-	start time.Time
-}
-
-func newImportUI(s streams, asJSON bool, total int64) *importUI {
-	ui := &importUI{s: s, bars: newBars(s.err), start: time.Now()}
-	if asJSON {
-		ui.json, ui.bars = newEventEncoder(s.out), &bars{}
-	}
-	ui.total = ui.bars.add("import", total)
-	return ui
-}
-
-func (ui *importUI) event(e importer.Event) {
-	if ui.json != nil {
-		if e.Kind != importer.Progress {
-			ui.json.Encode(e)
-		}
-		return
-	}
-	switch e.Kind {
-	case importer.Planned:
-		ui.bars.println(ui.s.err, fmt.Sprintf("%-8s %s (%s)", e.Action, e.Key, humanBytes(e.Size)))
-		if e.Action == importer.Skip {
-			ui.total.inc(e.Size)
-		}
-	case importer.Progress:
-		ui.total.inc(e.Bytes)
-	case importer.Uploaded:
-		ui.bars.println(ui.s.err, fmt.Sprintf("uploaded %s", e.Key))
-	case importer.Recorded:
-		ui.bars.println(ui.s.err, fmt.Sprintf("recorded the signed manifest at %s", e.Key))
-	case importer.Series:
-		ui.series(e.Series)
-	}
-}
-
-// series says what pipelines following an image's series will pick.
-func (ui *importUI) series(r *importer.SeriesReport) {
-	var msg string
-	switch {
-	case !r.Newest && r.Current == "":
-		msg = fmt.Sprintf("%s is not the newest version this bundle brings to series '%s'", r.Version, r.Regexp)
-	case r.Current == "":
-		msg = fmt.Sprintf("%s is the first version of series '%s'", r.Version, r.Regexp)
-	case r.Newest && r.Current == r.Version:
-		msg = fmt.Sprintf("%s stays the newest version of series '%s'", r.Version, r.Regexp)
-	case r.Newest:
-		msg = fmt.Sprintf("%s becomes the newest version of series '%s': pipelines that do not pin a version switch to it from %s", r.Version, r.Regexp, r.Current)
-	default:
-		msg = fmt.Sprintf("%s is not the newest version of series '%s' (the newest in the bucket now: %s): pipelines that do not pin a version do not pick it", r.Version, r.Regexp, r.Current)
-	}
-	ui.bars.println(ui.s.err, "series   "+msg)
-	for _, k := range r.Invalid {
-		ui.bars.println(ui.s.err, fmt.Sprintf("airlock: warning: the S3 resource cannot parse the version of %s in series '%s'; it fails for every pipeline following the series until the object is removed", k, r.Regexp))
-	}
-}
-
-func (ui *importUI) close() {
-	ui.total.abort()
-	ui.bars.wait()
-}
-
-type importSummary struct {
-	Event    string  `json:"event"`
-	Bucket   string  `json:"bucket"`
-	Uploaded int     `json:"uploaded"`
-	Skipped  int     `json:"skipped"`
-	Bytes    int64   `json:"bytes"`
-	Seconds  float64 `json:"seconds"`
-	Record   string  `json:"record"`
-}
-
-func (ui *importUI) summary(res *importer.Result, store *bucket.Store) error {
-	sum := importSummary{Event: "done", Bucket: store.Bucket(), Uploaded: res.Uploaded, Skipped: res.Skipped,
-		Bytes: res.Bytes, Seconds: res.Elapsed.Seconds(), Record: res.Record}
-	if ui.json != nil {
-		return ui.json.Encode(sum)
-	}
-	fmt.Fprintf(ui.s.err, "imported into %s: %d uploaded, %d already there; %s in %.1fs (%s/s)\n",
-		sum.Bucket, sum.Uploaded, sum.Skipped, humanBytes(sum.Bytes), sum.Seconds,
-		humanBytes(int64(float64(sum.Bytes)/max(sum.Seconds, 1e-3))))
-	return nil
 }
