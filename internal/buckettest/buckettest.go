@@ -8,9 +8,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,13 +43,16 @@ func Open(t testing.TB, srv *miniotest.Server, name string, opts ...bucket.Optio
 
 var notBucketChars = regexp.MustCompile(`[^a-z0-9]+`)
 
-// Name is a valid bucket name derived from the test's name.
+var buckets atomic.Int64
+
+// Name is a valid bucket name derived from the test's name, made unique
+// in the process so that repeated runs (-count) get fresh buckets.
 func Name(t testing.TB) string {
 	name := strings.Trim(notBucketChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
-	if len(name) > 60 {
-		name = strings.Trim(name[len(name)-60:], "-")
+	if len(name) > 54 {
+		name = strings.Trim(name[len(name)-54:], "-")
 	}
-	return name
+	return fmt.Sprintf("%s-%d", name, buckets.Add(1))
 }
 
 // Data returns n reproducible pseudo-random bytes and their sha256.
