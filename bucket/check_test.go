@@ -20,7 +20,8 @@ import (
 
 func TestCheck(t *testing.T) {
 	srv := minio.Get(t)
-	srv.MakeBucket(t, "present")
+	present := bucketName(t)
+	srv.MakeBucket(t, present)
 	tests := []struct {
 		name     string
 		bucket   string
@@ -29,12 +30,12 @@ func TestCheck(t *testing.T) {
 		secret   string
 		want     error // nil: Check passes
 	}{
-		{"ok", "present", srv.Endpoint, srv.AccessKey, srv.SecretKey, nil},
+		{"ok", present, srv.Endpoint, srv.AccessKey, srv.SecretKey, nil},
 		{"missing bucket", "absent", srv.Endpoint, srv.AccessKey, srv.SecretKey, ErrNoSuchBucket},
-		{"wrong secret", "present", srv.Endpoint, srv.AccessKey, "not-the-secret", ErrCredentials},
-		{"unknown access key", "present", srv.Endpoint, "nobody", srv.SecretKey, ErrCredentials},
+		{"wrong secret", present, srv.Endpoint, srv.AccessKey, "not-the-secret", ErrCredentials},
+		{"unknown access key", present, srv.Endpoint, "nobody", srv.SecretKey, ErrCredentials},
 		{"wrong secret and missing bucket", "absent", srv.Endpoint, srv.AccessKey, "not-the-secret", ErrCredentials},
-		{"unreachable endpoint", "present", closedEndpoint(t), srv.AccessKey, srv.SecretKey, ErrUnreachable},
+		{"unreachable endpoint", present, closedEndpoint(t), srv.AccessKey, srv.SecretKey, ErrUnreachable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,14 +116,15 @@ func TestCheckTLS(t *testing.T) {
 // environment; path-style addressing follows the endpoint.
 func TestOpenFromEnvironment(t *testing.T) {
 	srv := minio.Get(t)
-	srv.MakeBucket(t, "from-env")
+	fromEnv := bucketName(t)
+	srv.MakeBucket(t, fromEnv)
 	t.Setenv("AWS_ENDPOINT_URL_S3", srv.Endpoint)
 	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_PROFILE", "")
-	s, err := Open(context.Background(), Config{Bucket: "from-env"})
+	s, err := Open(context.Background(), Config{Bucket: fromEnv})
 	if err != nil {
 		t.Fatal(err)
 	}

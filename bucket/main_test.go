@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,11 +50,13 @@ var notBucketChars = regexp.MustCompile(`[^a-z0-9]+`)
 
 func bucketName(t *testing.T) string {
 	name := strings.Trim(notBucketChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
-	if len(name) > 60 {
-		name = strings.Trim(name[len(name)-60:], "-")
+	if len(name) > 54 {
+		name = strings.Trim(name[len(name)-54:], "-")
 	}
-	return name
+	return fmt.Sprintf("%s-%d", name, buckets.Add(1)) // fresh with -count>1
 }
+
+var buckets atomic.Int64
 
 // data returns n reproducible pseudo-random bytes and their sha256.
 func data(n int, seed uint64) ([]byte, string) {
