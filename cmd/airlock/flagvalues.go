@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/bundle"
@@ -82,3 +84,23 @@ func (v *optionalBool) ptr() *bool {
 	b := v.value
 	return &b
 }
+
+// byteSizeValue is a size like 20GB or 500MiB (--max-size); set tells
+// whether it was given.
+type byteSizeValue struct {
+	text  string
+	bytes uint64
+	set   bool
+}
+
+func (v *byteSizeValue) Set(s string) error {
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return errors.New("want a size like 20GB or 500MiB")
+	}
+	v.text, v.bytes, v.set = s, n, true
+	return nil
+}
+
+func (v *byteSizeValue) String() string { return v.text }
+func (v *byteSizeValue) Type() string   { return "size" }
