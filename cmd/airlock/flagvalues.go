@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -103,4 +104,19 @@ func (v *byteSizeValue) Set(s string) error {
 }
 
 func (v *byteSizeValue) String() string { return v.text }
-func (v *byteSizeValue) Type() string   { return "size" }
+func (v *byteSizeValue) Type() string   { return "string" } // as before: help shows --max-size string
+
+// styleValue is --concourse-style.
+type styleValue struct{ style concourse.Style }
+
+func (v *styleValue) Set(s string) error {
+	st, err := concourse.ParseStyle(s)
+	if err != nil {
+		return err
+	}
+	v.style = st
+	return nil
+}
+
+func (v *styleValue) String() string { return string(v.style) }
+func (v *styleValue) Type() string   { return "string" } // as before: help shows --concourse-style string (default "image_resource")
