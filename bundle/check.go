@@ -33,10 +33,10 @@ func (r *Reader) VerifyAll(ctx context.Context, w Watcher) (int64, error) {
 		if err != nil {
 			return total, r.blame(err)
 		}
-		// progressWriter also hides io.Discard's small-buffer ReadFrom.
-		dst := progressWriter{io.Discard, func(int64) {}}
+		// ProgressWriter also hides io.Discard's small-buffer ReadFrom.
+		dst := &ctxio.ProgressWriter{W: io.Discard}
 		if w.Bytes != nil {
-			dst.fn = func(n int64) { w.Bytes(e.Path, n) }
+			dst.Report = func(n int64) { w.Bytes(e.Path, n) }
 		}
 		var to io.Writer = dst
 		if w.Copy != nil {

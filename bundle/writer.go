@@ -152,7 +152,7 @@ func hashPayload(ctx context.Context, p Payload) (int64, string, error) {
 }
 
 func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson []byte, payloads []Payload) (int64, error) {
-	cw := &countingWriter{w: w}
+	cw := &ctxio.ProgressWriter{W: w}
 	bw := bufio.NewWriterSize(cw, copyBufferSize)
 	tw := tar.NewWriter(bw)
 	for _, f := range []struct {
@@ -177,7 +177,7 @@ func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson [
 	if err := bw.Flush(); err != nil {
 		return 0, err
 	}
-	return cw.n, nil
+	return cw.N, nil
 }
 
 func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) error {
@@ -192,7 +192,7 @@ func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) err
 	src := verify.NewReader(ctxio.Reader(ctx, rc), p.Size, p.SHA256, p.Path, nil)
 	var dst io.Writer = tw
 	if o.progress != nil {
-		dst = progressWriter{tw, func(n int64) { o.progress(p.Path, n) }}
+		dst = &ctxio.ProgressWriter{W: tw, Report: func(n int64) { o.progress(p.Path, n) }}
 	}
 	if _, err := io.CopyBuffer(dst, src, make([]byte, copyBufferSize)); err != nil {
 		var we *WriteError
@@ -211,11 +211,11 @@ func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) err
 func streamSize(created time.Time, sums, sig, mjson []byte, payloads []Payload) (int64, error) {
 	total := int64(2 * blockSize) // the end-of-archive marker
 	add := func(name string, size int64) error {
-		cw := &countingWriter{w: io.Discard}
+		cw := &ctxio.ProgressWriter{W: io.Discard}
 		if err := tar.NewWriter(cw).WriteHeader(header(name, size, created)); err != nil {
 			return err
 		}
-		total += cw.n + (size+blockSize-1)/blockSize*blockSize
+		total += cw.N + (size+blockSize-1)/blockSize*blockSize
 		return nil
 	}
 	for _, f := range []struct {

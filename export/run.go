@@ -156,7 +156,7 @@ func (s staged) payload(t source.Target) bundle.Payload {
 		Key:          t.Key,
 		Regexp:       t.Regexp,
 		RootfsFormat: rootfs.FormatVersion,
-		Metadata:     manifest.Metadata(s.meta),
+		Metadata:     s.meta,
 	}
 	if t.IndexDigest != nil {
 		img.IndexDigest = t.IndexDigest.String()

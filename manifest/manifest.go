@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/airlockhq/airlock/rootfs"
 )
 
 // FormatVersion is the bundle format this package reads and writes.
@@ -31,26 +33,18 @@ type Entry struct {
 
 // Image describes a rootfs tgz: where it came from and where it goes.
 type Image struct {
-	Source       string   `json:"source"`                 // the reference as requested
-	Digest       string   `json:"digest"`                 // image manifest digest
-	IndexDigest  string   `json:"index_digest,omitempty"` // when resolved through an index
-	Platform     string   `json:"platform"`               // os/arch[/variant]
-	Name         string   `json:"name"`
-	Version      string   `json:"version"`
-	Key          string   `json:"key"`              // intended S3 key, relative to the import prefix
-	Regexp       string   `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
-	RootfsFormat int      `json:"rootfs_format"`
-	Metadata     Metadata `json:"metadata"`
+	Source       string          `json:"source"`                 // the reference as requested
+	Digest       string          `json:"digest"`                 // image manifest digest
+	IndexDigest  string          `json:"index_digest,omitempty"` // when resolved through an index
+	Platform     string          `json:"platform"`               // os/arch[/variant]
+	Name         string          `json:"name"`
+	Version      string          `json:"version"`
+	Key          string          `json:"key"`              // intended S3 key, relative to the import prefix
+	Regexp       string          `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
+	RootfsFormat int             `json:"rootfs_format"`
+	Metadata     rootfs.Metadata `json:"metadata"` // the image's Concourse metadata.json
 	// Signature records the upstream signature check made at export.
 	Signature *Signature `json:"signature,omitempty"`
-}
-
-// Metadata is the image's Concourse metadata.json.
-type Metadata struct {
-	Cmd        []string `json:"cmd"`
-	Entrypoint []string `json:"entrypoint"`
-	Env        []string `json:"env"`
-	User       string   `json:"user"`
 }
 
 // Marshal renders m as it is stored in a bundle.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/airlockhq/airlock/internal/ctxio"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/pgzip"
 )
@@ -32,7 +33,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Meta
 	if err != nil {
 		return Metadata{}, err
 	}
-	pw := &progressWriter{w: zw, fn: o.progress}
+	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
 	if err := writeTar(ctx, pw, img, md, o.warn); err != nil {
 		zw.Reset(io.Discard) // stops pgzip's goroutines without a trailer
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
@@ -43,7 +44,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Meta
 	if err := zw.Close(); err != nil {
 		return Metadata{}, fmt.Errorf("compressing: %w", err)
 	}
-	pw.report()
+	pw.Flush()
 	return md, nil
 }
 
@@ -88,29 +89,6 @@ func ownHeader(name string, typ byte, mode int64) *tar.Header {
 	return &tar.Header{Name: name, Typeflag: typ, Mode: mode, ModTime: epoch, Format: tar.FormatPAX}
 }
 
-// progressWriter counts bytes on their way to the compressor and reports
-// them in increments of about progressStep.
-type progressWriter struct {
-	w        io.Writer
-	fn       func(int64)
-	n, noted int64
-}
-
+// progressStep is how many bytes on their way to the compressor gather
+// before a progress report.
 const progressStep = 1 << 20
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	if p.n-p.noted >= progressStep {
-		p.report()
-	}
-	return n, err
-}
-
-// report passes on the bytes counted since the last report.
-func (p *progressWriter) report() {
-	if p.n > p.noted {
-		p.fn(p.n - p.noted)
-		p.noted = p.n
-	}
-}

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/stage"
@@ -14,7 +14,7 @@ import (
 type cacheOptions struct {
 	dir       string
 	olderThan time.Duration
-	maxSize   string
+	maxSize   byteSizeValue
 }
 
 func newCacheCmd(s streams) *cobra.Command {
@@ -31,16 +31,16 @@ itself: list it with 'cache ls', shrink it with 'cache prune'.`,
 		Use:   "ls",
 		Short: "List the cached images, most recently used first",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runCacheLs(o, s) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runCacheLs(cmd.Context(), o, s) },
 	}
 	prune := &cobra.Command{
 		Use:   "prune (--older-than DURATION | --max-size SIZE)",
 		Short: "Remove cached images not used lately, or the least recently used beyond a size",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runCachePrune(o, s) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runCachePrune(cmd.Context(), o, s) },
 	}
 	prune.Flags().DurationVar(&o.olderThan, "older-than", 0, "remove entries not used for this long (e.g. 720h), and leftovers of interrupted exports")
-	prune.Flags().StringVar(&o.maxSize, "max-size", "", "then remove the least recently used entries until the cache holds at most SIZE (e.g. 20GB)")
+	prune.Flags().Var(&o.maxSize, "max-size", "then remove the least recently used entries until the cache holds at most SIZE (e.g. 20GB)")
 	c.AddCommand(ls, prune)
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
@@ -48,7 +48,7 @@ itself: list it with 'cache ls', shrink it with 'cache prune'.`,
 	return c
 }
 
-func runCacheLs(o cacheOptions, s streams) error {
+func runCacheLs(_ context.Context, o cacheOptions, s streams) error {
 	c, err := stage.Open(o.dir)
 	if err != nil {
 		return err
@@ -71,17 +71,9 @@ func runCacheLs(o cacheOptions, s streams) error {
 	return nil
 }
 
-func runCachePrune(o cacheOptions, s streams) error {
-	if o.olderThan <= 0 && o.maxSize == "" {
+func runCachePrune(_ context.Context, o cacheOptions, s streams) error {
+	if o.olderThan <= 0 && !o.maxSize.set {
 		return usagef("cache prune needs --older-than DURATION or --max-size SIZE")
-	}
-	var maxSize uint64
-	if o.maxSize != "" {
-		n, err := humanize.ParseBytes(o.maxSize)
-		if err != nil {
-			return usagef("--max-size %q: want a size like 20GB or 500MiB", o.maxSize)
-		}
-		maxSize = n
 	}
 	c, err := stage.Open(o.dir)
 	if err != nil {
@@ -93,8 +85,8 @@ func runCachePrune(o cacheOptions, s streams) error {
 			return err
 		}
 	}
-	if o.maxSize != "" {
-		n, err := c.Shrink(int64(maxSize))
+	if o.maxSize.set {
+		n, err := c.Shrink(int64(o.maxSize.bytes))
 		freed += n
 		if err != nil {
 			return err

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -82,3 +85,38 @@ func (v *optionalBool) ptr() *bool {
 	b := v.value
 	return &b
 }
+
+// byteSizeValue is a size like 20GB or 500MiB (--max-size); set tells
+// whether it was given.
+type byteSizeValue struct {
+	text  string
+	bytes uint64
+	set   bool
+}
+
+func (v *byteSizeValue) Set(s string) error {
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return errors.New("want a size like 20GB or 500MiB")
+	}
+	v.text, v.bytes, v.set = s, n, true
+	return nil
+}
+
+func (v *byteSizeValue) String() string { return v.text }
+func (v *byteSizeValue) Type() string   { return "string" } // as before: help shows --max-size string
+
+// styleValue is --concourse-style.
+type styleValue struct{ style concourse.Style }
+
+func (v *styleValue) Set(s string) error {
+	st, err := concourse.ParseStyle(s)
+	if err != nil {
+		return err
+	}
+	v.style = st
+	return nil
+}
+
+func (v *styleValue) String() string { return string(v.style) }
+func (v *styleValue) Type() string   { return "string" } // as before: help shows --concourse-style string (default "image_resource")

@@ -23,7 +23,7 @@ type importOptions struct {
 	dryRun    bool
 	json      bool
 	concourse string
-	style     string
+	style     styleValue
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -54,15 +54,12 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
 	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
 	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse snippets to this file (default: print them)")
-	c.Flags().StringVar(&o.style, "concourse-style", string(concourse.ImageResourceStyle), "snippet form: image_resource (a task's image_resource per image) or resource (resources: entries, get with unpack: true, task image:)")
+	o.style.style = concourse.ImageResourceStyle
+	c.Flags().Var(&o.style, "concourse-style", "snippet form: image_resource (a task's image_resource per image) or resource (resources: entries, get with unpack: true, task image:)")
 	return c
 }
 
 func runImport(ctx context.Context, o importOptions, args []string, s streams) error {
-	style, err := concourse.ParseStyle(o.style)
-	if err != nil {
-		return usageError{err}
-	}
 	if o.concourse != "" {
 		if err := checkFolder(o.concourse); err != nil {
 			return err
@@ -94,7 +91,7 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 	if err := ui.summary(res, store); err != nil {
 		return err
 	}
-	return writeSnippets(o, style, store, images, s)
+	return writeSnippets(o, o.style.style, store, images, s)
 }
 
 // importHint adds what to do about a refused overwrite.

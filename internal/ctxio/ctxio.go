@@ -1,4 +1,5 @@
-// Package ctxio makes long copies stop when their context is cancelled.
+// Package ctxio holds the io helpers long copies share: stopping when their
+// context is cancelled, and counting bytes for progress reports.
 package ctxio
 
 import (
