@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,7 +94,7 @@ func (h *haveFlags) apply(s streams, targets []source.Target, dryRun, asJSON boo
 	}
 	ship := p.Ship()
 	if asJSON {
-		enc := json.NewEncoder(s.out)
+		enc := newEventEncoder(s.out)
 		for _, r := range rows {
 			if r.Action == "skip" {
 				enc.Encode(struct {
@@ -162,15 +161,24 @@ func deltaRows(p *inventory.Plan) []deltaRow {
 
 func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) error {
 	if asJSON {
-		return writeJSON(s.out, struct {
-			Bucket string     `json:"bucket"`
-			Prefix string     `json:"prefix"`
-			Signer string     `json:"receipt_signer,omitempty"`
-			Images []deltaRow `json:"images"`
-			Ship   int        `json:"ship"`
-			Skip   int        `json:"skip"`
-			Saved  int64      `json:"saved_bytes"`
-		}{p.Receipt.Bucket, p.Receipt.Prefix, p.Receipt.Signer, rows, len(p.Ship()), p.Skipped(), p.Saved})
+		enc := newEventEncoder(s.out)
+		for _, r := range rows {
+			if err := enc.Encode(struct {
+				Event string `json:"event"`
+				deltaRow
+			}{"delta", r}); err != nil {
+				return err
+			}
+		}
+		return enc.Encode(struct {
+			Event  string `json:"event"`
+			Bucket string `json:"bucket"`
+			Prefix string `json:"prefix"`
+			Signer string `json:"receipt_signer,omitempty"`
+			Ship   int    `json:"ship"`
+			Skip   int    `json:"skip"`
+			Saved  int64  `json:"saved_bytes"`
+		}{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, p.Receipt.Signer, len(p.Ship()), p.Skipped(), p.Saved})
 	}
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tKEY\tPLATFORM\tDIGEST\tWHY")
