@@ -69,34 +69,35 @@ func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error
 				others = append(others, i)
 			}
 		}
-		changed := false
-		for _, i := range others {
-			if err := set.Check(ctx, i); err != nil {
-				if !verify.IsFailure(err) {
-					return nil, err
+		// check hashes the parts of idx not yet known good on their own and
+		// tells whether any turned out damaged.
+		check := func(idx []int) (changed bool, err error) {
+			for _, i := range idx {
+				if state[i] == good {
+					continue
 				}
-				state[i], reasons[i], changed = lost, err, true
-				continue
+				if err := set.Check(ctx, i); err != nil {
+					if !verify.IsFailure(err) {
+						return false, err
+					}
+					state[i], reasons[i], changed = lost, err, true
+					continue
+				}
+				state[i] = good
 			}
-			state[i] = good
+			return changed, nil
+		}
+		changed, err := check(others)
+		if err != nil {
+			return nil, err
 		}
 		if changed {
 			continue
 		}
 		if len(lostIdx) == 0 {
 			// Nothing known lost: check the inputs too.
-			for _, i := range inputs {
-				if state[i] == good {
-					continue
-				}
-				if err := set.Check(ctx, i); err != nil {
-					if !verify.IsFailure(err) {
-						return nil, err
-					}
-					state[i], reasons[i], changed = lost, err, true
-					continue
-				}
-				state[i] = good
+			if changed, err = check(inputs); err != nil {
+				return nil, err
 			}
 			if !changed {
 				return &RepairResult{}, nil

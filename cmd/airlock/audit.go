@@ -51,17 +51,14 @@ of what was checked, when, against which keys, and the result.`,
 }
 
 func runAudit(ctx context.Context, o auditOptions, s streams) error {
-	if len(o.pubs) == 0 {
-		return usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
+	trusted, err := loadTrusted(o.pubs, s.err)
+	if err != nil {
+		return err
 	}
 	if o.evidence != "" {
 		if err := checkFolder(o.evidence); err != nil {
 			return err
 		}
-	}
-	trusted, err := loadTrusted(o.pubs, s.err)
-	if err != nil {
-		return err
 	}
 	store, err := o.s3.open(ctx)
 	if err != nil {

@@ -56,17 +56,14 @@ what the bucket lacks. The format is in docs/receipt.md.`,
 }
 
 func runInventory(ctx context.Context, o inventoryOptions, s streams) error {
-	if len(o.pubs) == 0 {
-		return usagef("no trusted key given; pass --pub KEY.pub (the keys that signed the imported bundles)")
+	trusted, err := loadTrusted(o.pubs, s.err)
+	if err != nil {
+		return err
 	}
 	if o.out == "" {
 		return usagef("inventory needs -o RECEIPT.json")
 	}
 	if err := checkFolder(o.out); err != nil {
-		return err
-	}
-	trusted, err := loadTrusted(o.pubs, s.err)
-	if err != nil {
 		return err
 	}
 	var priv ed25519.PrivateKey

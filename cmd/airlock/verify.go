@@ -63,9 +63,6 @@ func addPubFlag(c *cobra.Command, pubs *[]string) {
 
 // openBundle loads the trusted keys and opens a bundle, checking its signature.
 func openBundle(pubs, args []string, stderr io.Writer) (*bundle.Reader, error) {
-	if len(pubs) == 0 {
-		return nil, usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
-	}
 	trusted, err := loadTrusted(pubs, stderr)
 	if err != nil {
 		return nil, err
@@ -73,8 +70,12 @@ func openBundle(pubs, args []string, stderr io.Writer) (*bundle.Reader, error) {
 	return bundle.Open(args, trusted)
 }
 
-// loadTrusted loads the trusted keys and prints what was skipped.
+// loadTrusted loads the trusted keys (--pub, required) and prints what
+// was skipped.
 func loadTrusted(pubs []string, stderr io.Writer) ([]keys.Public, error) {
+	if len(pubs) == 0 {
+		return nil, usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
+	}
 	trusted, warnings, err := keys.LoadTrusted(pubs)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "airlock: warning: %s\n", w)
@@ -107,9 +108,6 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	cosignKeys, err := loadCosignKeys(o.imageSigs)
 	if err != nil {
 		return err
-	}
-	if len(o.pubs) == 0 {
-		return usagef("no trusted key given; pass --pub KEY.pub (a file or a directory of trusted keys)")
 	}
 	trusted, err := loadTrusted(o.pubs, s.err)
 	if err != nil {
