@@ -5,13 +5,19 @@ import (
 	"bytes"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
 )
 
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// What pgzip inflates ahead of the reader: 8 blocks of 1 MiB.
+const (
+	readAheadBlock  = 1 << 20
+	readAheadBlocks = 8
 )
 
 // decompress returns the uncompressed stream of a layer blob (gzip, zstd or
@@ -21,7 +27,9 @@ func decompress(rc io.ReadCloser) (io.ReadCloser, error) {
 	head, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
-		zr, err := gzip.NewReader(br)
+		// pgzip inflates ahead on its own goroutine (and checks the CRC
+		// on another), so flattening overlaps decompression.
+		zr, err := pgzip.NewReaderN(br, readAheadBlock, readAheadBlocks)
 		if err != nil {
 			return nil, err
 		}

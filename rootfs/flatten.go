@@ -3,19 +3,17 @@ package rootfs
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 const prefix = "rootfs/"
 
-// flattener writes the entries of mutate.Extract's stream under rootfs/,
+// flattener writes the entries the walker hands it under rootfs/,
 // holding back hardlinks until their target is in the tar, and leaving out
 // entries the tree cannot hold (see conflict). Memory grows with the number
 // of entries (names and held-back headers), never with file contents.
@@ -60,35 +58,14 @@ func newFlattener(tw *tar.Writer, img v1.Image, warn func(Warning)) *flattener {
 	}
 }
 
-func (f *flattener) copyExtract(ctx context.Context, img v1.Image) error {
-	layers := newLayerState()
-	rc := mutate.Extract(taggedImage{Image: img, ctx: ctx, state: layers})
-	defer rc.Close()
-	// Unblocks a read waiting on a slow layer as soon as ctx is done.
-	defer context.AfterFunc(ctx, func() { rc.Close() })()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			// Extract ends its tar before reporting an error that happens
-			// between entries; only the pipe's end tells success from failure.
-			_, err = io.Copy(io.Discard, rc)
-			if err == nil {
-				f.warnShadowed(layers)
-				return nil
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("flattening image: %w", err)
-		}
-		layer, err := layerOf(hdr)
-		if err != nil {
-			return err
-		}
-		if err := f.add(hdr, layer, tr); err != nil {
-			return err
-		}
+// flatten writes the image's layers, flattened, into the tar.
+func (f *flattener) flatten(ctx context.Context, img v1.Image) error {
+	w := newWalker(ctx, f.add)
+	if err := w.walk(img); err != nil {
+		return err
 	}
+	f.warnShadowed(w.shadowed)
+	return nil
 }
 
 func (f *flattener) add(hdr *tar.Header, layer int, content io.Reader) error {
@@ -107,14 +84,11 @@ func (f *flattener) add(hdr *tar.Header, layer int, content io.Reader) error {
 	return f.write(hdr, layer, content)
 }
 
-// warnShadowed warns about the entries Extract left out because an earlier
+// warnShadowed warns about the entries the walker left out because an earlier
 // entry of their layer is a non-directory at one of their parents: those
 // whose non-directory parent is in the tree and that no higher layer put
 // in the tree itself.
-func (f *flattener) warnShadowed(layers *layerState) {
-	layers.mu.Lock()
-	shadowed := layers.shadowed
-	layers.mu.Unlock()
+func (f *flattener) warnShadowed(shadowed []shadow) {
 	for _, s := range shadowed {
 		_, kept := f.names[s.Path]
 		if st := f.names[s.parent]; !kept && st.kind == written && st.typ != tar.TypeDir {

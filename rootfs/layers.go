@@ -2,59 +2,43 @@ package rootfs
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/airlockhq/airlock/internal/ctxio"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// layerRecord is the PAX record taggedLayer adds to every entry so the
-// flattened stream says which layer each entry came from.
-const layerRecord = "AIRLOCK.layer"
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+)
 
-// taggedImage is an image whose layers tag their entries with layerRecord
-// and clean their names before mutate.Extract sees them. They also fix two
+// walker applies an image's layers by path, top layer first, as
+// go-containerregistry's mutate.Extract does, and hands every entry that
+// survives to visit in flattening order, straight from the layer's tar:
+// one tar decode per layer and no goroutine in between. It fixes two
 // things Extract gets wrong when layers are applied one over the other:
 //   - Extract applies a whiteout to the entries after it in its own layer;
-//     whiteouts only hide lower layers, so each layer's whiteouts move to
+//     whiteouts only hide lower layers, so each layer's whiteouts count at
 //     its end.
 //   - A lower layer's symlink or file hidden by a higher layer's directory
 //     of the same name is skipped without hiding what layers below it hold
-//     beneath that path; an opaque marker after it does that.
+//     beneath that path; it makes that path opaque for the layers below.
 //
 // Extract also leaves out, silently, an entry beneath an earlier symlink or
-// file of its own layer; the layers note those in shadowed for a warning.
-type taggedImage struct {
-	v1.Image
+// file of its own layer; the walker notes those in shadowed for a warning.
+type walker struct {
 	ctx   context.Context
-	state *layerState
-}
+	visit func(hdr *tar.Header, layer int, content io.Reader) error
 
-func (ti taggedImage) Layers() ([]v1.Layer, error) {
-	layers, err := ti.Image.Layers()
-	if err != nil {
-		return nil, fmt.Errorf("listing layers: %w", err)
-	}
-	tagged := make([]v1.Layer, len(layers))
-	for i, l := range layers {
-		tagged[i] = taggedLayer{Layer: l, ctx: ti.ctx, index: i, state: ti.state}
-	}
-	return tagged, nil
-}
-
-// layerState is what the layers learn as Extract reads them: top down, one
-// after the other.
-type layerState struct {
-	mu       sync.Mutex
+	handled  map[string]bool     // paths met so far; true: nothing beneath them from lower layers
+	opaque   map[string]bool     // directories a higher layer made opaque
 	above    map[string]struct{} // directories of the layers read so far
 	shadowed []shadow            // entries beneath an earlier non-directory of their layer
 }
@@ -64,130 +48,204 @@ type shadow struct {
 	parent string // the non-directory
 }
 
-func newLayerState() *layerState {
-	return &layerState{above: map[string]struct{}{}}
+func newWalker(ctx context.Context, visit func(*tar.Header, int, io.Reader) error) *walker {
+	return &walker{ctx: ctx, visit: visit,
+		handled: map[string]bool{}, opaque: map[string]bool{}, above: map[string]struct{}{}}
 }
 
-type taggedLayer struct {
-	v1.Layer
-	ctx   context.Context
-	index int
-	state *layerState
-}
-
-// Uncompressed re-tars the layer on the fly; closing the reader stops that.
-func (l taggedLayer) Uncompressed() (io.ReadCloser, error) {
-	rc, err := l.Layer.Uncompressed()
+func (w *walker) walk(img v1.Image) error {
+	layers, err := img.Layers()
 	if err != nil {
-		return nil, layerError(l.Layer, l.index, err)
+		return fmt.Errorf("listing layers: %w", err)
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(l.retag(rc, pw)) }()
-	return pr, nil
+	for i := len(layers) - 1; i >= 0; i-- {
+		if err := w.layer(layers[i], i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (l taggedLayer) retag(rc io.ReadCloser, w io.Writer) error {
+// layerWalk is what the walker learns about the layer it reads.
+type layerWalk struct {
+	index     int
+	dirs      []string        // directories of this layer
+	nondirs   map[string]byte // other entries of this layer, with their type
+	whiteouts []*tar.Header
+	opaque    map[string]bool // directories this layer makes opaque for lower ones
+}
+
+func (w *walker) layer(l v1.Layer, index int) error {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("flattening image: %w", layerError(l, index, err))
+	}
 	defer rc.Close()
-	// Layers are read one at a time; the lock only orders this layer's
-	// reads and writes of the set after those of the layers above.
-	l.state.mu.Lock()
-	defer l.state.mu.Unlock()
-	r := ctxio.Reader(l.ctx, rc)
+	r := ctxio.Reader(w.ctx, rc)
 	tr := tar.NewReader(r)
-	// Hand data to the pipe a MiB at a time, not per 32 KiB tar write.
-	bw := bufio.NewWriterSize(w, 1<<20)
-	rt := retagger{tw: tar.NewWriter(bw), index: l.index, tag: strconv.Itoa(l.index),
-		state: l.state, nondirs: map[string]byte{}}
+	lw := &layerWalk{index: index, nondirs: map[string]byte{}, opaque: map[string]bool{}}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err == nil {
-			err = rt.copyEntry(tr, hdr)
+			err = w.entry(lw, hdr, tr)
+		}
+		var ee *entryError
+		if errors.As(err, &ee) {
+			return ee.err
 		}
 		if err != nil {
-			return layerError(l.Layer, l.index, err)
+			return fmt.Errorf("flattening image: %w", layerError(l, index, err))
 		}
 	}
-	// Read to the end so the layer's digest gets verified, as Extract does.
+	// Read to the end so the layer's digest gets verified.
 	if _, err := io.Copy(io.Discard, r); err != nil {
-		return layerError(l.Layer, l.index, err)
+		return fmt.Errorf("flattening image: %w", layerError(l, index, err))
 	}
-	if err := rt.finish(); err != nil {
-		return err
+	for _, hdr := range lw.whiteouts {
+		if err := w.apply(lw, hdr, nil); err != nil {
+			return err
+		}
 	}
-	return bw.Flush()
+	for _, d := range lw.dirs {
+		w.above[d] = struct{}{}
+	}
+	for d := range lw.opaque {
+		w.opaque[d] = true
+	}
+	return nil
 }
 
-type retagger struct {
-	tw        *tar.Writer
-	index     int
-	tag       string
-	state     *layerState
-	dirs      []string        // directories of this layer
-	nondirs   map[string]byte // other entries of this layer, with their type
-	whiteouts []*tar.Header
+// entryError carries an error that is not the layer's fault (the
+// flattener's writes, an unsafe name) past the layer's error wrapping.
+type entryError struct{ err error }
+
+func (e *entryError) Error() string { return e.err.Error() }
+
+// contentReader remembers a failure to read an entry's content from its
+// layer.
+type contentReader struct {
+	r   io.Reader
+	err error
 }
 
-func (rt *retagger) copyEntry(tr *tar.Reader, hdr *tar.Header) error {
+func (c *contentReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+func (w *walker) entry(lw *layerWalk, hdr *tar.Header, content io.Reader) error {
 	keep, err := normalize(hdr)
 	if !keep || err != nil {
 		return err
 	}
 	base := path.Base(hdr.Name)
-	if strings.HasPrefix(base, ".wh.") && base != ".wh..wh..opq" {
+	if strings.HasPrefix(base, whiteoutPrefix) && base != opaqueMarker {
 		hdr.Size = 0
-		rt.whiteouts = append(rt.whiteouts, hdr)
+		lw.whiteouts = append(lw.whiteouts, hdr)
 		return nil
 	}
-	for d := parent(hdr.Name); d != "" && len(rt.nondirs) > 0; d = parent(d) {
-		if typ, ok := rt.nondirs[d]; ok {
-			rt.state.shadowed = append(rt.state.shadowed, shadow{parent: d, Warning: Warning{Layer: rt.index, Path: hdr.Name,
+	for d := parent(hdr.Name); d != "" && len(lw.nondirs) > 0; d = parent(d) {
+		if typ, ok := lw.nondirs[d]; ok {
+			w.shadowed = append(w.shadowed, shadow{parent: d, Warning: Warning{Layer: lw.index, Path: hdr.Name,
 				Reason: fmt.Sprintf("its parent /%s is a %s of the same layer", d, typeName(state{kind: written, typ: typ}))}})
 			break
 		}
 	}
-	if err := rt.write(hdr, tr); err != nil {
-		return err
+	cr := &contentReader{r: content}
+	if err := w.apply(lw, hdr, cr); err != nil {
+		if cr.err != nil { // the layer's fault, not the writer's
+			return cr.err
+		}
+		return &entryError{err}
 	}
 	if hdr.Typeflag == tar.TypeDir {
-		rt.dirs = append(rt.dirs, hdr.Name)
+		lw.dirs = append(lw.dirs, hdr.Name)
 		return nil
 	}
-	rt.nondirs[hdr.Name] = hdr.Typeflag
-	if _, ok := rt.state.above[hdr.Name]; ok {
-		return rt.write(&tar.Header{
-			Name: hdr.Name + "/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0o644, ModTime: hdr.ModTime,
-		}, nil)
+	lw.nondirs[hdr.Name] = hdr.Typeflag
+	if _, ok := w.above[hdr.Name]; ok {
+		lw.opaque[hdr.Name] = true
 	}
 	return nil
 }
 
-func (rt *retagger) write(hdr *tar.Header, content io.Reader) error {
-	hdr.PAXRecords = map[string]string{layerRecord: rt.tag}
-	hdr.Format = tar.FormatPAX
-	if err := rt.tw.WriteHeader(hdr); err != nil {
-		return err
+// apply is mutate.Extract's rule for one entry of a layer: it hands the
+// entry to visit unless a higher layer has it or hides it.
+func (w *walker) apply(lw *layerWalk, hdr *tar.Header, content io.Reader) error {
+	if unsafeName(hdr.Name) {
+		return fmt.Errorf("flattening image: unsafe tar path %q", hdr.Name)
 	}
-	if hdr.Size == 0 {
+	if (hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink) && leavesRoot(hdr.Name, hdr.Linkname) {
 		return nil
 	}
-	_, err := io.Copy(rt.tw, content)
-	return err
+	dir, base := path.Dir(hdr.Name), path.Base(hdr.Name)
+	if base == opaqueMarker {
+		lw.opaque[dir] = true
+		return nil
+	}
+	tombstone := strings.HasPrefix(base, whiteoutPrefix)
+	name := hdr.Name
+	if hdr.Typeflag != tar.TypeDir { // as Extract: a directory named .wh.x hides nothing
+		name = path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
+	}
+	if _, ok := w.handled[name]; ok && !tombstone {
+		return nil
+	}
+	if w.hidden(name) {
+		return nil
+	}
+	w.handled[name] = tombstone || hdr.Typeflag != tar.TypeDir
+	if tombstone {
+		return nil
+	}
+	return w.visit(hdr, lw.index, content)
 }
 
-// finish writes the layer's whiteouts and ends its tar.
-func (rt *retagger) finish() error {
-	for _, hdr := range rt.whiteouts {
-		if err := rt.write(hdr, nil); err != nil {
-			return err
+// hidden reports whether a parent of name is a higher layer's
+// non-directory or whiteout, or a directory a higher layer made opaque.
+func (w *walker) hidden(name string) bool {
+	for d := parent(name); ; d = parent(d) {
+		if d == "" {
+			d = "."
+		}
+		if w.handled[d] || w.opaque[d] {
+			return true
+		}
+		if d == "." {
+			return false
 		}
 	}
-	for _, d := range rt.dirs {
-		rt.state.above[d] = struct{}{}
+}
+
+// unsafeName is what Extract refuses besides climbing out of the root,
+// which normalize refuses already: backslashes first and drive letters.
+func unsafeName(name string) bool {
+	c := path.Clean(strings.ReplaceAll(name, "\\", "/"))
+	return strings.HasPrefix(name, "\\") || hasDrive(c)
+}
+
+// leavesRoot reports whether a relative link target resolved from the
+// link's folder climbs out of the root; Extract leaves such links out.
+func leavesRoot(name, target string) bool {
+	c := path.Clean(strings.ReplaceAll(target, "\\", "/"))
+	if path.IsAbs(c) {
+		return false
 	}
-	return rt.tw.Close()
+	if hasDrive(c) {
+		return true
+	}
+	return strings.HasPrefix(path.Clean(path.Join(path.Dir(name), c)), "..")
+}
+
+func hasDrive(name string) bool {
+	return len(name) >= 2 && name[1] == ':' &&
+		('A' <= name[0] && name[0] <= 'Z' || 'a' <= name[0] && name[0] <= 'z')
 }
 
 // normalize cleans the names of an entry read from a layer. It reports
@@ -227,14 +285,6 @@ func cleanPath(name string) (string, error) {
 		return "", errors.New("path leaves the image root")
 	}
 	return c, nil
-}
-
-func layerOf(hdr *tar.Header) (int, error) {
-	n, err := strconv.Atoi(hdr.PAXRecords[layerRecord])
-	if err != nil {
-		return 0, fmt.Errorf("entry %q: no layer tag", hdr.Name)
-	}
-	return n, nil
 }
 
 func layerError(l v1.Layer, index int, err error) error {

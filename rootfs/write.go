@@ -73,7 +73,7 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md Metadata, warn 
 		return fmt.Errorf("writing %s: %w", prefix, err)
 	}
 	f := newFlattener(tw, img, warn)
-	if err := f.copyExtract(ctx, img); err != nil {
+	if err := f.flatten(ctx, img); err != nil {
 		return err
 	}
 	if err := f.resolvePending(ctx, img); err != nil {
