@@ -17,6 +17,7 @@ import (
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 )
@@ -192,7 +193,7 @@ func TestCachedTgzIsNotReusedWithOtherSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.run(context.Background(), "b", when, export.WithRootfsOptions(rootfs.WithLevel(1)))
+	b, err := s.run(context.Background(), "b", when, export.WithCompression(manifest.CompressionFast))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +203,9 @@ func TestCachedTgzIsNotReusedWithOtherSettings(t *testing.T) {
 	if a.Bundle.Manifest.Entries[0].SHA256 == b.Bundle.Manifest.Entries[0].SHA256 {
 		t.Fatal("another compression level gave the same tgz")
 	}
+	if ca, cb := a.Bundle.Manifest.Entries[0].Image.Compression, b.Bundle.Manifest.Entries[0].Image.Compression; ca != manifest.CompressionDefault || cb != manifest.CompressionFast {
+		t.Fatalf("manifests record compression %q and %q, want default and fast", ca, cb)
+	}
 	c, err := s.run(context.Background(), "c", when, export.WithRootfsOptions(rootfs.WithBlockSize(1<<18)))
 	if err != nil {
 		t.Fatal(err)
@@ -209,11 +213,65 @@ func TestCachedTgzIsNotReusedWithOtherSettings(t *testing.T) {
 	if c.Cached != 0 || c.Converted != 1 {
 		t.Fatalf("export with another block size: %d cached, %d converted; want a new conversion", c.Cached, c.Converted)
 	}
-	d, err := s.run(context.Background(), "d", when, export.WithRootfsOptions(rootfs.WithLevel(1), rootfs.WithConcurrency(1)))
+	d, err := s.run(context.Background(), "d", when, export.WithCompression(manifest.CompressionFast), export.WithRootfsOptions(rootfs.WithConcurrency(1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Cached != 1 || d.Bundle.Manifest.Entries[0].SHA256 != b.Bundle.Manifest.Entries[0].SHA256 {
 		t.Fatalf("same settings (concurrency does not change bytes): %d cached; want the cached tgz", d.Cached)
 	}
+}
+
+func TestCompressionIsRecordedAndReproducible(t *testing.T) {
+	s := newSetup(t, 2)
+	when := export.WithCreated(time.Unix(1700000000, 0))
+	sizes := map[manifest.Compression]int64{}
+	for _, c := range manifest.Compressions {
+		// Two fresh conversions (separate caches) at one level give the
+		// same bytes, tgz and bundle alike.
+		var bundles [2][]byte
+		for i := range bundles {
+			s.cache = t.TempDir()
+			res, err := s.run(context.Background(), fmt.Sprintf("%s-%d", c, i), when, export.WithCompression(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Converted != 2 {
+				t.Fatalf("%s: %d converted, want 2 fresh conversions", c, res.Converted)
+			}
+			for _, e := range res.Bundle.Manifest.Entries {
+				if e.Image == nil || e.Image.Compression != c {
+					t.Fatalf("%s: entry %s records %+v", c, e.Path, e.Image)
+				}
+				sizes[c] += e.Size
+			}
+			if bundles[i], err = os.ReadFile(res.Bundle.Files[0]); err != nil {
+				t.Fatal(err)
+			}
+			r, err := bundle.Open(res.Bundle.Files, s.trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = r.VerifyAll(context.Background(), bundle.Watcher{})
+			r.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", c, err)
+			}
+		}
+		if string(bundles[0]) != string(bundles[1]) {
+			t.Errorf("compression %s: the same images, key and time gave different bundles", c)
+		}
+	}
+	if !(sizes[manifest.CompressionFast] > sizes[manifest.CompressionDefault] && sizes[manifest.CompressionDefault] >= sizes[manifest.CompressionBest]) {
+		t.Errorf("tgz sizes fast/default/best = %v; want fast largest, best smallest", sizes)
+	}
+}
+
+func TestUnknownCompressionIsRefused(t *testing.T) {
+	s := newSetup(t, 1)
+	_, err := s.run(context.Background(), "x", export.WithCompression("zstd"))
+	if err == nil || !strings.Contains(err.Error(), `"zstd"`) || !strings.Contains(err.Error(), "fast, default, best") {
+		t.Fatalf("Run with compression zstd: %v", err)
+	}
+	assertNoBundle(t, s.dir)
 }

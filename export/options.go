@@ -3,6 +3,9 @@ package export
 import (
 	"time"
 
+	"github.com/klauspost/pgzip"
+
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
@@ -23,13 +26,16 @@ type options struct {
 	verifier  *provenance.Verifier
 	policyFor func(source.Target) provenance.Policy
 	carry     bool
+	compress  manifest.Compression
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}}
+	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}, compress: manifest.CompressionDefault}
 	for _, opt := range opts {
 		opt(o)
 	}
+	// Last, so the level recorded in the manifest is the one used.
+	o.rootfs = append(o.rootfs, rootfs.WithLevel(gzipLevel(o.compress)))
 	return o
 }
 
@@ -62,7 +68,29 @@ func WithEvents(fn func(Event)) Option { return func(o *options) { o.events = fn
 // WithCacheDir sets the staging cache folder (default: stage.DefaultDir()).
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
-// WithRootfsOptions passes options to the rootfs conversion.
+// WithCompression sets how hard each rootfs tgz is compressed, recorded
+// per image in the manifest (default manifest.CompressionDefault): fast is
+// gzip level 1, best level 9, default the compressor's default level (the
+// bytes exports wrote before the choice existed). The level is part of the
+// staging cache key, so another level converts again. Run refuses a name
+// outside manifest.Compressions.
+func WithCompression(c manifest.Compression) Option {
+	return func(o *options) { o.compress = c }
+}
+
+// gzipLevel is the rootfs level of c, as docs/format.md section 5 says.
+func gzipLevel(c manifest.Compression) int {
+	switch c {
+	case manifest.CompressionFast:
+		return pgzip.BestSpeed
+	case manifest.CompressionBest:
+		return pgzip.BestCompression
+	}
+	return rootfs.DefaultLevel
+}
+
+// WithRootfsOptions passes options to the rootfs conversion. The
+// compression level is WithCompression's, whatever these say.
 func WithRootfsOptions(opts ...rootfs.Option) Option {
 	return func(o *options) { o.rootfs = append(o.rootfs, opts...) }
 }

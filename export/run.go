@@ -46,6 +46,9 @@ type Result struct {
 func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.PrivateKey, opts ...Option) (*Result, error) {
 	start := time.Now()
 	o := makeOptions(opts)
+	if _, err := manifest.ParseCompression(string(o.compress)); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
 	emit := serialize(o.events)
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
@@ -106,6 +109,7 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 	for i, s := range staged {
 		payloads[i] = s.payload(targets[i])
 		payloads[i].Image.Signature = signatureRecord(evidence[i], o.carry)
+		payloads[i].Image.Compression = o.compress
 		total += s.entry.Size
 	}
 	if o.carry {

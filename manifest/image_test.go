@@ -105,3 +105,74 @@ func TestConcourseImages(t *testing.T) {
 		t.Errorf("ambiguous old entry: %v", err)
 	}
 }
+
+func TestValidateCompression(t *testing.T) {
+	for _, c := range append([]Compression{""}, Compressions...) {
+		e := imageEntry("images/app/app-1.tgz", "app", "1", "app/app-1.tgz", "")
+		e.Image.Compression = c
+		if err := (&Manifest{Format: FormatVersion, Entries: []Entry{e}}).Validate(); err != nil {
+			t.Errorf("compression %q: %v", c, err)
+		}
+	}
+	hostile := map[string]string{
+		"unknown codec":     "zstd",
+		"upper case":        "FAST",
+		"trailing space":    "fast ",
+		"level as text":     "9",
+		"negative level":    "-1",
+		"out of range":      "10",
+		"newline":           "fast\nbest",
+		"nul":               "best\x00",
+		"long":              strings.Repeat("a", 1<<20),
+		"other tool's name": "bestest",
+	}
+	for name, v := range hostile {
+		e := imageEntry("images/app/app-1.tgz", "app", "1", "app/app-1.tgz", "")
+		e.Image.Compression = Compression(v)
+		err := (&Manifest{Format: FormatVersion, Entries: []Entry{e}}).Validate()
+		var ee *EntryError
+		if !errors.As(err, &ee) || ee.Path != e.Path || !strings.Contains(err.Error(), "image compression") ||
+			!strings.Contains(err.Error(), "fast, default, best") {
+			t.Errorf("%s: Validate = %v, want an EntryError for %s naming the compression and the valid ones", name, err, e.Path)
+			continue
+		}
+		if len(err.Error()) > 300 {
+			t.Errorf("%s: error is %d bytes long; a hostile value must be cut short", name, len(err.Error()))
+		}
+	}
+}
+
+func TestParseCompressionField(t *testing.T) {
+	doc := func(field string) []byte {
+		return []byte(`{"format": 1, "created": "2026-11-01T00:00:00Z", "signer": "k", "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` +
+			hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "platform": "linux/amd64"` + field + `}}]}`)
+	}
+	// Written before the field existed: reads, and means default.
+	m, err := Parse(doc(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Entries[0].Image.Compression; c != "" || c.OrDefault() != CompressionDefault {
+		t.Errorf("absent compression read as %q (or default %q)", c, c.OrDefault())
+	}
+	m, err = Parse(doc(`, "compression": "best"`))
+	if err != nil || m.Entries[0].Image.Compression != CompressionBest {
+		t.Fatalf("compression best: %v, %+v", err, m)
+	}
+	for _, bad := range []string{`, "compression": "gzip-11"`, `, "compression": 9`, `, "compression": {"name": "fast"}`, `, "compression": null, "compression": "x"`} {
+		if _, err := Parse(doc(bad)); err == nil || !strings.Contains(err.Error(), "compression") {
+			t.Errorf("%s: Parse = %v, want an error naming the compression", bad, err)
+		}
+	}
+}
+
+func TestParseCompressionName(t *testing.T) {
+	for _, c := range Compressions {
+		if got, err := ParseCompression(string(c)); err != nil || got != c {
+			t.Errorf("ParseCompression(%q) = %q, %v", c, got, err)
+		}
+	}
+	if _, err := ParseCompression(""); err == nil {
+		t.Error("ParseCompression accepted the empty name")
+	}
+}

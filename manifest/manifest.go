@@ -42,7 +42,8 @@ type Image struct {
 	Key          string          `json:"key"`              // intended S3 key, relative to the import prefix
 	Regexp       string          `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
 	RootfsFormat int             `json:"rootfs_format"`
-	Metadata     rootfs.Metadata `json:"metadata"` // the image's Concourse metadata.json
+	Compression  Compression     `json:"compression,omitempty"` // how hard the tgz was compressed; empty (before it was recorded) means CompressionDefault
+	Metadata     rootfs.Metadata `json:"metadata"`              // the image's Concourse metadata.json
 	// Signature records the upstream signature check made at export.
 	Signature *Signature `json:"signature,omitempty"`
 }

@@ -118,6 +118,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"format": 1, "created": "2026-11-01T00:00:00Z", "signer": "k", "entries": [{"path": "images/a.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1"}}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "../x"}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "regexp": "a/a-(.*)\\.tgz"}}]}`))
+	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "compression": "fast"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {

@@ -54,7 +54,8 @@ func WithConcurrency(n int) Option {
 }
 
 // WithLevel sets the gzip compression level, from pgzip.HuffmanOnly (-2)
-// to pgzip.BestCompression (9). Default DefaultLevel (gzip's 6).
+// to pgzip.BestCompression (9). Default DefaultLevel (pgzip's default,
+// which klauspost/compress runs as its level 5, not 6: the two differ).
 func WithLevel(n int) Option {
 	return func(o *options) { o.level = n }
 }

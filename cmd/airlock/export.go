@@ -44,6 +44,7 @@ type exportOptions struct {
 	verifyKeys  []string
 	requireSigs bool
 	carrySigs   bool
+	compression compressionValue
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -106,6 +107,7 @@ in the signed manifest; --carry-signatures also carries the evidence so that
 	f.StringArrayVar(&o.verifyKeys, "verify-key", nil, "cosign public key that must have signed images without verify= (repeatable; any one suffices)")
 	f.BoolVar(&o.requireSigs, "require-signatures", false, "refuse unsigned images instead of reporting them")
 	f.BoolVar(&o.carrySigs, "carry-signatures", false, "carry image manifests, configs and cosign signatures in the bundle for offline re-checks")
+	f.Var(&o.compression, "compression", "compression `level` of each rootfs tgz, recorded in the manifest: fast (gzip level 1: faster, larger), default, or best (level 9: much slower, a little smaller)")
 	return c
 }
 
@@ -233,7 +235,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		return printPlan(s, targets, o.json)
 	}
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
-		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event)}
+		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value())}
 	if p.sigs != nil {
 		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(o.insecure), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
 	}

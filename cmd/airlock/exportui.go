@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // exportUI renders what an export reports: exportText (bars on a
@@ -94,25 +95,26 @@ func (ui *exportText) close() {
 }
 
 type exportSummary struct {
-	Event     string   `json:"event"`
-	Bundle    string   `json:"bundle"`
-	Files     []string `json:"files"`
-	Extra     []string `json:"extra,omitempty"` // parity parts, part index and its signature
-	Images    int      `json:"images"`
-	Converted int      `json:"converted"`
-	Cached    int      `json:"cached"`
-	Bytes     int64    `json:"bytes"`
-	Seconds   float64  `json:"seconds"`
+	Event       string               `json:"event"`
+	Bundle      string               `json:"bundle"`
+	Files       []string             `json:"files"`
+	Extra       []string             `json:"extra,omitempty"` // parity parts, part index and its signature
+	Images      int                  `json:"images"`
+	Converted   int                  `json:"converted"`
+	Cached      int                  `json:"cached"`
+	Bytes       int64                `json:"bytes"`
+	Seconds     float64              `json:"seconds"`
+	Compression manifest.Compression `json:"compression,omitempty"` // the images' compression, as the manifest records it
 }
 
 func newExportSummary(r *export.Result) exportSummary {
-	images := 0
+	images, compression := 0, manifest.Compression("")
 	for _, e := range r.Bundle.Manifest.Entries {
 		if e.Image != nil {
-			images++
+			images, compression = images+1, e.Image.Compression // one export, one compression
 		}
 	}
-	return exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: images,
+	return exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: images, Compression: compression,
 		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds()}
 }
 
@@ -121,7 +123,7 @@ func (ui *exportText) summary(r *export.Result) error {
 	for _, f := range append(sum.Files, sum.Extra...) {
 		fmt.Fprintln(ui.s.out, f)
 	}
-	fmt.Fprintf(ui.s.err, "exported %d images (%d converted, %d cached) into bundle %s: %s in %d file(s), %.1fs\n",
-		sum.Images, sum.Converted, sum.Cached, sum.Bundle, humanBytes(sum.Bytes), len(sum.Files), sum.Seconds)
+	fmt.Fprintf(ui.s.err, "exported %d images (%d converted, %d cached) into bundle %s: %s in %d file(s), %.1fs, compression %s\n",
+		sum.Images, sum.Converted, sum.Cached, sum.Bundle, humanBytes(sum.Bytes), len(sum.Files), sum.Seconds, sum.Compression.OrDefault())
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -120,3 +121,21 @@ func (v *styleValue) Set(s string) error {
 
 func (v *styleValue) String() string { return string(v.style) }
 func (v *styleValue) Type() string   { return "string" } // as before: help shows --concourse-style string (default "image_resource")
+
+// compressionValue is --compression; unset means manifest.CompressionDefault.
+type compressionValue struct{ c manifest.Compression }
+
+func (v *compressionValue) Set(s string) error {
+	c, err := manifest.ParseCompression(s)
+	if err != nil {
+		return errors.New("want one of " + manifest.CompressionNames())
+	}
+	v.c = c
+	return nil
+}
+
+func (v *compressionValue) String() string { return string(v.c) }
+func (v *compressionValue) Type() string   { return "string" } // help names it by the `level` in its usage
+
+// value returns the chosen compression.
+func (v *compressionValue) value() manifest.Compression { return v.c.OrDefault() }

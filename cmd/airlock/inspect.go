@@ -24,8 +24,12 @@ func newInspectCmd(s streams) *cobra.Command {
 		Use:   "inspect BUNDLE --pub KEY.pub",
 		Short: "Show what a bundle holds (after checking its signature)",
 		Long: `Show what a bundle holds: images, versions, platforms, sizes, digests, S3
-keys, the signer and when it was created. The signature is checked first;
-payload checksums are not (use verify for that).`,
+keys, compression, the signer and when it was created. The signature is
+checked first; payload checksums are not (use verify for that).
+
+With --json, the signed manifest is printed as docs/format.md describes it;
+an image without "compression" was written before it was recorded and was
+compressed as "default".`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd.Context(), o, args, s)
@@ -61,7 +65,7 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	}
 	fmt.Fprintf(s.out, "entries:  %d, %s\n\n", len(m.Entries), humanBytes(totalSize(m)))
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tPLATFORM\tSIZE\tDIGEST\tKEY")
+	fmt.Fprintln(tw, "NAME\tVERSION\tPLATFORM\tSIZE\tDIGEST\tKEY\tCOMPRESSION")
 	var evidence, evidenceSize int64
 	for _, e := range m.Entries {
 		if _, ok := provenance.BlobDigest(e.Path); ok && e.Image == nil {
@@ -69,11 +73,11 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 			continue
 		}
 		if e.Image == nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\n", e.Path, humanBytes(e.Size))
+			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\n", e.Path, humanBytes(e.Size))
 			continue
 		}
 		im := e.Image
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", im.Name, im.Version, im.Platform, humanBytes(e.Size), shortDigest(im.Digest), im.Key)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", im.Name, im.Version, im.Platform, humanBytes(e.Size), shortDigest(im.Digest), im.Key, im.Compression.OrDefault())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
