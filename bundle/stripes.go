@@ -10,6 +10,8 @@ import (
 
 	"github.com/klauspost/reedsolomon"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/airlockhq/airlock/internal/ctxio"
 )
 
 const (
@@ -17,7 +19,7 @@ const (
 	// number of parts: the block shrinks as parts are added.
 	stripeMemory = 64 << 20
 	// stripeDepth is the number of blocks per file in flight: one being
-	// read, one being hashed, one being coded or written.
+	// read and hashed, one waiting, one being coded or written.
 	stripeDepth = 3
 	// writebackStep is how often a written part's new bytes are handed to
 	// the kernel for writing out, so that its final fsync finds little left.
@@ -44,8 +46,8 @@ type stripeOut struct {
 }
 
 // stripePass reads the files of ins side by side, block by block, each
-// zero-padded to shard bytes. Every file is read and hashed on its own
-// goroutines, so hashing uses every core and overlaps with reading. The
+// zero-padded to shard bytes. Every file is read and hashed on a goroutine
+// of its own, so several files are hashed on every core at once. The
 // blocks of the inputs marked feed, and a block for each output, are
 // handed to code as shards[pos] (all of one length); the output blocks
 // code fills are then written and hashed on their own goroutines while the
@@ -84,17 +86,14 @@ func stripePass(ctx context.Context, shard int64, shards int, ins []*stripeIn, o
 	for k, in := range ins {
 		inFree[k], inReady[k] = newFree(), make(chan []byte, stripeDepth)
 		feeding = feeding || in.feed
-		raw := inReady[k]
-		if in.hash {
-			raw = make(chan []byte, stripeDepth)
-		}
-		g.Go(func() error { // read
-			defer close(raw)
+		g.Go(func() error { // read and hash, then pass on or reuse
+			defer close(inReady[k])
 			f, err := os.Open(in.path)
 			if err != nil {
 				return fmt.Errorf("bundle part: %w", err)
 			}
 			defer f.Close()
+			h := sha256.New()
 			for off := int64(0); off < shard; off += block {
 				b, _, err := recv(inFree[k])
 				if err != nil {
@@ -106,37 +105,21 @@ func stripePass(ctx context.Context, shard int64, shards int, ins []*stripeIn, o
 					return fmt.Errorf("reading bundle part %s: %w", in.path, err)
 				}
 				clear(b[m:])
-				if err := send(raw, b); err != nil {
-					return err
+				if in.hash {
+					h.Write(b[:m]) // while the block is still in this core's cache
 				}
-			}
-			return nil
-		})
-		if !in.hash {
-			continue
-		}
-		g.Go(func() error { // hash, then pass on or give back
-			h := sha256.New()
-			next := inFree[k]
-			if in.feed {
-				next = inReady[k]
-				defer close(next)
-			}
-			for off := int64(0); ; {
-				b, ok, err := recv(raw)
-				if err != nil {
-					return err
+				next := inFree[k]
+				if in.feed {
+					next = inReady[k]
 				}
-				if !ok {
-					in.sum = hex.EncodeToString(h.Sum(nil))
-					return nil
-				}
-				h.Write(b[:max(0, min(int64(len(b)), in.size-off))])
-				off += int64(len(b))
 				if err := send(next, b); err != nil {
 					return err
 				}
 			}
+			if in.hash {
+				in.sum = hex.EncodeToString(h.Sum(nil))
+			}
+			return nil
 		})
 	}
 	outFree := make([]chan []byte, len(outs))
@@ -237,11 +220,22 @@ func copyIfMoved(dst, src []byte) {
 }
 
 // hashFile returns the SHA-256 (hex) of the first size bytes of the file
-// at path, reading and hashing on separate goroutines.
+// at path. One goroutine reads and hashes each block while it is still in
+// the core's cache: with other work on the machine, that beats reading and
+// hashing on two goroutines.
 func hashFile(ctx context.Context, path string, size int64) (string, error) {
-	in := &stripeIn{path: path, size: size, hash: true}
-	if err := stripePass(ctx, size, 0, []*stripeIn{in}, nil, nil); err != nil {
-		return "", err
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("bundle part: %w", err)
 	}
-	return in.sum, nil
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, io.LimitReader(ctxio.Reader(ctx, f), size), make([]byte, copyBufferSize))
+	if err != nil {
+		return "", fmt.Errorf("reading bundle part %s: %w", path, err)
+	}
+	if n != size {
+		return "", fmt.Errorf("reading bundle part %s: %w", path, io.ErrUnexpectedEOF)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
