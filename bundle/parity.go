@@ -3,33 +3,18 @@ package bundle
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/klauspost/reedsolomon"
-
-	"github.com/airlockhq/airlock/internal/atomicfile"
-	"github.com/airlockhq/airlock/internal/ctxio"
 )
 
-// parityMemory bounds the stripe buffers of the Reed-Solomon stream coder:
-// one block per data and parity part is held at a time.
-const parityMemory = 64 << 20
-
-// newCoder returns the Reed-Solomon stream coder of docs/format.md section
-// 11: GF(2^8), a systematic Cauchy matrix, applied byte by byte, so the
-// block size only sets how much is held in memory.
-func newCoder(data, parity int) (reedsolomon.StreamEncoder, error) {
-	block := parityMemory / (data + parity)
-	block = max(64<<10, min(4<<20, block)) &^ 63
-	// Concurrent reads: the inputs Repair hashes are hashed on every core.
-	return reedsolomon.NewStream(data, parity, reedsolomon.WithCauchyMatrix(), reedsolomon.WithStreamBlockSize(block),
-		reedsolomon.WithConcurrentStreamReads(true))
+// newCoder returns the Reed-Solomon coder of docs/format.md section 11:
+// GF(2^8), a systematic Cauchy matrix, applied byte by byte, so it can be
+// run over the parts stripe by stripe (stripePass).
+func newCoder(data, parity int) (reedsolomon.Encoder, error) {
+	return reedsolomon.New(data, parity, reedsolomon.WithCauchyMatrix())
 }
 
 // finishSplit writes the parity parts and the signed part index of a split
@@ -46,29 +31,27 @@ func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, i
 	x := &Index{Bundle: id, Base: base, StreamSize: streamSize, PartSize: w.partSize}
 	dataTemps := make([]string, nd)
 	for i := range nd {
-		x.Data = append(x.Data, PartFile{Name: filepath.Base(PartPath(base, i+1)), SHA256: hex.EncodeToString(w.hashes[i].Sum(nil))})
+		size := min(w.partSize, streamSize-int64(i)*w.partSize)
+		x.Data = append(x.Data, PartFile{Name: filepath.Base(PartPath(base, i+1)), SHA256: hex.EncodeToString(w.hashes[i].Sum(nil)), Size: size})
 		dataTemps[i] = w.files[i].Name()
 	}
 	if parity > 0 {
-		files := make([]*atomicfile.File, parity)
-		hashes := make([]hash.Hash, parity)
-		outs := make([]io.Writer, parity)
+		outs := make([]*stripeOut, parity)
 		for k := range parity {
 			f, err := w.addFile(ParityPath(w.base, k+1))
 			if err != nil {
 				return err
 			}
-			files[k], hashes[k] = f, sha256.New()
-			outs[k] = io.MultiWriter(f, hashes[k])
+			outs[k] = &stripeOut{f: f.File, name: ParityPath(w.base, k+1), size: x.ShardSize(), pos: nd + k}
 		}
-		if err := encodeParity(ctx, dataTemps, x.ShardSize(), outs); err != nil {
+		if err := encodeParity(ctx, dataTemps, x, outs); err != nil {
 			return err
 		}
-		for k, f := range files {
-			if err := f.Finish(); err != nil {
-				return &WriteError{Path: ParityPath(w.base, k+1), Err: err}
+		for k, out := range outs {
+			if err := w.files[nd+k].Finish(); err != nil {
+				return &WriteError{Path: out.name, Err: err}
 			}
-			x.Parity = append(x.Parity, PartFile{Name: filepath.Base(ParityPath(base, k+1)), SHA256: hex.EncodeToString(hashes[k].Sum(nil))})
+			x.Parity = append(x.Parity, PartFile{Name: filepath.Base(out.name), SHA256: out.sum, Size: out.size})
 		}
 	}
 	data, sig := signIndex(x, priv)
@@ -90,54 +73,21 @@ func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, i
 	return nil
 }
 
-// encodeParity reads the data part files side by side, each zero-padded to
-// shardSize, and writes one parity stream per writer.
-func encodeParity(ctx context.Context, dataPaths []string, shardSize int64, outs []io.Writer) error {
+// encodeParity reads the data part files side by side, each zero-padded
+// to the shard size, and writes and hashes the parity parts outs in one
+// pass.
+func encodeParity(ctx context.Context, dataPaths []string, x *Index, outs []*stripeOut) error {
 	enc, err := newCoder(len(dataPaths), len(outs))
 	if err != nil {
 		return fmt.Errorf("parity: %w", err)
 	}
-	ins := make([]io.Reader, len(dataPaths))
+	ins := make([]*stripeIn, len(dataPaths))
 	for i, p := range dataPaths {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("parity: %w", err)
-		}
-		defer f.Close()
-		ins[i] = padded(ctx, f, shardSize)
+		// Hashed as they were written: read them only for the coder.
+		ins[i] = &stripeIn{path: p, size: x.Data[i].Size, pos: i, feed: true}
 	}
-	if err := enc.Encode(ins, outs); err != nil {
+	if err := stripePass(ctx, x.ShardSize(), len(dataPaths)+len(outs), ins, outs, enc.Encode); err != nil {
 		return fmt.Errorf("writing parity parts: %w", err)
 	}
 	return nil
-}
-
-// padded reads r and then zeros, size bytes in all.
-func padded(ctx context.Context, r io.Reader, size int64) io.Reader {
-	return io.LimitReader(io.MultiReader(ctxio.Reader(ctx, r), zeros{}), size)
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-// truncWriter passes on the first n bytes and drops the rest: a rebuilt
-// last data part is its shard without the zero padding.
-type truncWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (t *truncWriter) Write(p []byte) (int, error) {
-	keep := p[:min(int64(len(p)), max(t.n, 0))]
-	if len(keep) > 0 {
-		if _, err := t.w.Write(keep); err != nil {
-			return 0, err
-		}
-		t.n -= int64(len(keep))
-	}
-	return len(p), nil
 }

@@ -2,17 +2,13 @@ package bundle
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
-	"github.com/airlockhq/airlock/internal/ctxio"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -189,16 +185,11 @@ func (s *PartSet) Check(ctx context.Context, i int) error {
 	if err := s.CheckSize(i); err != nil {
 		return err
 	}
-	f, err := os.Open(s.Paths[i])
+	sum, err := hashFile(ctx, s.Paths[i], s.Index.Files()[i].Size)
 	if err != nil {
-		return fmt.Errorf("bundle part: %w", err)
+		return err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, ctxio.Reader(ctx, f), make([]byte, copyBufferSize)); err != nil {
-		return fmt.Errorf("reading bundle part %s: %w", s.Paths[i], err)
-	}
-	return s.compare(i, hex.EncodeToString(h.Sum(nil)))
+	return s.compare(i, sum)
 }
 
 // compare checks a computed hash of file i against the index.

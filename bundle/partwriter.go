@@ -23,6 +23,7 @@ type partWriter struct {
 	hashes   []hash.Hash // of each data part
 	extra    []string    // final names of the files after the data parts
 	written  int64       // bytes in the current file
+	kicked   int64       // of those, handed to the kernel to write out
 	total    int64
 }
 
@@ -73,6 +74,12 @@ func (w *partWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return done, &WriteError{Path: w.finalName(len(w.files)), Err: err}
 		}
+		if w.written-w.kicked >= writebackStep {
+			// Written out while the stream goes on: the fsync that
+			// closes the part then finds little left.
+			startWriteback(w.files[len(w.files)-1].File, w.kicked, w.written-w.kicked)
+			w.kicked = w.written
+		}
 		p = p[n:]
 	}
 	return done, nil
@@ -93,7 +100,7 @@ func (w *partWriter) next() error {
 	}
 	w.files = append(w.files, f)
 	w.hashes = append(w.hashes, sha256.New())
-	w.written = 0
+	w.written, w.kicked = 0, 0
 	return nil
 }
 

@@ -2,12 +2,8 @@ package bundle
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,8 +34,12 @@ const (
 // kept as NAME.damaged. When too many parts are lost, Repair writes nothing
 // and fails with a *PartsError naming them.
 //
-// Every part is read once in the common case: the parts that feed the
-// Reed-Solomon decoder are hashed while they are read.
+// Every part is read once in the common case: one pass hashes every part
+// at hand (each on its own goroutines, so on every core) while the
+// Reed-Solomon decoder rebuilds the missing ones from len(Data) of them,
+// stripe by stripe, and the rebuilt parts are hashed as they are written.
+// Only when a part turns out damaged is there a second pass, which reads
+// the parts now known good without hashing them again.
 func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error) {
 	x := set.Index
 	files := x.Files()
@@ -61,61 +61,39 @@ func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error
 		if len(lostIdx) > len(x.Parity) {
 			return nil, set.tooMany(lostIdx, reasons)
 		}
-		// Inputs: the first len(Data) usable parts, known good ones first.
-		inputs := append(indexes(state, good), indexes(state, unknown)...)[:len(x.Data)]
-		var others []int // unknown parts not used as input: check them on their own
-		for _, i := range indexes(state, unknown) {
-			if !contains(inputs, i) {
-				others = append(others, i)
-			}
+		unknownIdx := indexes(state, unknown)
+		if len(lostIdx) == 0 && len(unknownIdx) == 0 {
+			return &RepairResult{}, nil
 		}
-		// check hashes the parts of idx not yet known good on their own and
-		// tells whether any turned out damaged.
-		check := func(idx []int) (changed bool, err error) {
-			for _, i := range idx {
-				if state[i] == good {
-					continue
-				}
-				if err := set.Check(ctx, i); err != nil {
-					if !verify.IsFailure(err) {
-						return false, err
-					}
-					state[i], reasons[i], changed = lost, err, true
-					continue
-				}
-				state[i] = good
+		var inputs []int
+		if len(lostIdx) > 0 {
+			if err := set.checkTargets(dir, lostIdx); err != nil {
+				return nil, err
 			}
-			return changed, nil
+			// The first len(Data) usable parts, known good ones first.
+			inputs = append(indexes(state, good), unknownIdx...)[:len(x.Data)]
 		}
-		changed, err := check(others)
+		temps, sums, err := set.rebuild(ctx, dir, inputs, unknownIdx, lostIdx)
 		if err != nil {
 			return nil, err
 		}
-		if changed {
+		damaged := false
+		for _, i := range unknownIdx {
+			if err := set.compare(i, sums[i]); err != nil {
+				state[i], reasons[i], damaged = lost, err, true
+				continue
+			}
+			state[i] = good
+		}
+		if damaged {
+			// Rebuilt from a damaged part, or more parts to rebuild: again.
+			for _, f := range temps {
+				f.Abort()
+			}
 			continue
 		}
 		if len(lostIdx) == 0 {
-			// Nothing known lost: check the inputs too.
-			if changed, err = check(inputs); err != nil {
-				return nil, err
-			}
-			if !changed {
-				return &RepairResult{}, nil
-			}
-			continue
-		}
-		if err := set.checkTargets(dir, lostIdx); err != nil {
-			return nil, err
-		}
-		temps, bad, err := set.rebuild(ctx, dir, inputs, lostIdx)
-		if err != nil {
-			return nil, err
-		}
-		if len(bad) > 0 {
-			for _, b := range bad {
-				state[b.i], reasons[b.i] = lost, b.err
-			}
-			continue
+			return &RepairResult{}, nil
 		}
 		return set.place(dir, lostIdx, temps)
 	}
@@ -129,15 +107,6 @@ func indexes(state []int, want int) []int {
 		}
 	}
 	return out
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // tooMany is the refusal when more parts are lost than parity can rebuild.
@@ -194,75 +163,94 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
-type badInput struct {
-	i   int
-	err error
-}
-
-// rebuild runs the Reed-Solomon decoder over the input parts (hashing each
-// as it is read) into temporary files for the lost parts. Inputs that turn
-// out damaged are returned in bad, and nothing is kept.
-func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, lostIdx []int) (temps map[int]*atomicfile.File, bad []badInput, err error) {
+// rebuild makes one pass over the parts: it hashes the parts of check,
+// feeds the parts of inputs (len(Data) of them, or none) to the
+// Reed-Solomon decoder and writes the parts of lostIdx it rebuilds into
+// temporary files in dir, hashed as they are written. It returns the
+// hashes of the parts of check by position. A rebuilt part that does not
+// match the index is an error when every input is known good; when an
+// input is not, the caller compares its hash first and decides.
+func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, check, lostIdx []int) (temps map[int]*atomicfile.File, sums map[int]string, err error) {
 	x := s.Index
 	files := x.Files()
-	shard := x.ShardSize()
-	dec, err := newCoder(len(x.Data), len(x.Parity))
-	if err != nil {
-		return nil, nil, fmt.Errorf("parity: %w", err)
-	}
-	valid := make([]io.Reader, len(files))
-	fill := make([]io.Writer, len(files))
-	inHash := map[int]hash.Hash{}
-	for _, i := range inputs {
-		f, err := os.Open(s.Paths[i])
-		if err != nil {
-			return nil, nil, fmt.Errorf("bundle part: %w", err)
+	var ins []*stripeIn
+	at := map[int]*stripeIn{}
+	for _, i := range append(append([]int(nil), inputs...), check...) {
+		if at[i] == nil {
+			at[i] = &stripeIn{path: s.Paths[i], size: files[i].Size, pos: i}
+			ins = append(ins, at[i])
 		}
-		defer f.Close()
-		inHash[i] = sha256.New()
-		valid[i] = padded(ctx, io.TeeReader(f, inHash[i]), shard)
 	}
-	made := map[int]*atomicfile.File{}
-	outHash := map[int]hash.Hash{}
+	for _, i := range inputs {
+		at[i].feed = true
+	}
+	for _, i := range check {
+		at[i].hash = true
+	}
+	temps = map[int]*atomicfile.File{}
 	defer func() {
-		if err != nil || len(bad) > 0 {
-			for _, f := range made {
+		if err != nil {
+			for _, f := range temps {
 				f.Abort()
 			}
 		}
 	}()
+	var outs []*stripeOut
 	for _, i := range lostIdx {
 		f, err := atomicfile.New(dir, ".airlock-*.partial", 0o644)
 		if err != nil {
 			return nil, nil, fmt.Errorf("creating a rebuilt part: %w", err)
 		}
-		made[i] = f
-		outHash[i] = sha256.New()
-		fill[i] = &truncWriter{w: io.MultiWriter(f, outHash[i]), n: files[i].Size}
+		temps[i] = f
+		outs = append(outs, &stripeOut{f: f.File, name: filepath.Join(dir, files[i].Name), size: files[i].Size, pos: i})
 	}
-	if err := dec.Reconstruct(valid, fill); err != nil {
+	var code func([][]byte) error
+	if len(outs) > 0 {
+		dec, err := newCoder(len(x.Data), len(x.Parity))
+		if err != nil {
+			return nil, nil, fmt.Errorf("parity: %w", err)
+		}
+		required := make([]bool, len(files))
+		for _, i := range lostIdx {
+			required[i] = true
+		}
+		code = func(row [][]byte) error {
+			for _, i := range lostIdx {
+				row[i] = row[i][:0] // missing: the decoder fills it in place
+			}
+			return dec.ReconstructSome(row, required)
+		}
+	}
+	if err := stripePass(ctx, x.ShardSize(), len(files), ins, outs, code); err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
 		return nil, nil, fmt.Errorf("rebuilding parts: %w", err)
 	}
-	for _, i := range inputs {
-		if err := s.compare(i, hex.EncodeToString(inHash[i].Sum(nil))); err != nil {
-			bad = append(bad, badInput{i, err})
+	sums = map[int]string{}
+	for _, in := range ins {
+		if in.hash {
+			sums[in.pos] = in.sum
 		}
 	}
-	if len(bad) > 0 {
-		return nil, bad, nil
+	for _, out := range outs {
+		i := out.pos
+		if out.sum == files[i].SHA256 {
+			continue
+		}
+		for _, j := range inputs {
+			if sums[j] != "" && s.compare(j, sums[j]) != nil {
+				return temps, sums, nil // rebuilt from a damaged part: the caller sees it
+			}
+		}
+		return nil, nil, &verify.Error{Part: files[i].Name, Reason: "the rebuilt part does not match the signed part index; nothing was written"}
 	}
 	for _, i := range lostIdx {
-		if got := hex.EncodeToString(outHash[i].Sum(nil)); got != files[i].SHA256 {
-			return nil, nil, &verify.Error{Part: files[i].Name, Reason: "the rebuilt part does not match the signed part index; nothing was written"}
-		}
-		if err := made[i].Finish(); err != nil {
+		if err := temps[i].Finish(); err != nil {
 			return nil, nil, &WriteError{Path: filepath.Join(dir, files[i].Name), Err: err}
 		}
 	}
-	return made, nil, nil
+	return temps, sums, nil
 }
 
 // place renames the verified rebuilt parts to their signed names.
