@@ -7,8 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 
 	"github.com/airlockhq/airlock/internal/ctxio"
 	"github.com/airlockhq/airlock/internal/stall"
@@ -17,49 +16,149 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// prefetch starts downloading every layer blob of img into dir, up to jobs
-// at a time and top layer first (the order mutate.Extract reads them), and
-// returns an image that reads its layers from there: reading a layer waits
-// only for that layer's download, so fetching the lower layers overlaps
-// converting the upper ones. Downloads are checked against their digests
-// by go-containerregistry. Call wait before removing dir.
-func prefetch(ctx context.Context, img v1.Image, dir string, jobs int) (v1.Image, func(), error) {
+// layerStore downloads the layer blobs of the images a run converts into
+// dir, each blob once however many images share it, up to jobs at a time,
+// and removes each blob when the last conversion using it is done. An
+// image's layers are asked for top layer first (the order rootfs reads
+// them), and reading a layer waits only for that layer's download, so
+// fetching the lower layers overlaps converting the upper ones. Downloads
+// are checked against their digests by go-containerregistry.
+type layerStore struct {
+	ctx    context.Context // the run's: a download serves every image using it
+	cancel context.CancelFunc
+	dir    string
+	slots  chan struct{}
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	blobs map[v1.Hash]*blob
+	uses  map[v1.Hash]int // conversions still to ask for the blob
+	n     int             // names the blob files
+}
+
+type blob struct {
+	path  string
+	ready chan struct{} // closed when the download ended; err says how
+	err   error
+	users int // conversions holding it
+}
+
+// newLayerStore returns a store, in a new folder in parent, for converting
+// imgs; call close when done.
+func newLayerStore(ctx context.Context, parent string, jobs int, imgs []v1.Image) (*layerStore, error) {
+	dir, err := os.MkdirTemp(parent, ".layers-")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &layerStore{ctx: ctx, cancel: cancel, dir: dir, slots: make(chan struct{}, jobs),
+		blobs: map[v1.Hash]*blob{}, uses: map[v1.Hash]int{}}
+	for _, img := range imgs {
+		digests, err := layerDigests(img)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		for _, d := range digests {
+			s.uses[d]++
+		}
+	}
+	return s, nil
+}
+
+func layerDigests(img v1.Image) ([]v1.Hash, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("listing layers: %w", err)
+	}
+	out := make([]v1.Hash, len(layers))
+	for i, l := range layers {
+		if out[i], err = l.Digest(); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// image returns img reading its layers from the store, starting the
+// downloads not yet started; release gives them back.
+func (s *layerStore) image(img v1.Image) (v1.Image, func(), error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing layers: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	digests, err := layerDigests(img)
+	if err != nil {
+		return nil, nil, err
+	}
 	local := make([]v1.Layer, len(layers))
-	for i, l := range layers {
-		local[i] = &fileLayer{remote: l, path: filepath.Join(dir, fmt.Sprintf("layer-%03d", i)), ready: make(chan struct{})}
+	s.mu.Lock()
+	for i := len(layers) - 1; i >= 0; i-- {
+		local[i] = &fileLayer{remote: layers[i], blob: s.take(layers[i], digests[i])}
 	}
-	// A failed download fails only its own layer (the conversion reports
-	// it when it reaches that layer); the others go on until wait.
-	var g errgroup.Group
-	g.SetLimit(jobs)
-	started := make(chan struct{})
-	go func() { // starts the downloads top layer first
-		defer close(started)
-		for i := len(local) - 1; i >= 0; i-- {
-			fl := local[i].(*fileLayer)
-			if err := ctx.Err(); err != nil {
-				fl.err = err
-				close(fl.ready)
-				continue
-			}
-			g.Go(func() error {
-				fl.err = fetchLayer(ctx, fl.remote, fl.path)
-				close(fl.ready)
-				return nil
-			})
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i, l := range local {
+			s.drop(digests[i], l.(*fileLayer).blob)
 		}
-	}()
-	wait := func() {
-		cancel()
-		<-started
-		_ = g.Wait() // downloads report through their layers
 	}
-	return &localImage{Image: img, layers: local}, wait, nil
+	return &localImage{Image: img, layers: local}, release, nil
+}
+
+// take hands out d's blob, starting its download if no one holds it.
+func (s *layerStore) take(l v1.Layer, d v1.Hash) *blob {
+	s.uses[d]-- // below zero for a conversion not counted up front (a retry)
+	b := s.blobs[d]
+	if b == nil {
+		s.n++
+		b = &blob{path: filepath.Join(s.dir, fmt.Sprintf("layer-%04d", s.n)), ready: make(chan struct{})}
+		s.blobs[d] = b
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer close(b.ready)
+			select {
+			case s.slots <- struct{}{}:
+				defer func() { <-s.slots }()
+				b.err = fetchLayer(s.ctx, l, b.path)
+			case <-s.ctx.Done():
+				b.err = s.ctx.Err()
+			}
+		}()
+	}
+	b.users++
+	return b
+}
+
+// drop gives d's blob back and removes it once no conversion holds it and
+// none still to come asks for it.
+func (s *layerStore) drop(d v1.Hash, b *blob) {
+	b.users--
+	if b.users > 0 || s.uses[d] > 0 {
+		return
+	}
+	delete(s.blobs, d)
+	select {
+	case <-b.ready:
+		os.Remove(b.path)
+	default: // a conversion that failed early; once its download stops
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			<-b.ready
+			os.Remove(b.path)
+		}()
+	}
+}
+
+// close stops the downloads still running, waits for them and removes
+// the store's folder.
+func (s *layerStore) close() {
+	s.cancel()
+	s.wg.Wait()
+	os.RemoveAll(s.dir)
 }
 
 // stallRetries is how often a layer download that stalled halfway starts
@@ -109,15 +208,13 @@ func fetchLayerOnce(ctx context.Context, l v1.Layer, path string) error {
 // digests, size and media type come from the image manifest.
 type fileLayer struct {
 	remote v1.Layer
-	path   string
-	ready  chan struct{} // closed when the download ended; err says how
-	err    error
+	blob   *blob
 }
 
 // await waits for the layer's download.
 func (f *fileLayer) await() error {
-	<-f.ready
-	return f.err
+	<-f.blob.ready
+	return f.blob.err
 }
 
 func (f *fileLayer) Digest() (v1.Hash, error)            { return f.remote.Digest() }
@@ -128,7 +225,7 @@ func (f *fileLayer) Compressed() (io.ReadCloser, error) {
 	if err := f.await(); err != nil {
 		return nil, err
 	}
-	return os.Open(f.path)
+	return os.Open(f.blob.path)
 }
 
 // Uncompressed decompresses with klauspost/compress, which is markedly
@@ -137,14 +234,14 @@ func (f *fileLayer) Uncompressed() (io.ReadCloser, error) {
 	if err := f.await(); err != nil {
 		return nil, err
 	}
-	file, err := os.Open(f.path)
+	file, err := os.Open(f.blob.path)
 	if err != nil {
 		return nil, err
 	}
 	r, err := decompress(file)
 	if err != nil {
 		file.Close()
-		return nil, fmt.Errorf("layer %s: %w", f.path, err)
+		return nil, fmt.Errorf("layer %s: %w", f.blob.path, err)
 	}
 	return r, nil
 }

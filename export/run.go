@@ -20,6 +20,8 @@ import (
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/stage"
 	"github.com/airlockhq/airlock/verify"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // PayloadPrefix is the folder of image payloads inside a bundle; the rest
@@ -84,7 +86,7 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		if err := cache.Remove(stageKey(t, o)); err != nil {
 			return nil, err
 		}
-		if staged[i], err = stageOne(ctx, cache, t, o, emit); err != nil {
+		if staged[i], err = stageAgain(ctx, cache, t, o, emit); err != nil {
 			return nil, fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
 		}
 	}
@@ -175,18 +177,42 @@ func (s staged) payload(t source.Target) bundle.Payload {
 	}
 }
 
-// stageAll converts up to o.jobs targets at a time; the first failure
-// cancels the rest.
+// stageAll converts up to o.jobs targets at a time, taking those in the
+// staging cache from there; the first failure cancels the rest.
 func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, o *options, emit func(Event)) ([]staged, error) {
 	out := make([]staged, len(targets))
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.jobs)
+	var todo []int
+	var imgs []v1.Image
 	for i, t := range targets {
+		s, ok, err := lookup(cache, t, o)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = s
+			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
+			continue
+		}
+		todo = append(todo, i)
+		imgs = append(imgs, t.Image)
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	store, err := newLayerStore(ctx, cache.Dir(), fetchJobs, imgs)
+	if err != nil {
+		return nil, err
+	}
+	defer store.close()
+	g.SetLimit(o.jobs)
+	for _, i := range todo {
+		t := targets[i]
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			s, err := stageOne(ctx, cache, t, o, emit)
+			s, err := convertOne(ctx, cache, store, t, o, emit)
 			if err != nil {
 				return fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
 			}
@@ -200,49 +226,49 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 	return out, nil
 }
 
-func stageOne(ctx context.Context, cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, error) {
-	key := stageKey(t, o)
-	ev := Event{Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()}
-	if e, ok, err := cache.Lookup(key); err != nil {
+// stageAgain converts t once more, after its cached tgz was evicted.
+func stageAgain(ctx context.Context, cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, error) {
+	store, err := newLayerStore(ctx, cache.Dir(), fetchJobs, nil)
+	if err != nil {
 		return staged{}, err
-	} else if ok {
-		s, err := stagedFrom(e, true)
-		ev.Kind, ev.Size = Cached, e.Size
-		emit(ev)
-		return s, err
 	}
-	ev.Kind = Started
-	emit(ev)
-	e, err := cache.Put(ctx, key, func(w io.Writer) (any, error) {
+	defer store.close()
+	return convertOne(ctx, cache, store, t, o, emit)
+}
+
+func lookup(cache *stage.Cache, t source.Target, o *options) (staged, bool, error) {
+	e, ok, err := cache.Lookup(stageKey(t, o))
+	if err != nil || !ok {
+		return staged{}, false, err
+	}
+	s, err := stagedFrom(e, true)
+	return s, err == nil, err
+}
+
+// convertOne converts t into the staging cache.
+func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t source.Target, o *options, emit func(Event)) (staged, error) {
+	emit(Event{Kind: Started, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()})
+	e, err := cache.Put(ctx, stageKey(t, o), func(w io.Writer) (any, error) {
+		img, release, err := store.image(t.Image)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		warn := func(w rootfs.Warning) {
 			emit(Event{Kind: Warned, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
 				Message: fmt.Sprintf("%s (%s): %s", t.Key, t.Request.Ref, w)})
 		}
-		return convert(ctx, w, cache.Dir(), t, o, func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }, warn)
+		opts := append([]rootfs.Option{
+			rootfs.WithProgress(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }),
+			rootfs.WithWarning(warn),
+		}, o.rootfs...)
+		return rootfs.Write(ctx, w, img, opts...)
 	})
 	if err != nil {
 		return staged{}, err
 	}
-	ev.Kind, ev.Size = Converted, e.Size
-	emit(ev)
+	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: e.Size})
 	return stagedFrom(e, false)
-}
-
-// convert fetches t's layers into a temporary folder beside the cache and
-// writes its rootfs tgz to w.
-func convert(ctx context.Context, w io.Writer, cacheDir string, t source.Target, o *options, progress func(int64), warn func(rootfs.Warning)) (rootfs.Metadata, error) {
-	dir, err := os.MkdirTemp(cacheDir, ".layers-")
-	if err != nil {
-		return rootfs.Metadata{}, err
-	}
-	defer os.RemoveAll(dir)
-	img, wait, err := prefetch(ctx, t.Image, dir, fetchJobs)
-	if err != nil {
-		return rootfs.Metadata{}, err
-	}
-	defer wait() // before the deferred RemoveAll of dir
-	opts := append([]rootfs.Option{rootfs.WithProgress(progress), rootfs.WithWarning(warn)}, o.rootfs...)
-	return rootfs.Write(ctx, w, img, opts...)
 }
 
 func stagedFrom(e stage.Entry, cached bool) (staged, error) {
