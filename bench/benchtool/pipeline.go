@@ -44,7 +44,7 @@ type pipelineResult struct {
 // "total SECONDS TGZ_BYTES FLAT_BYTES".
 func runPipeline(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
-	level := fs.Int("level", pgzip.DefaultCompression, "pgzip compression level (1-9)")
+	level := fs.Int("level", pgzip.DefaultCompression, "pgzip compression level: 1-9, or -1 for pgzip.DefaultCompression (airlock's default; klauspost/compress maps it to level 5)")
 	jobs := fs.Int("j", 2, "images converted at a time (airlock export's default -j)")
 	outDir := fs.String("o", "", "folder for the output tgz files, 001.tgz, 002.tgz, ... (must not hold them yet)")
 	fs.Usage = func() {
@@ -60,8 +60,8 @@ func runPipeline(args []string, stdout io.Writer) error {
 	if *jobs < 1 {
 		return fmt.Errorf("pipeline: -j %d: need at least 1", *jobs)
 	}
-	if *level < pgzip.BestSpeed || *level > pgzip.BestCompression {
-		return fmt.Errorf("pipeline: -level %d: pick 1 (fastest) to 9 (smallest)", *level)
+	if *level != pgzip.DefaultCompression && (*level < pgzip.BestSpeed || *level > pgzip.BestCompression) {
+		return fmt.Errorf("pipeline: -level %d: pick 1 (fastest) to 9 (smallest), or -1 for the default", *level)
 	}
 	if fs.NArg() == 0 {
 		return errors.New("pipeline: no images; give each image's layer blob paths, comma-separated")

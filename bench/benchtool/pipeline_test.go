@@ -95,7 +95,7 @@ func TestPipelineRenamesAndClearsOwners(t *testing.T) {
 
 	out := filepath.Join(dir, "out")
 	var stdout bytes.Buffer
-	err := runPipeline([]string{"-level", "1", "-j", "2", "-o", out, top + "," + bottom, other}, &stdout)
+	err := runPipeline([]string{"-j", "2", "-o", out, top + "," + bottom, other}, &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
