@@ -10,8 +10,10 @@
 #   BENCH_REPS=5       alternated runs of the small side-by-side jobs (one-image
 #                      exports of the Debian images, verify, part check, repair, import)
 #   BENCH_REPS_BIG=3   alternated runs of the big ones (golang:bookworm export,
-#                      10 images vs limit, codec, cores, parity); 50 images vs
-#                      limit is always one alternated pair
+#                      10 images vs limit, cores, parity); 50 images vs limit is
+#                      always one alternated pair
+#   BENCH_REPS_CODEC=2 alternated runs per compression level (level 9 takes ~15 s
+#                      a side on golang:bookworm)
 #   BENCH_ONLY=LIST    comma-separated sections to run, e.g. BENCH_ONLY=export or
 #                      BENCH_ONLY=codec,cores; sections: export (one image vs peer
 #                      and vs limit), scale (1/10/50 images, vs limit), codec
@@ -46,6 +48,7 @@ ROOT=$(dirname "$HERE")
 TOOLS=$(cd "$TOOLS" && pwd)
 REPS=${BENCH_REPS:-5}
 REPS_BIG=${BENCH_REPS_BIG:-3}
+REPS_CODEC=${BENCH_REPS_CODEC:-2}
 PROFILE=${BENCH_PROFILE:-1}
 ONLY=${BENCH_ONLY:-}
 SMALL=${BENCH_SMALL:-0}
@@ -208,12 +211,13 @@ main() {
 	log "building bench/benchtool"
 	(cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool)
 	BT=$W/benchtool
-	AJ=$("$AIRLOCK" export --help 2>&1 | sed -n 's/.*--jobs int.*(default \([0-9][0-9]*\)).*/\1/p' | head -1)
+	EXPORT_HELP=$("$AIRLOCK" export --help 2>&1) || die "airlock export --help failed: $EXPORT_HELP"
+	AJ=$(sed -n 's/.*--jobs int.*(default \([0-9][0-9]*\)).*/\1/p' <<<"$EXPORT_HELP" | head -1)
 	[[ -n $AJ ]] || die "could not read airlock export's default --jobs from its --help"
 	# Flags of every airlock export: the registry is plain HTTP, and the
 	# corpus's tags (bookworm, v001) do not start with a number.
 	XF=(--insecure)
-	if "$AIRLOCK" export --help 2>&1 | grep -q -- --allow-floating-versions; then
+	if grep -q -- --allow-floating-versions <<<"$EXPORT_HELP"; then
 		XF+=(--allow-floating-versions)
 	fi
 
@@ -304,7 +308,7 @@ describe() {
 	info revision "$rev; $("$AIRLOCK" --version 2>/dev/null | head -1)"
 	info corpus "$(cat "$CORPUS/description")"
 	info peers "crane $(modversion crane), mc $(modversion mc), minio $(modversion minio), $("$AWS" --version 2>&1 | cut -d' ' -f1), pigz $(pigz --version 2>&1 | cut -d' ' -f2), $(tar --version | head -1), $(sha256sum --version | head -1)"
-	info method "$REPS alternated runs per small side-by-side job, $REPS_BIG per big one (order reversed on even runs), warm page cache, registry (crane, --disk) and MinIO on this machine; airlock with default -j ($AJ); a fresh staging cache per export run; the limit pipeline over layer blobs fetched to disk beforehand, -j $AJ"
+	info method "$REPS alternated runs per small side-by-side job, $REPS_BIG per big one, $REPS_CODEC per compression level (order reversed on even runs), warm page cache, registry (crane, --disk) and MinIO on this machine; airlock with default -j ($AJ); a fresh staging cache per export run; the limit pipeline over layer blobs fetched to disk beforehand, -j $AJ"
 	if [[ -n $ONLY || $SMALL == 1 ]]; then
 		info scope "partial run: BENCH_ONLY=${ONLY:-(all)}$([[ $SMALL == 1 ]] && echo ' BENCH_SMALL=1')"
 	fi
@@ -471,15 +475,15 @@ codec_jobs() {
 	local job=export-${BIG//[:]/-} layers rep order tool name level names=(fast best) has=1 entries=()
 	local -A lv=([fast]=1 [default]=-1 [best]=9)
 	layers=$(blobs_of "$REG/$BIG")
-	"$AIRLOCK" export --help 2>&1 | grep -q -- --compression || has=0
+	grep -q -- --compression <<<"$EXPORT_HELP" || has=0
 	if ! grep -q "^I	bytes.$job	" "$RES"; then
 		names=(fast default best)
 	fi
 	for name in "${names[@]}"; do
 		job=codec-$name
-		log "$job: $REPS_BIG alternated runs"
+		log "$job: $REPS_CODEC alternated runs"
 		[[ $has == 1 || $name == default ]] || info "skip.$job" "no --compression flag in this airlock"
-		for rep in $(seq 1 "$REPS_BIG"); do
+		for rep in $(seq 1 "$REPS_CODEC"); do
 			order="airlock limit"
 			((rep % 2 == 0)) && order="limit airlock"
 			for tool in $order; do
