@@ -652,12 +652,14 @@ parts_jobs() {
 # start_minio: a MinIO on this machine at $MINIO_URL, with the mc alias
 # "local" and AWS_* credentials for airlock.
 start_minio() {
-	local mport
+	local mport cport
 	mport=$(free_port)
+	cport=$(free_port)
+	while [[ $cport == "$mport" ]]; do cport=$(free_port); done
 	MINIO_URL=http://127.0.0.1:$mport
 	export AWS_ACCESS_KEY_ID=benchbench AWS_SECRET_ACCESS_KEY=benchbenchbench AWS_REGION=us-east-1
 	MINIO_ROOT_USER=$AWS_ACCESS_KEY_ID MINIO_ROOT_PASSWORD=$AWS_SECRET_ACCESS_KEY MINIO_BROWSER=off \
-		"$TOOLS/minio" server "$W/minio" --address "127.0.0.1:$mport" --console-address "127.0.0.1:$(free_port)" --quiet \
+		"$TOOLS/minio" server "$W/minio" --address "127.0.0.1:$mport" --console-address "127.0.0.1:$cport" --quiet \
 		>"$W/logs/minio.log" 2>&1 &
 	PIDS+=($!)
 	wait_http "$MINIO_URL/minio/health/ready" minio
