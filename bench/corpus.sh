@@ -102,7 +102,7 @@ corpus_small() {
 	done
 	echo small >"$root/etc/hostname"
 	corpus_tar "$root" "$CORPUS/layers/base.tar.gz" usr etc
-	corpus_tiny 11
+	corpus_tiny 60
 	echo "SMALL generated tree: $(find "$root" | wc -l) entries, $(du -sm --apparent-size "$root" | cut -f1) MB apparent, one layer" >"$CORPUS/description"
 	rm -rf "$root"
 }

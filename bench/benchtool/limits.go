@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,10 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/pgzip"
 )
 
 // eachPayload calls fn with the uncompressed stream of every images/ entry
@@ -45,39 +42,6 @@ func eachPayload(bundlePath string, fn func(name string, r io.Reader) error) err
 		}
 		zr.Close()
 	}
-}
-
-// runPgzip is the "export, vs limit" peer: compressing the flattened tar,
-// already in memory, with pgzip at its defaults (the same level, block size
-// and concurrency airlock uses).
-func runPgzip(bundlePath string) error {
-	var flat [][]byte
-	var total int64
-	err := eachPayload(bundlePath, func(_ string, r io.Reader) error {
-		var b bytes.Buffer
-		n, err := b.ReadFrom(r)
-		flat = append(flat, b.Bytes())
-		total += n
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if total == 0 {
-		return fmt.Errorf("%s: no images/ payloads", bundlePath)
-	}
-	start := time.Now()
-	for _, b := range flat {
-		zw := pgzip.NewWriter(io.Discard)
-		if _, err := zw.Write(b); err != nil {
-			return err
-		}
-		if err := zw.Close(); err != nil {
-			return err
-		}
-	}
-	fmt.Printf("%.4f %d\n", time.Since(start).Seconds(), total)
-	return nil
 }
 
 func runFlatSize(bundlePath string) error {

@@ -1,11 +1,13 @@
-// Command benchtool is the Go side of bench/run.sh: the speed-limit peers
-// (pgzip from memory, Go SHA-256 over a file) and the report that turns the
-// raw samples into BENCHMARKS.md. It uses the standard library and pgzip
+// Command benchtool is the Go side of bench/run.sh: the speed-limit
+// references (the bare export pipeline over layer blobs on disk, Go SHA-256
+// over a file) and the report that turns the raw samples into
+// BENCHMARKS.md. It uses the standard library, klauspost/compress and pgzip
 // only, never airlock's packages, so library changes cannot break it.
 //
-//	benchtool pgzip BUNDLE.tar    gunzip the bundle's images/ payloads into memory, then
-//	                              time pgzip (default level and concurrency) compressing
-//	                              them to io.Discard; prints "SECONDS UNCOMPRESSED_BYTES"
+//	benchtool pipeline [-level N] [-j N] -o DIR LAYER[,LAYER...]...
+//	                              the export limit: per image (one argument, its layer
+//	                              blobs top first) gunzip → tar → rootfs/ names → tar →
+//	                              pgzip → SHA-256 → DIR/NNN.tgz, fsynced; -j images at a time
 //	benchtool sha256 FILE         prints the SHA-256 of FILE
 //	benchtool flatsize BUNDLE.tar prints the uncompressed size of its images/ payloads
 //	benchtool report RESULTS      prints the Markdown report of a results file
@@ -18,13 +20,13 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool pgzip|sha256|flatsize|report FILE")
+		fmt.Fprintln(os.Stderr, "usage: benchtool pipeline|sha256|flatsize|report ARGS")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
-	case "pgzip":
-		err = runPgzip(os.Args[2])
+	case "pipeline":
+		err = runPipeline(os.Args[2:], os.Stdout)
 	case "sha256":
 		err = runSHA256(os.Args[2])
 	case "flatsize":

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type entry struct {
+	name, link, body string
+	typ              byte
+}
+
+func writeLayer(t *testing.T, path string, entries []entry) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: 0o644,
+			Uid: 1000, Gid: 1000, Uname: "someone", Gname: "staff", Size: int64(len(e.body))}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, e.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readTgz returns the entries of a tgz file in order.
+func readTgz(t *testing.T, path string) []*tar.Header {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var out []*tar.Header
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr.PAXRecords = map[string]string{"body": string(body)} // carried for the checks
+		out = append(out, hdr)
+	}
+}
+
+func TestPipelineRenamesAndClearsOwners(t *testing.T) {
+	dir := t.TempDir()
+	top, bottom := filepath.Join(dir, "top.tgz"), filepath.Join(dir, "bottom.tgz")
+	writeLayer(t, top, []entry{
+		{name: "etc/", typ: tar.TypeDir},
+		{name: "etc/hostname", typ: tar.TypeReg, body: "top\n"},
+		{name: "etc/.wh.motd", typ: tar.TypeReg},
+	})
+	writeLayer(t, bottom, []entry{
+		{name: "./usr/", typ: tar.TypeDir},
+		{name: "./usr/bin/tool", typ: tar.TypeReg, body: strings.Repeat("tool", 1000)},
+		{name: "./usr/bin/tool2", typ: tar.TypeLink, link: "./usr/bin/tool"},
+		{name: "./usr/bin/sh", typ: tar.TypeSymlink, link: "../../bin/bash"},
+	})
+	other := filepath.Join(dir, "other.tgz")
+	writeLayer(t, other, []entry{{name: "only", typ: tar.TypeReg, body: "x"}})
+
+	out := filepath.Join(dir, "out")
+	var stdout bytes.Buffer
+	err := runPipeline([]string{"-j", "2", "-o", out, top + "," + bottom, other}, &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := readTgz(t, filepath.Join(out, "001.tgz"))
+	want := []struct{ name, link, body string }{
+		{"rootfs/etc/", "", ""},
+		{"rootfs/etc/hostname", "", "top\n"},
+		{"rootfs/etc/.wh.motd", "", ""}, // whiteouts are copied, not applied
+		{"rootfs/usr/", "", ""},
+		{"rootfs/usr/bin/tool", "", strings.Repeat("tool", 1000)},
+		{"rootfs/usr/bin/tool2", "rootfs/usr/bin/tool", ""},
+		{"rootfs/usr/bin/sh", "../../bin/bash", ""}, // symlink targets stay as they are
+	}
+	if len(got) != len(want) {
+		t.Fatalf("001.tgz has %d entries, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Name != w.name || g.Linkname != w.link || g.PAXRecords["body"] != w.body {
+			t.Errorf("entry %d: got %q → %q (%d bytes), want %q → %q (%d bytes)",
+				i, g.Name, g.Linkname, len(g.PAXRecords["body"]), w.name, w.link, len(w.body))
+		}
+		if g.Uname != "" || g.Gname != "" || g.Uid != 1000 || g.Gid != 1000 {
+			t.Errorf("%s: owner %q/%q %d/%d, want names cleared and ids kept", g.Name, g.Uname, g.Gname, g.Uid, g.Gid)
+		}
+	}
+	if got := readTgz(t, filepath.Join(out, "002.tgz")); len(got) != 1 || got[0].Name != "rootfs/only" {
+		t.Errorf("002.tgz: got %d entries, want rootfs/only alone", len(got))
+	}
+
+	// The reported hashes and sizes are those of the files.
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[2], "total ") {
+		t.Fatalf("output %q: want two image lines and a total", stdout.String())
+	}
+	for i, l := range lines[:2] {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("%03d.tgz", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		f := strings.Fields(l)
+		if f[0] != hex.EncodeToString(sum[:]) || f[1] != fmt.Sprint(len(b)) {
+			t.Errorf("line %q: want sha256 %x and %d bytes", l, sum, len(b))
+		}
+	}
+}
+
+func TestPipelineRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{dir + "/missing.tgz"},                   // no -o
+		{"-o", dir + "/o", dir + "/missing.tgz"}, // no such layer
+		{"-o", dir + "/o", "-level", "12", "x"},  // bad level
+		{"-o", dir + "/o"},                       // no images
+	} {
+		if err := runPipeline(args, io.Discard); err == nil {
+			t.Errorf("runPipeline(%q): no error", args)
+		}
+	}
+}
