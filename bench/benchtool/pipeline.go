@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/pgzip"
 	"golang.org/x/sync/errgroup"
 )
@@ -35,7 +34,8 @@ type pipelineResult struct {
 // runPipeline is the "export, vs limit" reference: the bare pure-Go
 // pipeline airlock's conversion cannot beat without skipping work. For each
 // image (one argument: its layer blob paths, comma-separated, in the order
-// airlock reads them) it gunzips every layer (klauspost/compress), reads it
+// airlock reads them) it gunzips every layer (pgzip, reading ahead as
+// airlock does), reads it
 // with archive/tar, renames each entry under rootfs/ with Uname/Gname
 // cleared, writes it with archive/tar into pgzip (airlock's block size and
 // concurrency), hashes the compressed stream with SHA-256 and writes it to a
@@ -168,7 +168,9 @@ func copyLayer(tw *tar.Writer, blob string) error {
 		return err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	// The same read-ahead gunzip airlock uses (export/decompress.go):
+	// inflating on its own goroutine overlaps the tar work.
+	zr, err := pgzip.NewReaderN(bufio.NewReaderSize(f, 1<<20), 1<<20, 8)
 	if err != nil {
 		return err
 	}
