@@ -84,9 +84,10 @@ func runRepair(ctx context.Context, o repairOptions, args []string, s streams) e
 		fmt.Fprintf(s.out, "rebuilt from %s; those parts were not hashed one by one (airlock verify checks each)\n", strings.Join(res.From, ", "))
 	case bundle.FullPass:
 		if res.FastPassFailed {
-			fmt.Fprintf(s.out, "a part rebuilt from the others did not match the signed part index, so every part was checked: ")
+			fmt.Fprintf(s.out, "a part rebuilt from the others did not match the signed part index (one of those is damaged), so all %d parts at hand were checked against it\n", res.Checked)
+		} else {
+			fmt.Fprintf(s.out, "checked all %d parts at hand against the signed part index\n", res.Checked)
 		}
-		fmt.Fprintf(s.out, "checked all %d parts at hand against the signed part index\n", res.Checked)
 	}
 	if len(res.Rebuilt) == 0 {
 		fmt.Fprintf(s.out, "all %d parts match the signed part index; nothing to repair\n", len(set.Index.Files()))
