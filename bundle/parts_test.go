@@ -133,8 +133,8 @@ func TestRepairAnyOneLostDataPart(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := filepath.Join(dir, filepath.Base(data[i]))
-			if !slices.Equal(res.Rebuilt, []string{want}) {
-				t.Fatalf("rebuilt %v, want %s", res.Rebuilt, want)
+			if !slices.Equal(res.Rebuilt, []string{want}) || res.Pass != bundle.FastPass {
+				t.Fatalf("rebuilt %v (pass %v), want %s on the fast pass", res.Rebuilt, res.Pass, want)
 			}
 			if !bytes.Equal(readFile(t, want), readFile(t, data[i])) {
 				t.Fatal("rebuilt part differs from the original")
@@ -161,6 +161,9 @@ func TestRepairDamagedByte(t *testing.T) {
 			}
 			if !slices.Equal(res.Rebuilt, []string{p}) || !slices.Equal(res.Kept, []string{p + ".damaged"}) {
 				t.Fatalf("rebuilt %v kept %v", res.Rebuilt, res.Kept)
+			}
+			if n := len(set.Index.Files()); res.Pass != bundle.FullPass || res.Checked != n || res.FastPassFailed {
+				t.Fatalf("pass %v, checked %d of %d, fast pass failed %v; want the full pass", res.Pass, res.Checked, n, res.FastPassFailed)
 			}
 			if !bytes.Equal(readFile(t, p), orig) {
 				t.Fatal("repaired part differs from the original")

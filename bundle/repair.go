@@ -13,10 +13,37 @@ import (
 	"github.com/airlockhq/airlock/verify"
 )
 
+// RepairPass says how Repair made sure of what it wrote.
+type RepairPass int
+
+const (
+	// FastPass: parts were missing (absent or of the wrong size); they
+	// were rebuilt from RepairResult.From without hashing those parts one
+	// by one, and every rebuilt part matched the signed index. The rebuilt
+	// parts are proven correct; the parts they were rebuilt from, and any
+	// spare parts not needed, were not checked (airlock verify checks
+	// each).
+	FastPass RepairPass = iota + 1
+	// FullPass: every part at hand was hashed and compared with the signed
+	// index, and every one missing or damaged was rebuilt from parts known
+	// good.
+	FullPass
+)
+
 // RepairResult tells what Repair did.
 type RepairResult struct {
+	Pass    RepairPass
 	Rebuilt []string // the files written, verified against the index
 	Kept    []string // damaged files moved aside (NAME.damaged) to make room
+	// From lists the parts the rebuilt ones were computed from.
+	From []string
+	// Checked is the number of parts at hand hashed and compared with the
+	// index: all of them on the full pass, none on the fast pass.
+	Checked int
+	// FastPassFailed is set on a full pass that followed a fast pass whose
+	// rebuilt part did not match the index: a part it was rebuilt from
+	// was damaged.
+	FastPassFailed bool
 }
 
 const (
@@ -34,12 +61,15 @@ const (
 // kept as NAME.damaged. When too many parts are lost, Repair writes nothing
 // and fails with a *PartsError naming them.
 //
-// Every part is read once in the common case: one pass hashes every part
-// at hand (each on its own goroutines, so on every core) while the
-// Reed-Solomon decoder rebuilds the missing ones from len(Data) of them,
-// stripe by stripe, and the rebuilt parts are hashed as they are written.
-// Only when a part turns out damaged is there a second pass, which reads
-// the parts now known good without hashing them again.
+// When parts are missing, Repair first takes the fast pass: it rebuilds
+// them from len(Data) of the others, reading those once without hashing
+// them, and hashes only the rebuilt parts as they are written. Every byte
+// of a rebuilt part depends on the same byte of every part it is rebuilt
+// from, so a rebuilt part that matches the signed index is correct. Only
+// when one does not match (a part it was rebuilt from is damaged), or when
+// nothing is missing, does Repair take the full pass: hash every part at
+// hand (each on its own goroutine, so on every core), then rebuild the
+// missing and damaged ones from parts known good.
 func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error) {
 	x := set.Index
 	files := x.Files()
@@ -53,50 +83,69 @@ func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error
 			state[i], reasons[i] = lost, err
 		}
 	}
-	for {
-		if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lostIdx := indexes(state, lost)
+	if len(lostIdx) > len(x.Parity) {
+		return nil, set.tooMany(lostIdx, reasons)
+	}
+	fastFailed := false
+	if len(lostIdx) > 0 {
+		if err := set.checkTargets(dir, lostIdx); err != nil {
 			return nil, err
 		}
-		lostIdx := indexes(state, lost)
-		if len(lostIdx) > len(x.Parity) {
-			return nil, set.tooMany(lostIdx, reasons)
-		}
-		unknownIdx := indexes(state, unknown)
-		if len(lostIdx) == 0 && len(unknownIdx) == 0 {
-			return &RepairResult{}, nil
-		}
-		var inputs []int
-		if len(lostIdx) > 0 {
-			if err := set.checkTargets(dir, lostIdx); err != nil {
-				return nil, err
-			}
-			// The first len(Data) usable parts, known good ones first.
-			inputs = append(indexes(state, good), unknownIdx...)[:len(x.Data)]
-		}
-		temps, sums, err := set.rebuild(ctx, dir, inputs, unknownIdx, lostIdx)
+		inputs := indexes(state, unknown)[:len(x.Data)]
+		temps, ok, err := set.rebuild(ctx, dir, inputs, lostIdx)
 		if err != nil {
 			return nil, err
 		}
-		damaged := false
-		for _, i := range unknownIdx {
-			if err := set.compare(i, sums[i]); err != nil {
-				state[i], reasons[i], damaged = lost, err, true
-				continue
+		if ok {
+			res, err := set.place(dir, lostIdx, temps)
+			if res != nil {
+				res.Pass, res.From = FastPass, set.paths(inputs)
 			}
-			state[i] = good
+			return res, err
 		}
-		if damaged {
-			// Rebuilt from a damaged part, or more parts to rebuild: again.
-			for _, f := range temps {
-				f.Abort()
-			}
+		fastFailed = true
+	}
+
+	// The full pass: hash every part at hand.
+	check := indexes(state, unknown)
+	sums, err := set.hashParts(ctx, check)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range check {
+		if err := set.compare(i, sums[i]); err != nil {
+			state[i], reasons[i] = lost, err
 			continue
 		}
-		if len(lostIdx) == 0 {
-			return &RepairResult{}, nil
-		}
-		return set.place(dir, lostIdx, temps)
+		state[i] = good
 	}
+	lostIdx = indexes(state, lost)
+	if len(lostIdx) > len(x.Parity) {
+		return nil, set.tooMany(lostIdx, reasons)
+	}
+	if len(lostIdx) == 0 { // (never after a fast pass: its parts stay lost)
+		return &RepairResult{Pass: FullPass, Checked: len(check)}, nil
+	}
+	if err := set.checkTargets(dir, lostIdx); err != nil {
+		return nil, err
+	}
+	inputs := indexes(state, good)[:len(x.Data)]
+	temps, ok, err := set.rebuild(ctx, dir, inputs, lostIdx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &verify.Error{Part: set.Name(lostIdx[0]), Reason: "the part rebuilt from parts that match the signed part index does not match it: were the parts changing while repair ran? Nothing was written"}
+	}
+	res, err := set.place(dir, lostIdx, temps)
+	if res != nil {
+		res.Pass, res.From, res.Checked, res.FastPassFailed = FullPass, set.paths(inputs), len(check), fastFailed
+	}
+	return res, err
 }
 
 func indexes(state []int, want int) []int {
@@ -105,6 +154,14 @@ func indexes(state []int, want int) []int {
 		if s == want {
 			out = append(out, i)
 		}
+	}
+	return out
+}
+
+func (s *PartSet) paths(idx []int) []string {
+	out := make([]string, len(idx))
+	for k, i := range idx {
+		out[k] = s.Paths[i]
 	}
 	return out
 }
@@ -163,33 +220,43 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
-// rebuild makes one pass over the parts: it hashes the parts of check,
-// feeds the parts of inputs (len(Data) of them, or none) to the
-// Reed-Solomon decoder and writes the parts of lostIdx it rebuilds into
-// temporary files in dir, hashed as they are written. It returns the
-// hashes of the parts of check by position. A rebuilt part that does not
-// match the index is an error when every input is known good; when an
-// input is not, the caller compares its hash first and decides.
-func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, check, lostIdx []int) (temps map[int]*atomicfile.File, sums map[int]string, err error) {
+// hashParts hashes the parts of idx in one pass, each on a goroutine of
+// its own, and returns their hashes by position.
+func (s *PartSet) hashParts(ctx context.Context, idx []int) (map[int]string, error) {
+	files := s.Index.Files()
+	ins := make([]*stripeIn, len(idx))
+	for k, i := range idx {
+		ins[k] = &stripeIn{path: s.Paths[i], size: files[i].Size, pos: i, hash: true}
+	}
+	if err := stripePass(ctx, s.Index.ShardSize(), len(files), ins, nil, nil); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("checking parts: %w", err)
+	}
+	sums := map[int]string{}
+	for _, in := range ins {
+		sums[in.pos] = in.sum
+	}
+	return sums, nil
+}
+
+// rebuild feeds the parts of inputs (len(Data) of them) to the
+// Reed-Solomon decoder, without hashing them, and writes the parts of
+// lostIdx it rebuilds into temporary files in dir, hashed as they are
+// written. When every rebuilt part matches the index, they are fsynced and
+// returned with ok set; otherwise every temporary file is removed and ok
+// is false.
+func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, lostIdx []int) (_ map[int]*atomicfile.File, ok bool, err error) {
 	x := s.Index
 	files := x.Files()
-	var ins []*stripeIn
-	at := map[int]*stripeIn{}
-	for _, i := range append(append([]int(nil), inputs...), check...) {
-		if at[i] == nil {
-			at[i] = &stripeIn{path: s.Paths[i], size: files[i].Size, pos: i}
-			ins = append(ins, at[i])
-		}
+	ins := make([]*stripeIn, len(inputs))
+	for k, i := range inputs {
+		ins[k] = &stripeIn{path: s.Paths[i], size: files[i].Size, pos: i, feed: true}
 	}
-	for _, i := range inputs {
-		at[i].feed = true
-	}
-	for _, i := range check {
-		at[i].hash = true
-	}
-	temps = map[int]*atomicfile.File{}
-	defer func() {
-		if err != nil {
+	temps := map[int]*atomicfile.File{}
+	defer func() { // temps, not the result, which is nil by then
+		if err != nil || !ok {
 			for _, f := range temps {
 				f.Abort()
 			}
@@ -199,58 +266,42 @@ func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, check, lostId
 	for _, i := range lostIdx {
 		f, err := atomicfile.New(dir, ".airlock-*.partial", 0o644)
 		if err != nil {
-			return nil, nil, fmt.Errorf("creating a rebuilt part: %w", err)
+			return nil, false, fmt.Errorf("creating a rebuilt part: %w", err)
 		}
 		temps[i] = f
 		outs = append(outs, &stripeOut{f: f.File, name: filepath.Join(dir, files[i].Name), size: files[i].Size, pos: i})
 	}
-	var code func([][]byte) error
-	if len(outs) > 0 {
-		dec, err := newCoder(len(x.Data), len(x.Parity))
-		if err != nil {
-			return nil, nil, fmt.Errorf("parity: %w", err)
-		}
-		required := make([]bool, len(files))
+	dec, err := newCoder(len(x.Data), len(x.Parity))
+	if err != nil {
+		return nil, false, fmt.Errorf("parity: %w", err)
+	}
+	required := make([]bool, len(files))
+	for _, i := range lostIdx {
+		required[i] = true
+	}
+	code := func(row [][]byte) error {
 		for _, i := range lostIdx {
-			required[i] = true
+			row[i] = row[i][:0] // missing: the decoder fills it in place
 		}
-		code = func(row [][]byte) error {
-			for _, i := range lostIdx {
-				row[i] = row[i][:0] // missing: the decoder fills it in place
-			}
-			return dec.ReconstructSome(row, required)
-		}
+		return dec.ReconstructSome(row, required)
 	}
 	if err := stripePass(ctx, x.ShardSize(), len(files), ins, outs, code); err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
-		return nil, nil, fmt.Errorf("rebuilding parts: %w", err)
-	}
-	sums = map[int]string{}
-	for _, in := range ins {
-		if in.hash {
-			sums[in.pos] = in.sum
-		}
+		return nil, false, fmt.Errorf("rebuilding parts: %w", err)
 	}
 	for _, out := range outs {
-		i := out.pos
-		if out.sum == files[i].SHA256 {
-			continue
+		if out.sum != files[out.pos].SHA256 {
+			return nil, false, nil
 		}
-		for _, j := range inputs {
-			if sums[j] != "" && s.compare(j, sums[j]) != nil {
-				return temps, sums, nil // rebuilt from a damaged part: the caller sees it
-			}
-		}
-		return nil, nil, &verify.Error{Part: files[i].Name, Reason: "the rebuilt part does not match the signed part index; nothing was written"}
 	}
 	for _, i := range lostIdx {
 		if err := temps[i].Finish(); err != nil {
-			return nil, nil, &WriteError{Path: filepath.Join(dir, files[i].Name), Err: err}
+			return nil, false, &WriteError{Path: filepath.Join(dir, files[i].Name), Err: err}
 		}
 	}
-	return temps, sums, nil
+	return temps, true, nil
 }
 
 // place renames the verified rebuilt parts to their signed names.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/airlockhq/airlock/bundle"
@@ -100,15 +101,21 @@ func TestRepairAcrossStripes(t *testing.T) {
 			if !slices.Equal(res.Rebuilt, []string{lost}) || !bytes.Equal(readFile(t, lost), orig) {
 				t.Fatalf("rebuilt %v; same bytes: %v", res.Rebuilt, bytes.Equal(readFile(t, lost), orig))
 			}
+			// Rebuilt from all the others (K=1), none of them hashed.
+			others := slices.DeleteFunc(append(slices.Clone(data), parity...), func(p string) bool { return p == lost })
+			if res.Pass != bundle.FastPass || res.Checked != 0 || res.FastPassFailed || !slices.Equal(res.From, others) {
+				t.Fatalf("pass %v, checked %d, fast pass failed %v, from %v; want the fast pass from %v", res.Pass, res.Checked, res.FastPassFailed, res.From, others)
+			}
 			noTempFiles(t, f.dir)
 		})
 	}
 }
 
-// A part used to rebuild another turns out damaged in the same pass: the
-// rebuilt part is dropped and a second pass rebuilds both.
+// A part used to rebuild another is damaged: the part rebuilt on the fast
+// pass does not match and is dropped; the full pass finds the damaged part
+// and rebuilds both from the good ones.
 func TestRepairFindsADamagedInputWhileRebuilding(t *testing.T) {
-	f, data, _ := bigSplit(t, 2)
+	f, data, parity := bigSplit(t, 2)
 	orig0, orig1 := readFile(t, data[0]), readFile(t, data[1])
 	os.Remove(data[1])
 	flipByte(t, data[0], 2<<20+5) // in the third stripe
@@ -119,6 +126,11 @@ func TestRepairFindsADamagedInputWhileRebuilding(t *testing.T) {
 	if !slices.Equal(res.Rebuilt, data[:2]) || !slices.Equal(res.Kept, []string{data[0] + ".damaged"}) {
 		t.Fatalf("rebuilt %v, kept %v", res.Rebuilt, res.Kept)
 	}
+	// The fast pass failed; the full pass hashed the 5 parts at hand and
+	// rebuilt from the 4 good ones.
+	if res.Pass != bundle.FullPass || !res.FastPassFailed || res.Checked != 5 || !slices.Equal(res.From, append(slices.Clone(data[2:]), parity...)) {
+		t.Fatalf("pass %v, fast pass failed %v, checked %d, from %v", res.Pass, res.FastPassFailed, res.Checked, res.From)
+	}
 	if !bytes.Equal(readFile(t, data[0]), orig0) || !bytes.Equal(readFile(t, data[1]), orig1) {
 		t.Fatal("a rebuilt part differs from the original")
 	}
@@ -128,30 +140,71 @@ func TestRepairFindsADamagedInputWhileRebuilding(t *testing.T) {
 	}
 }
 
-// A part not needed for the rebuild (K=2, one lost) turns out damaged: it
-// is rebuilt too.
-func TestRepairFindsADamagedSparePart(t *testing.T) {
+// A part not needed for the rebuild (K=2, one lost) is not read on the
+// fast pass, so its damage is left for verify to find; a repair of the
+// complete set then takes the full pass and rebuilds it.
+func TestRepairFastPassLeavesASparePart(t *testing.T) {
 	f, data, parity := bigSplit(t, 2)
 	orig := readFile(t, parity[1])
 	os.Remove(data[3])
 	flipByte(t, parity[1], 1<<20)
+	damaged := readFile(t, parity[1])
 	res, err := bundle.Repair(context.Background(), findSet(t, f, data[0]), f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.Rebuilt, []string{data[3], parity[1]}) || !slices.Equal(res.Kept, []string{parity[1] + ".damaged"}) {
-		t.Fatalf("rebuilt %v, kept %v", res.Rebuilt, res.Kept)
+	if res.Pass != bundle.FastPass || !slices.Equal(res.Rebuilt, []string{data[3]}) || len(res.Kept) != 0 ||
+		!slices.Equal(res.From, append(slices.Clone(data[:3]), parity[0])) {
+		t.Fatalf("pass %v, rebuilt %v, kept %v, from %v", res.Pass, res.Rebuilt, res.Kept, res.From)
+	}
+	if !bytes.Equal(readFile(t, parity[1]), damaged) {
+		t.Fatal("the spare part changed")
+	}
+	if _, err := f.verifyAll(data[0]); err != nil { // the data parts are whole
+		t.Fatal(err)
+	}
+	if err := findSet(t, f, data[0]).Check(context.Background(), 5); !verify.IsFailure(err) {
+		t.Fatalf("check of the damaged spare part: %v", err)
+	}
+
+	res, err = bundle.Repair(context.Background(), findSet(t, f, data[0]), f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pass != bundle.FullPass || res.FastPassFailed || res.Checked != 6 ||
+		!slices.Equal(res.Rebuilt, []string{parity[1]}) || !slices.Equal(res.Kept, []string{parity[1] + ".damaged"}) {
+		t.Fatalf("pass %v, checked %d, rebuilt %v, kept %v", res.Pass, res.Checked, res.Rebuilt, res.Kept)
 	}
 	if !bytes.Equal(readFile(t, parity[1]), orig) {
 		t.Fatal("rebuilt parity part differs")
 	}
-	if _, err := f.verifyAll(data[0]); err != nil {
-		t.Fatal(err)
-	}
 }
 
-// One part lost and another found damaged while rebuilding, with K=1: a
-// refusal naming both, and the folder as it was (no temporary file).
+// Nothing missing, one part damaged (in its last block): the full pass
+// finds it and rebuilds it.
+func TestRepairFullPassAcrossStripes(t *testing.T) {
+	f, data, parity := bigSplit(t, 1)
+	orig := readFile(t, data[2])
+	flipByte(t, data[2], bigPartSize-2)
+	res, err := bundle.Repair(context.Background(), findSet(t, f, data[0]), f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pass != bundle.FullPass || res.FastPassFailed || res.Checked != 5 ||
+		!slices.Equal(res.Rebuilt, []string{data[2]}) || !slices.Equal(res.Kept, []string{data[2] + ".damaged"}) ||
+		!slices.Equal(res.From, []string{data[0], data[1], data[3], parity[0]}) {
+		t.Fatalf("pass %v, checked %d, rebuilt %v, kept %v, from %v", res.Pass, res.Checked, res.Rebuilt, res.Kept, res.From)
+	}
+	if !bytes.Equal(readFile(t, data[2]), orig) {
+		t.Fatal("rebuilt part differs")
+	}
+	noTempFiles(t, f.dir)
+}
+
+// One part lost and another damaged, with K=1: the part rebuilt on the
+// fast pass does not match, the full pass finds the damaged one, and the
+// answer is a refusal naming both, with the folder as it was (no temporary
+// file, no rebuilt part).
 func TestRepairRefusesWhenRebuildingFindsOneTooMany(t *testing.T) {
 	f, data, _ := bigSplit(t, 1)
 	os.Remove(data[1])
@@ -176,6 +229,7 @@ func TestRepairRefusesWhenRebuildingFindsOneTooMany(t *testing.T) {
 			t.Fatalf("%s changed", name)
 		}
 	}
+	noTempFiles(t, f.dir)
 }
 
 // Checking one part alone reads it in several blocks: damage in a later
@@ -194,17 +248,64 @@ func TestCheckAcrossStripes(t *testing.T) {
 	}
 }
 
-// A cancelled repair stops, writes nothing and leaves no temporary file.
-func TestRepairCancelled(t *testing.T) {
-	f, data, _ := bigSplit(t, 1)
-	os.Remove(data[1])
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	before := snapshot(t, f.dir)
-	if _, err := bundle.Repair(ctx, findSet(t, f, data[0]), f.dir); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+// cancelOnFirstCheck is a context that Repair finds live on its first
+// look, and that is cancelled right then: the cancellation reaches Repair
+// in the middle of its work.
+type cancelOnFirstCheck struct {
+	context.Context
+	cancel  context.CancelFunc
+	checked atomic.Bool
+}
+
+func (c *cancelOnFirstCheck) Err() error {
+	if !c.checked.Swap(true) {
+		c.cancel()
+		return nil
 	}
-	if after := snapshot(t, f.dir); len(after) != len(before) {
-		t.Fatalf("folder changed: %d files, had %d", len(after), len(before))
+	return c.Context.Err()
+}
+
+// A cancelled repair stops, writes nothing and leaves no temporary file:
+// cancelled before it starts, while it rebuilds (fast pass) and while it
+// hashes (full pass).
+func TestRepairCancelled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(data []string)
+		ctx    func() context.Context
+	}{
+		{"before", func(data []string) { os.Remove(data[1]) }, func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}},
+		{"fast pass", func(data []string) { os.Remove(data[1]) }, nil},
+		{"full pass", func(data []string) { flipByte(t, data[1], 7) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, data, _ := bigSplit(t, 1)
+			tc.damage(data)
+			var ctx context.Context
+			if tc.ctx != nil {
+				ctx = tc.ctx()
+			} else {
+				inner, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				ctx = &cancelOnFirstCheck{Context: inner, cancel: cancel}
+			}
+			before := snapshot(t, f.dir)
+			if _, err := bundle.Repair(ctx, findSet(t, f, data[0]), f.dir); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			after := snapshot(t, f.dir)
+			if len(after) != len(before) {
+				t.Fatalf("folder changed: %d files, had %d", len(after), len(before))
+			}
+			for name, b := range before {
+				if !bytes.Equal(after[name], b) {
+					t.Fatalf("%s changed", name)
+				}
+			}
+		})
 	}
 }

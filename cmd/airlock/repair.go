@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -24,12 +25,20 @@ func newRepairCmd(s streams) *cobra.Command {
 		Long: `Rebuild the missing or damaged parts of a bundle exported with --parity K.
 Give every part you have (data and parity, from any folders; one part alone
 brings in the others beside it); the signed part index is found beside them.
-Each part is checked against the index; up to K missing or damaged parts are
-rebuilt from the others, checked against the index, and written to DIR
-(default: the folder of the first PART) under a temporary name, then renamed
-to their signed names. A damaged part in DIR is kept as NAME.damaged; no
-other file is replaced. With more than K parts lost, repair names the parts
-it needs and writes nothing (exit 3).`,
+Up to K missing or damaged parts are rebuilt from the others, checked
+against the index, and written to DIR (default: the folder of the first
+PART) under a temporary name, then renamed to their signed names.
+
+When parts are missing, repair rebuilds them from as many others as it
+needs, without hashing those first: a rebuilt part that matches the index
+is proven correct. Only if it does not match (a part it was rebuilt from is
+damaged), or when nothing is missing, is every part checked against the
+index, and every damaged one rebuilt too. Run airlock verify afterwards to
+check every part and entry.
+
+A damaged part in DIR is kept as NAME.damaged; no other file is replaced.
+With more than K parts lost, repair names the parts it needs and writes
+nothing (exit 3).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRepair(cmd.Context(), o, args, s)
@@ -69,6 +78,16 @@ func runRepair(ctx context.Context, o repairOptions, args []string, s streams) e
 	}
 	for _, p := range res.Rebuilt {
 		fmt.Fprintf(s.out, "rebuilt %s: matches the signed part index\n", p)
+	}
+	switch res.Pass {
+	case bundle.FastPass:
+		fmt.Fprintf(s.out, "rebuilt from %s; those parts were not hashed one by one (airlock verify checks each)\n", strings.Join(res.From, ", "))
+	case bundle.FullPass:
+		if res.FastPassFailed {
+			fmt.Fprintf(s.out, "a part rebuilt from the others did not match the signed part index (one of those is damaged), so all %d parts at hand were checked against it\n", res.Checked)
+		} else {
+			fmt.Fprintf(s.out, "checked all %d parts at hand against the signed part index\n", res.Checked)
+		}
 	}
 	if len(res.Rebuilt) == 0 {
 		fmt.Fprintf(s.out, "all %d parts match the signed part index; nothing to repair\n", len(set.Index.Files()))
