@@ -14,12 +14,6 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// What pgzip inflates ahead of the reader: 8 blocks of 1 MiB.
-const (
-	readAheadBlock  = 1 << 20
-	readAheadBlocks = 8
-)
-
 // decompress returns the uncompressed stream of a layer blob (gzip, zstd or
 // plain tar); closing it closes rc.
 func decompress(rc io.ReadCloser) (io.ReadCloser, error) {
@@ -27,9 +21,10 @@ func decompress(rc io.ReadCloser) (io.ReadCloser, error) {
 	head, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
-		// pgzip inflates ahead on its own goroutine (and checks the CRC
-		// on another), so flattening overlaps decompression.
-		zr, err := pgzip.NewReaderN(br, readAheadBlock, readAheadBlocks)
+		// pgzip inflates ahead on its own goroutine (its default: 16
+		// blocks of 256 KiB) and checks the CRC on another, so
+		// flattening overlaps decompression.
+		zr, err := pgzip.NewReader(br)
 		if err != nil {
 			return nil, err
 		}

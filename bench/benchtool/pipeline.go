@@ -170,7 +170,7 @@ func copyLayer(tw *tar.Writer, blob string) error {
 	defer f.Close()
 	// The same read-ahead gunzip airlock uses (export/decompress.go):
 	// inflating on its own goroutine overlaps the tar work.
-	zr, err := pgzip.NewReaderN(bufio.NewReaderSize(f, 1<<20), 1<<20, 8)
+	zr, err := pgzip.NewReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		return err
 	}
