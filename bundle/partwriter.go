@@ -20,7 +20,7 @@ type partWriter struct {
 	base     string
 	partSize int64
 	files    []*atomicfile.File
-	hashes   []hash.Hash // of each data part
+	hashes   []hash.Hash // of each data part, when split (for the part index)
 	extra    []string    // final names of the files after the data parts
 	written  int64       // bytes in the current file
 	kicked   int64       // of those, handed to the kernel to write out
@@ -67,7 +67,9 @@ func (w *partWriter) Write(p []byte) (int, error) {
 			chunk = chunk[:w.partSize-w.written]
 		}
 		n, err := w.files[len(w.files)-1].Write(chunk)
-		w.hashes[len(w.hashes)-1].Write(chunk[:n])
+		if w.partSize > 0 {
+			w.hashes[len(w.hashes)-1].Write(chunk[:n])
+		}
 		done += n
 		w.written += int64(n)
 		w.total += int64(n)
