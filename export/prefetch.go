@@ -41,6 +41,7 @@ type blob struct {
 	ready chan struct{} // closed when the download ended; err says how
 	err   error
 	users int // conversions holding it
+	progress
 }
 
 // newLayerStore returns a store, in a new folder in parent, for converting
@@ -114,6 +115,7 @@ func (s *layerStore) take(l v1.Layer, d v1.Hash) *blob {
 	if b == nil {
 		s.n++
 		b = &blob{path: filepath.Join(s.dir, fmt.Sprintf("layer-%04d", s.n)), ready: make(chan struct{})}
+		b.progress.init()
 		s.blobs[d] = b
 		s.wg.Add(1)
 		go func() {
@@ -122,10 +124,11 @@ func (s *layerStore) take(l v1.Layer, d v1.Hash) *blob {
 			select {
 			case s.slots <- struct{}{}:
 				defer func() { <-s.slots }()
-				b.err = fetchLayer(s.ctx, l, b.path)
+				b.err = fetchLayer(s.ctx, l, b)
 			case <-s.ctx.Done():
 				b.err = s.ctx.Err()
 			}
+			b.finish(b.err)
 		}()
 	}
 	b.users++
@@ -165,9 +168,9 @@ func (s *layerStore) close() {
 // again; a stall before the first byte is retried by go-containerregistry.
 const stallRetries = 3
 
-func fetchLayer(ctx context.Context, l v1.Layer, path string) error {
+func fetchLayer(ctx context.Context, l v1.Layer, b *blob) error {
 	for attempt := 1; ; attempt++ {
-		err := fetchLayerOnce(ctx, l, path)
+		err := fetchLayerOnce(ctx, l, b)
 		var stalled *stall.Error
 		if err == nil || !errors.As(err, &stalled) || attempt > stallRetries {
 			return err
@@ -175,7 +178,7 @@ func fetchLayer(ctx context.Context, l v1.Layer, path string) error {
 	}
 }
 
-func fetchLayerOnce(ctx context.Context, l v1.Layer, path string) error {
+func fetchLayerOnce(ctx context.Context, l v1.Layer, b *blob) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -188,13 +191,14 @@ func fetchLayerOnce(ctx context.Context, l v1.Layer, path string) error {
 		return fmt.Errorf("fetching layer %s: %w", digest, err)
 	}
 	defer rc.Close()
-	f, err := os.Create(path)
+	b.restart() // the file starts again from nothing
+	f, err := os.Create(b.path)
 	if err != nil {
 		return fmt.Errorf("staging layer %s: %w", digest, err)
 	}
 	// A writer without ReadFrom, so the copy uses this buffer rather than
 	// os.File's generic 32 KiB one: fewer, larger writes.
-	_, err = io.CopyBuffer(struct{ io.Writer }{f}, ctxio.Reader(ctx, rc), make([]byte, 1<<20))
+	_, err = io.CopyBuffer(progressWriter{f, &b.progress}, ctxio.Reader(ctx, rc), make([]byte, 1<<20))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -228,22 +232,18 @@ func (f *fileLayer) Compressed() (io.ReadCloser, error) {
 	return os.Open(f.blob.path)
 }
 
-// Uncompressed decompresses with klauspost/compress, which is markedly
-// faster than the standard library's gzip that go-containerregistry uses.
+// Uncompressed decompresses the blob as it arrives: converting a layer
+// overlaps its download. A download that fails, including one whose bytes
+// do not match the layer's digest, fails the read at its end; the
+// conversion then fails and nothing it wrote is kept.
 func (f *fileLayer) Uncompressed() (io.ReadCloser, error) {
-	if err := f.await(); err != nil {
-		return nil, err
-	}
-	file, err := os.Open(f.blob.path)
+	r := &growingReader{path: f.blob.path, p: &f.blob.progress}
+	z, err := decompress(r)
 	if err != nil {
-		return nil, err
-	}
-	r, err := decompress(file)
-	if err != nil {
-		file.Close()
+		r.Close()
 		return nil, fmt.Errorf("layer %s: %w", f.blob.path, err)
 	}
-	return r, nil
+	return z, nil
 }
 
 // localImage is an image whose layers were fetched to disk.
