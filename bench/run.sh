@@ -23,6 +23,8 @@
 #                      import and profiles first export the 1/10/50-image bundles
 #                      they read when scale did not run (untimed, ~2 min).
 #                      A partial run writes bench/.work/report.md, not BENCHMARKS.md.
+#                      BENCH_ONLY=report writes BENCHMARKS.md again from the last
+#                      full run's results (after editing bench/findings.md).
 #   BENCH_SMALL=1      a small generated base image (bench/.corpus-small/, no
 #                      debootstrap) in place of the corpus: every image is it
 #                      or its variants; for trying the script, not for numbers
@@ -194,8 +196,26 @@ section() {
 	SECTIONS+=("$name $((SECONDS - t0)) s")
 }
 
+# rereport: BENCH_ONLY=report; the report again from the last full run's
+# results (bench/.work/results.tsv), e.g. after editing bench/findings.md.
+rereport() {
+	[[ -s $RES && -x $W/benchtool ]] || die "no results of a full run in $W; run make bench first"
+	"$W/benchtool" report "$RES" >"$W/report.md"
+	[[ -f $W/profiles.md ]] && cat "$W/profiles.md" >>"$W/report.md"
+	{
+		echo
+		cat "$HERE/findings.md"
+	} >>"$W/report.md"
+	cp "$W/report.md" "$OUT"
+	log "wrote $OUT from $RES"
+}
+
 main() {
 	local start=$SECONDS s
+	if [[ $ONLY == report ]]; then
+		rereport
+		return
+	fi
 	for s in ${ONLY//,/ }; do
 		case $s in
 		export | scale | codec | cores | verify | parts | import | delta | profiles) ;;
