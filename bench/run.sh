@@ -54,7 +54,7 @@ REPS_CODEC=${BENCH_REPS_CODEC:-2}
 PROFILE=${BENCH_PROFILE:-1}
 ONLY=${BENCH_ONLY:-}
 SMALL=${BENCH_SMALL:-0}
-if [[ -n $ONLY || $SMALL == 1 ]]; then
+if [[ (-n $ONLY && $ONLY != report) || $SMALL == 1 ]]; then
 	OUT=${BENCH_OUT:-$HERE/.work/report.md}
 else
 	OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
