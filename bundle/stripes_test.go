@@ -220,15 +220,7 @@ func TestRepairRefusesWhenRebuildingFindsOneTooMany(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	after := snapshot(t, f.dir)
-	if len(after) != len(before) {
-		t.Fatalf("folder changed: %d files, had %d", len(after), len(before))
-	}
-	for name, b := range before {
-		if !bytes.Equal(after[name], b) {
-			t.Fatalf("%s changed", name)
-		}
-	}
+	assertUnchanged(t, f.dir, before)
 	noTempFiles(t, f.dir)
 }
 
@@ -297,15 +289,7 @@ func TestRepairCancelled(t *testing.T) {
 			if _, err := bundle.Repair(ctx, findSet(t, f, data[0]), f.dir); !errors.Is(err, context.Canceled) {
 				t.Fatalf("err = %v, want context.Canceled", err)
 			}
-			after := snapshot(t, f.dir)
-			if len(after) != len(before) {
-				t.Fatalf("folder changed: %d files, had %d", len(after), len(before))
-			}
-			for name, b := range before {
-				if !bytes.Equal(after[name], b) {
-					t.Fatalf("%s changed", name)
-				}
-			}
+			assertUnchanged(t, f.dir, before)
 		})
 	}
 }
