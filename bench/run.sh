@@ -145,6 +145,59 @@ timed() {
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')" "$(tail -1 "$lg.time")" >>"$RES"
 }
 
+# phases: the "Phases" section (bench/.work/phases.md) from the scale
+# runs' bundle_watch times, the limit's runs and this disk's sustained
+# write speed.
+phases() {
+	[[ -s $W/tmp/phases.tsv ]] || return 0
+	local mbs
+	log "phases: the disk's sustained write speed (dd, 4 GB, fsync)"
+	mbs=$(dd if=/dev/zero of="$W/tmp/dd" bs=1M count=4000 conv=fsync 2>&1 |
+		awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") { printf "%.0f", 4194304000 / $(i - 1) / 1e6 } }')
+	rm -f "$W/tmp/dd"
+	{
+		printf '\n## Phases: where the multi-image exports spend their time\n\n'
+		printf 'Each airlock run of the scale table split where the bundle file starts (polled every\n'
+		printf '0.05 s): before it, every image is converted into the staging cache; after it, the\n'
+		printf 'bundle is written. The signed manifest, which holds every payload'"'"'s size and SHA-256,\n'
+		printf 'leads the bundle, so no byte of it can be written earlier. Converting ÷ limit: the\n'
+		printf 'limit'"'"'s median for the same images over the converting time. This disk sustains\n'
+		printf '%s MB/s of writes (`dd bs=1M count=4000 conv=fsync`).\n\n' "$mbs"
+		printf '| images | run | total | converting | converting ÷ limit | writing the bundle | bundle | written at |\n'
+		printf '|---|---|---|---|---|---|---|---|\n'
+		awk -F'\t' '
+			function median(s, a, n, i, j, t) {
+				n = split(s, a, " ")
+				for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+				return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : 0
+			}
+			FNR == 1 { f++ }
+			f == 1 && $1 == "S" && $3 == "limit" { lim[$2] = lim[$2] " " $5 }
+			f == 1 && $1 == "I" && $2 ~ /^bundle\./ { b[substr($2, 8)] = $3 }
+			f == 2 {
+				m = median(lim[$1])
+				conv = $3 / 1000; write = ($4 - $3) / 1000
+				printf "| %s | %s | %.1f s | %.1f s | %s | %.1f s | %.2f GB | %s |\n", substr($1, 7), $2, $4 / 1000, conv,
+					(m ? sprintf("%.0f%%", 100 * m / conv) : "—"), write, b[$1] / 1e9,
+					(write > 0 ? sprintf("%.0f MB/s", b[$1] / 1e6 / write) : "—")
+			}' "$RES" "$W/tmp/phases.tsv"
+	} >"$W/phases.md"
+}
+
+# bundle_watch DIR FILE: writes into FILE the time (date +%s%N) at which a
+# bundle file being written (a non-empty .airlock-*.partial) first shows in
+# DIR, polling every 0.05 s until killed; the export's conversions are over
+# by then (the signed manifest leads the bundle).
+bundle_watch() {
+	while :; do
+		if [[ -n $(find "$1" -maxdepth 1 -name '.airlock-*.partial' -size +0 -print -quit 2>/dev/null) ]]; then
+			date +%s%N >"$2"
+			return
+		fi
+		sleep 0.05
+	done
+}
+
 # staging_watch DIR FILE: records the largest `du` of DIR into FILE every
 # 0.5 s until killed.
 staging_watch() {
@@ -201,6 +254,7 @@ section() {
 rereport() {
 	[[ -s $RES && -x $W/benchtool ]] || die "no results of a full run in $W; run make bench first"
 	"$W/benchtool" report "$RES" >"$W/report.md"
+	[[ -f $W/phases.md ]] && cat "$W/phases.md" >>"$W/report.md"
 	[[ -f $W/profiles.md ]] && cat "$W/profiles.md" >>"$W/report.md"
 	{
 		echo
@@ -295,6 +349,9 @@ main() {
 		echo "${SECTIONS[*]}" | sed 's/,/, /g'
 	); target < 20 min for the whole \`make bench\`"
 	"$BT" report "$RES" >"$W/report.md"
+	if [[ -f $W/phases.md ]]; then
+		cat "$W/phases.md" >>"$W/report.md"
+	fi
 	if [[ -f $W/profiles.md ]]; then
 		cat "$W/profiles.md" >>"$W/report.md"
 	fi
@@ -427,7 +484,7 @@ export_jobs() {
 # layer each), cold staging cache, watching its disk use; 10 and 50 images
 # alternated with the limit pipeline over the same images' blobs.
 scale_jobs() {
-	local n job list watcher flat reps rep order tool img layers
+	local n job list watcher bwatcher t0 t1 flat reps rep order tool img layers
 	for n in 1 10 50; do
 		job=scale-$n
 		list=$W/tmp/$job.txt
@@ -450,9 +507,19 @@ scale_jobs() {
 					mkdir -p "$W/cache/$job"
 					staging_watch "$W/cache/$job" "$W/tmp/$job.peak" &
 					watcher=$!
+					rm -f "$W/tmp/$job.writing"
+					bundle_watch "$W/out" "$W/tmp/$job.writing" &
+					bwatcher=$!
+					t0=$(date +%s%N)
 					timed "$job" airlock "$rep" "$AIRLOCK" export -f "$list" "${XF[@]}" \
 						--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job"
-					kill "$watcher" && wait "$watcher" 2>/dev/null || true
+					t1=$(date +%s%N)
+					kill "$watcher" "$bwatcher" 2>/dev/null
+					wait "$watcher" "$bwatcher" 2>/dev/null || true
+					if [[ -s $W/tmp/$job.writing ]]; then
+						printf '%s\t%s\t%s\t%s\n' "$job" "$rep" "$(((($(cat "$W/tmp/$job.writing") - t0)) / 1000000))" \
+							"$(((t1 - t0) / 1000000))" >>"$W/tmp/phases.tsv"
+					fi
 					info "staging.$job" "$(du -sb "$W/cache/$job" | cut -f1)"
 					info "stagingpeak.$job" "$(cat "$W/tmp/$job.peak" 2>/dev/null || echo 0)"
 					rm -rf "$W/cache/$job" "$W/tmp/$job.peak"
@@ -470,6 +537,7 @@ scale_jobs() {
 				"$n" "$job" "$job" "$AJ" >>"$RES"
 		fi
 	done
+	phases
 	printf 'M\texport\tscale-1,scale-10,scale-50\n' >>"$RES"
 	printf 'X\texport of %s + one distinct tiny layer per image\tscale-1,scale-10,scale-50\t1,10,50\n' "$BASE" >>"$RES"
 }
@@ -833,6 +901,9 @@ profiles() {
 	perf record -F 999 -g -o "$p/limit.data" -- "$BT" pipeline -j "$AJ" -o "$W/out/limit" "$(blobs_of "$REG/$BIG")" \
 		>"$p/limit.log" 2>&1 || return 0
 	rm -rf "$W/out/limit"
+	rm -rf "$W/cache/prof" "$W/out/prof.tar"
+	perf record -F 999 -g -o "$p/export-small.data" -- "$AIRLOCK" export "$REG/$BASE" "${XF[@]}" \
+		--key "$W/release.key" -o "$W/out/prof" --cache-dir "$W/cache/prof" >"$p/export-small.log" 2>&1 || return 0
 	perf record -F 999 -g -o "$p/verify.data" -- "$AIRLOCK" verify "$W/out/scale-10.tar" --pub "$W/release.pub" >"$p/verify.log" 2>&1 || return 0
 	if [[ -n ${MINIO_URL:-} ]]; then
 		"$TOOLS/mc" mb -q local/prof >/dev/null
@@ -845,12 +916,27 @@ profiles() {
 		printf '`bench/.work/prof/` (`perf report -i bench/.work/prof/export.data`).\n'
 		profile_top "export $BIG" "$p/export.data"
 		profile_top "limit pipeline, $BIG" "$p/limit.data"
+		profile_stages "export $BIG" "$p/export.data"
+		profile_stages "export $BASE" "$p/export-small.data"
 		profile_top "verify, 10 images" "$p/verify.data"
 		if [[ -f $p/import.data ]]; then
 			printf '\nThe import profile is system-wide (`perf record -a`): MinIO shares the 2 CPUs.\n'
 			profile_top "import, 10 images (all processes)" "$p/import.data"
 		fi
 	} >"$W/profiles.md"
+}
+
+# profile_stages TITLE DATA: inclusive share of the export's stages (perf
+# --children), so the work the limit pipeline does not do shows.
+profile_stages() {
+	printf '\n### %s: inclusive share by stage\n\n| stage | function | share of samples |\n|---|---|---|\n' "$1"
+	perf report -i "$2" --children --sort symbol --stdio -g none 2>/dev/null | awk '
+		BEGIN {
+			n = split("compression (pgzip blocks)|pgzip.(*Writer).compressBlock;layer gunzip (pgzip read-ahead)|pgzip.(*Reader).doReadAhead.func1;flattening walker and tar|rootfs.(*walker).walk;layer download and digest check|export.fetchLayerOnce;staging hash and write|stage.(*hashWriter).Write;bundle write (read, re-check, write, fsync)|bundle.writeStream", st, ";")
+			for (i = 1; i <= n; i++) { split(st[i], kv, "|"); name[i] = kv[1]; fn[i] = kv[2] }
+		}
+		{ for (i = 1; i <= n; i++) if (!(i in got) && index($0, fn[i]) > 0) { got[i] = $1 } }
+		END { for (i = 1; i <= n; i++) printf "| %s | `%s` | %s |\n", name[i], fn[i], (i in got ? got[i] : "—") }'
 }
 
 profile_top() {
