@@ -93,14 +93,7 @@ func TestInterruptedExportResumes(t *testing.T) {
 	if res.Cached != 1 || res.Converted != 2 {
 		t.Fatalf("resumed export: %d cached, %d converted; want 1 and 2", res.Cached, res.Converted)
 	}
-	r, err := bundle.Open(res.Bundle.Files, s.trusted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
-		t.Fatal(err)
-	}
+	r := openVerified(t, res, s.trusted)
 	for _, e := range r.Manifest.Entries {
 		if e.Image == nil || e.Image.Digest == "" || e.Image.Platform != "linux/amd64" || !strings.HasPrefix(e.Path, export.PayloadPrefix+e.Image.Key) {
 			t.Errorf("entry %s lacks image facts: %+v", e.Path, e.Image)
@@ -156,14 +149,7 @@ func TestDamagedStagingFileIsEvictedAndConvertedAgain(t *testing.T) {
 	if res.Converted != 1 || res.Cached != 1 {
 		t.Fatalf("%d converted, %d cached; want 1 and 1", res.Converted, res.Cached)
 	}
-	r, err := bundle.Open(res.Bundle.Files, s.trusted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
-		t.Fatal(err)
-	}
+	openVerified(t, res, s.trusted)
 	// The damaged file is gone; the next export uses the new entry.
 	if _, err := os.Stat(tgz[0]); err == nil {
 		if b2, _ := os.ReadFile(tgz[0]); string(b2) == string(b) {
@@ -248,15 +234,7 @@ func TestCompressionIsRecordedAndReproducible(t *testing.T) {
 			if bundles[i], err = os.ReadFile(res.Bundle.Files[0]); err != nil {
 				t.Fatal(err)
 			}
-			r, err := bundle.Open(res.Bundle.Files, s.trusted)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = r.VerifyAll(context.Background(), bundle.Watcher{})
-			r.Close()
-			if err != nil {
-				t.Fatalf("%s: %v", c, err)
-			}
+			openVerified(t, res, s.trusted)
 		}
 		if string(bundles[0]) != string(bundles[1]) {
 			t.Errorf("compression %s: the same images, key and time gave different bundles", c)
@@ -274,4 +252,19 @@ func TestUnknownCompressionIsRefused(t *testing.T) {
 		t.Fatalf("Run with compression zstd: %v", err)
 	}
 	assertNoBundle(t, s.dir)
+}
+
+// openVerified opens an export's bundle and checks every entry; the
+// reader closes when the test ends.
+func openVerified(t *testing.T, res *export.Result, trusted []keys.Public) *bundle.Reader {
+	t.Helper()
+	r, err := bundle.Open(res.Bundle.Files, trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
