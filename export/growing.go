@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"io"
+	"math"
 	"os"
 	"sync"
 )
@@ -49,6 +50,15 @@ func (p *progress) wait(off int64) (int64, error) {
 		p.cond.Wait()
 	}
 	return p.size, p.err
+}
+
+// cause returns the download's failure, once it is over, in place of err,
+// which reading its bytes ran into; err if the download succeeded.
+func (p *progress) cause(err error) error {
+	if _, derr := p.wait(math.MaxInt64); derr != nil {
+		return derr
+	}
+	return err
 }
 
 // progressWriter writes to a file and reports what it wrote.

@@ -73,3 +73,25 @@ func TestGrowingReaderFollowsTheDownload(t *testing.T) {
 		})
 	}
 }
+
+// Bytes that break the gzip stream before the download ends are blamed on
+// the download when it fails (a digest mismatch), not on the gzip reader.
+func TestReadErrorNamesTheFailedDownload(t *testing.T) {
+	var b blob
+	b.path = filepath.Join(t.TempDir(), "blob")
+	b.progress.init()
+	l := &fileLayer{blob: &b}
+	go func() {
+		download(t, b.path, &b.progress, append([]byte{0x1f, 0x8b}, bytes.Repeat([]byte{0xff}, 4096)...), 1024)
+		time.Sleep(20 * time.Millisecond)
+		b.progress.finish(errors.New("fetching layer sha256:abc: digest mismatch"))
+	}()
+	rc, err := l.Uncompressed()
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	if err == nil || err.Error() != "fetching layer sha256:abc: digest mismatch" {
+		t.Fatalf("err = %v, want the download's failure", err)
+	}
+}

@@ -241,9 +241,25 @@ func (f *fileLayer) Uncompressed() (io.ReadCloser, error) {
 	z, err := decompress(r)
 	if err != nil {
 		r.Close()
-		return nil, fmt.Errorf("layer %s: %w", f.blob.path, err)
+		return nil, f.blob.cause(fmt.Errorf("layer %s: %w", f.blob.path, err))
 	}
-	return z, nil
+	return downloadCause{z, &f.blob.progress}, nil
+}
+
+// downloadCause reports a failed download, rather than what its bytes did
+// to the decompressor, as the cause of a read error: bytes that do not
+// match the layer's digest usually break the gzip stream first.
+type downloadCause struct {
+	io.ReadCloser
+	p *progress
+}
+
+func (d downloadCause) Read(b []byte) (int, error) {
+	n, err := d.ReadCloser.Read(b)
+	if err != nil && err != io.EOF {
+		err = d.p.cause(err)
+	}
+	return n, err
 }
 
 // localImage is an image whose layers were fetched to disk.
