@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
-	"github.com/airlockhq/airlock/rootfs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden bundles in testdata/golden")
@@ -44,7 +44,7 @@ var goldenImage = manifest.Image{
 	Version:      "1.0",
 	Key:          "hello/hello-1.0.tgz",
 	RootfsFormat: 1,
-	Metadata: rootfs.Metadata{
+	Metadata: concourse.Metadata{
 		Cmd: []string{"/hello"}, Entrypoint: []string{}, Env: []string{"PATH=/usr/bin:/bin"}, User: "1000",
 	},
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/rootfs"
@@ -148,7 +149,7 @@ func stageKey(t source.Target, o *options) string {
 // staged is one target's tgz in the staging cache.
 type staged struct {
 	entry  stage.Entry
-	meta   rootfs.Metadata
+	meta   concourse.Metadata
 	cached bool
 }
 

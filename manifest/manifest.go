@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/airlockhq/airlock/rootfs"
+	"github.com/airlockhq/airlock/concourse"
 )
 
 // FormatVersion is the bundle format this package reads and writes.
@@ -33,17 +33,17 @@ type Entry struct {
 
 // Image describes a rootfs tgz: where it came from and where it goes.
 type Image struct {
-	Source       string          `json:"source"`                 // the reference as requested
-	Digest       string          `json:"digest"`                 // image manifest digest
-	IndexDigest  string          `json:"index_digest,omitempty"` // when resolved through an index
-	Platform     string          `json:"platform"`               // os/arch[/variant]
-	Name         string          `json:"name"`
-	Version      string          `json:"version"`
-	Key          string          `json:"key"`              // intended S3 key, relative to the import prefix
-	Regexp       string          `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
-	RootfsFormat int             `json:"rootfs_format"`
-	Compression  Compression     `json:"compression,omitempty"` // how hard the tgz was compressed; empty (before it was recorded) means CompressionDefault
-	Metadata     rootfs.Metadata `json:"metadata"`              // the image's Concourse metadata.json
+	Source       string             `json:"source"`                 // the reference as requested
+	Digest       string             `json:"digest"`                 // image manifest digest
+	IndexDigest  string             `json:"index_digest,omitempty"` // when resolved through an index
+	Platform     string             `json:"platform"`               // os/arch[/variant]
+	Name         string             `json:"name"`
+	Version      string             `json:"version"`
+	Key          string             `json:"key"`              // intended S3 key, relative to the import prefix
+	Regexp       string             `json:"regexp,omitempty"` // S3 resource regexp of the series, relative to the import prefix
+	RootfsFormat int                `json:"rootfs_format"`
+	Compression  Compression        `json:"compression,omitempty"` // how hard the tgz was compressed; empty (before it was recorded) means CompressionDefault
+	Metadata     concourse.Metadata `json:"metadata"`              // the image's Concourse metadata.json
 	// Signature records the upstream signature check made at export.
 	Signature *Signature `json:"signature,omitempty"`
 }

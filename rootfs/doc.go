@@ -6,7 +6,7 @@
 //
 // Layout of the tar, in order:
 //
-//	metadata.json    Concourse's image metadata (see [Metadata])
+//	metadata.json    Concourse's image metadata (see [concourse.Metadata])
 //	rootfs/          directory, 0755
 //	rootfs/...       every file of the flattened image
 //

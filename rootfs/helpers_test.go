@@ -17,11 +17,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/rootfs"
 )
 
 // write runs rootfs.Write into memory.
-func write(t testing.TB, img v1.Image, opts ...rootfs.Option) ([]byte, rootfs.Metadata) {
+func write(t testing.TB, img v1.Image, opts ...rootfs.Option) ([]byte, concourse.Metadata) {
 	t.Helper()
 	var buf bytes.Buffer
 	md, err := rootfs.Write(context.Background(), &buf, img, opts...)

@@ -5,28 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/airlockhq/airlock/concourse"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Metadata is Concourse's metadata.json, as registry-image-resource writes it.
-type Metadata struct {
-	Cmd        []string `json:"cmd"`        // null when the config has none
-	Entrypoint []string `json:"entrypoint"` // null when the config has none
-	Env        []string `json:"env"`        // K=V; null when the config has none
-	User       string   `json:"user"`       // the config's user verbatim
-}
-
 // MetadataOf returns the metadata of an image config. A nil config gives
 // empty metadata.
-func MetadataOf(cfg *v1.ConfigFile) Metadata {
+func MetadataOf(cfg *v1.ConfigFile) concourse.Metadata {
 	if cfg == nil {
-		return Metadata{}
+		return concourse.Metadata{}
 	}
 	c := cfg.Config
-	return Metadata{Cmd: c.Cmd, Entrypoint: c.Entrypoint, Env: c.Env, User: c.User}
+	return concourse.Metadata{Cmd: c.Cmd, Entrypoint: c.Entrypoint, Env: c.Env, User: c.User}
 }
 
-func writeMetadata(tw *tar.Writer, md Metadata) error {
+func writeMetadata(tw *tar.Writer, md concourse.Metadata) error {
 	b, err := json.Marshal(md)
 	if err != nil {
 		return fmt.Errorf("encoding metadata.json: %w", err)

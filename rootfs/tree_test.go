@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/internal/imagetest"
-	"github.com/airlockhq/airlock/rootfs"
 )
 
 // node is what a path of the unpacked rootfs must be.
@@ -114,7 +114,7 @@ func TestWriteMetadataJSON(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("metadata.json:\n got %s\nwant %s", b, want)
 	}
-	var fromFile rootfs.Metadata
+	var fromFile concourse.Metadata
 	if err := json.Unmarshal(b, &fromFile); err != nil {
 		t.Fatal(err)
 	}

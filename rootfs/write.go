@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/internal/ctxio"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/pgzip"
@@ -22,16 +23,16 @@ var epoch = time.Unix(0, 0)
 // metadata written. Nothing is buffered beyond the gzip blocks in flight.
 // On error, w holds an incomplete stream without a gzip trailer, which the
 // caller must discard.
-func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Metadata, error) {
+func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (concourse.Metadata, error) {
 	o := makeOptions(opts)
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return Metadata{}, fmt.Errorf("reading image config: %w", err)
+		return concourse.Metadata{}, fmt.Errorf("reading image config: %w", err)
 	}
 	md := MetadataOf(cfg)
 	zw, err := newGzip(w, o)
 	if err != nil {
-		return Metadata{}, err
+		return concourse.Metadata{}, err
 	}
 	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
 	if err := writeTar(ctx, pw, img, md, o.warn); err != nil {
@@ -39,10 +40,10 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (Meta
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
 		}
-		return Metadata{}, err
+		return concourse.Metadata{}, err
 	}
 	if err := zw.Close(); err != nil {
-		return Metadata{}, fmt.Errorf("compressing: %w", err)
+		return concourse.Metadata{}, fmt.Errorf("compressing: %w", err)
 	}
 	pw.Flush()
 	return md, nil
@@ -61,7 +62,7 @@ func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
 	return zw, nil
 }
 
-func writeTar(ctx context.Context, w io.Writer, img v1.Image, md Metadata, warn func(Warning)) error {
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, warn func(Warning)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
