@@ -22,6 +22,47 @@ type Target struct {
 	// CABundle adds ca_bundle: ((s3_ca_bundle)), for an endpoint whose TLS
 	// certificate a private CA signed.
 	CABundle bool
+	// Versions says whether the snippets follow each series' newest
+	// version or pin the imported one; empty means FollowVersions.
+	Versions VersionMode
+}
+
+// VersionMode is how a snippet chooses the version of its series.
+type VersionMode string
+
+// Version modes.
+const (
+	// FollowVersions leaves version: out, so the S3 resource's check picks
+	// the newest version of the series (the regexp alone), as the seed's
+	// pipelines do: a newer import reaches them at their next check.
+	FollowVersions VersionMode = "follow"
+	// PinVersions sets version: {path: KEY}, so pipelines keep the imported
+	// version until the snippet is edited.
+	PinVersions VersionMode = "pin"
+)
+
+// ParseVersionMode checks a version mode name.
+func ParseVersionMode(s string) (VersionMode, error) {
+	switch m := VersionMode(s); m {
+	case FollowVersions, PinVersions:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown version mode %q; want %s or %s", s, FollowVersions, PinVersions)
+}
+
+// What a pipeline does when a newer version of its series is imported, in
+// the words the snippets' comments and import's series report share.
+const (
+	FollowEffect = "pipelines that follow the series use the newest version from their next check"
+	PinEffect    = "pipelines pinned to a version keep it until their pin is edited"
+)
+
+// effect is the comment's account of what m does when a newer version lands.
+func (m VersionMode) effect() string {
+	if m == PinVersions {
+		return "pinned: a newer import changes nothing, " + PinEffect
+	}
+	return "follows the series: " + FollowEffect
 }
 
 // Style is the form of the snippets.
@@ -83,13 +124,11 @@ func WriteImageResources(w io.Writer, t Target, images []Image) error {
 }
 
 func imageResource(t Target, im Image) *yaml.Node {
-	doc := mapping("image_resource", mapping(
-		"type", str("s3"),
-		"source", source(t, im),
-		"version", pin(t, im),
-		"params", unpack(),
-	))
-	doc.Content[0].HeadComment = imageComment(im)
+	ir := mapping("type", str("s3"), "source", source(t, im))
+	pin(ir, t, im)
+	ir.Content = append(ir.Content, str("params"), unpack())
+	doc := mapping("image_resource", ir)
+	doc.Content[0].HeadComment = imageComment(t, im)
 	return doc
 }
 
@@ -116,22 +155,23 @@ func source(t Target, im Image) *yaml.Node {
 	return n
 }
 
-func pin(t Target, im Image) *yaml.Node {
-	n := mapping("path", quoted(t.Prefix+im.Key))
-	n.Style = yaml.FlowStyle
-	return n
+// pin adds version: {path: KEY} to the mapping n when t pins versions.
+func pin(n *yaml.Node, t Target, im Image) {
+	if t.Versions == PinVersions {
+		n.Content = append(n.Content, str("version"), flow(mapping("path", quoted(t.Prefix+im.Key))))
+	}
 }
 
 func unpack() *yaml.Node { return mapping("unpack", boolean(true)) }
 
 func flow(n *yaml.Node) *yaml.Node { n.Style = yaml.FlowStyle; return n }
 
-func imageComment(im Image) string {
-	return comment(im.Name, im.Version, "from", im.Source, "("+im.Platform+")")
+func imageComment(t Target, im Image) string {
+	return comment(im.Name, im.Version, "from", im.Source, "("+im.Platform+");") + " " + t.Versions.effect()
 }
 
 // WriteResources writes one YAML document: a resources: entry per image
-// (pinned to the imported version, like the image_resource form) and a
+// (following or pinning versions, like the image_resource form) and a
 // job that gets each image with unpack: true and runs a task on it with
 // image: NAME. Resource names are the image names, made unique with the
 // platform where one name has several.
@@ -147,9 +187,9 @@ func WriteResources(w io.Writer, t Target, images []Image) error {
 			"name", str(names[i]),
 			"type", str("s3"),
 			"source", source(t, im),
-			"version", pin(t, im),
 		)
-		r.HeadComment = imageComment(im)
+		pin(r, t, im)
+		r.HeadComment = imageComment(t, im)
 		resources.Content = append(resources.Content, r)
 		plan.Content = append(plan.Content,
 			mapping("get", str(names[i]), "params", flow(unpack())),

@@ -75,25 +75,52 @@ func TestDeriveRegexp(t *testing.T) {
 }
 
 func TestWriteImageResources(t *testing.T) {
-	var b bytes.Buffer
-	err := WriteImageResources(&b, Target{Bucket: "images", Prefix: "concourse/"}, []Image{
+	images := []Image{
 		{Name: "ubuntu", Version: "22.04", Key: "ubuntu/ubuntu-22.04.tgz", Regexp: `ubuntu/ubuntu-(.*)\.tgz`, Source: "docker.io/library/ubuntu:22.04", Platform: "linux/amd64"},
 		{Name: "app1", Version: "1", Key: "app1/1/app1.tgz", Regexp: `app1/(.*)/app1\.tgz`},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	out := b.String()
-	for _, want := range []string{"# ubuntu 22.04 from docker.io/library/ubuntu:22.04 (linux/amd64)\nimage_resource:", "type: s3", "bucket: images",
-		`regexp: 'concourse/ubuntu/ubuntu-(.*)\.tgz'`, "unpack: true", "endpoint: ((s3_endpoint))",
-		"version: {path: 'concourse/ubuntu/ubuntu-22.04.tgz'}", `regexp: 'concourse/app1/(.*)/app1\.tgz'`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("snippet lacks %q:\n%s", want, out)
+	for _, tt := range []struct {
+		mode    VersionMode
+		comment string
+		pinned  bool
+	}{
+		{"", "follows the series: " + FollowEffect, false},
+		{FollowVersions, "follows the series: " + FollowEffect, false},
+		{PinVersions, "pinned: a newer import changes nothing, " + PinEffect, true},
+	} {
+		var b bytes.Buffer
+		if err := WriteImageResources(&b, Target{Bucket: "images", Prefix: "concourse/", Versions: tt.mode}, images); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, want := range []string{"# ubuntu 22.04 from docker.io/library/ubuntu:22.04 (linux/amd64); " + tt.comment + "\nimage_resource:",
+			"type: s3", "bucket: images", `regexp: 'concourse/ubuntu/ubuntu-(.*)\.tgz'`, "unpack: true", "endpoint: ((s3_endpoint))",
+			`regexp: 'concourse/app1/(.*)/app1\.tgz'`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q: snippet lacks %q:\n%s", tt.mode, want, out)
+			}
+		}
+		if pin := "version: {path: 'concourse/ubuntu/ubuntu-22.04.tgz'}"; strings.Contains(out, pin) != tt.pinned ||
+			strings.Count(out, "version:") != 2*btoi(tt.pinned) {
+			t.Errorf("%q: pinned is %v, want %v:\n%s", tt.mode, strings.Contains(out, pin), tt.pinned, out)
+		}
+		if strings.Count(out, "image_resource:") != 2 {
+			t.Errorf("want two image_resources:\n%s", out)
 		}
 	}
-	if strings.Count(out, "image_resource:") != 2 {
-		t.Errorf("want two image_resources:\n%s", out)
+	if m, err := ParseVersionMode("pin"); err != nil || m != PinVersions {
+		t.Errorf("ParseVersionMode(pin) = %q, %v", m, err)
 	}
+	if _, err := ParseVersionMode("latest"); err == nil {
+		t.Error("ParseVersionMode accepts an unknown mode")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Whatever a signed manifest or the command line holds, the snippet keeps
@@ -104,7 +131,7 @@ func TestWriteImageResourcesHostile(t *testing.T) {
 		"'", `\`, "{{.x}}", "- a", "&a *a !!str", "\u2028privileged: true", "((s3_secret_access_key))",
 	}
 	for _, h := range hostile {
-		tg := Target{Bucket: h, Prefix: h + "/", Region: h}
+		tg := Target{Bucket: h, Prefix: h + "/", Region: h, Versions: PinVersions}
 		im := Image{Name: h, Version: h, Source: h, Platform: h, Key: h, Regexp: h}
 		var b bytes.Buffer
 		if err := WriteImageResources(&b, tg, []Image{im}); err != nil {
@@ -152,7 +179,7 @@ func TestWriteImageResourcesHostile(t *testing.T) {
 }
 
 func TestSnippetSourceFields(t *testing.T) {
-	tg := Target{Bucket: "images", Region: "eu-west-3", PathStyle: true, CABundle: true}
+	tg := Target{Bucket: "images", Region: "eu-west-3", PathStyle: true, CABundle: true, Versions: PinVersions}
 	ims := []Image{
 		{Name: "app", Version: "1.0", Key: "app/app-1.0.tgz", Regexp: `app/app-(.*)\.tgz`, Platform: "linux/amd64"},
 		{Name: "app", Version: "1.0", Key: "app/linux-arm64/app-1.0.tgz", Regexp: `app/linux-arm64/app-(.*)\.tgz`, Platform: "linux/arm64"},

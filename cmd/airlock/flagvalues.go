@@ -122,6 +122,21 @@ func (v *styleValue) Set(s string) error {
 func (v *styleValue) String() string { return string(v.style) }
 func (v *styleValue) Type() string   { return "string" } // as before: help shows --concourse-style string (default "image_resource")
 
+// versionModeValue is --concourse-version.
+type versionModeValue struct{ mode concourse.VersionMode }
+
+func (v *versionModeValue) Set(s string) error {
+	m, err := concourse.ParseVersionMode(s)
+	if err != nil {
+		return err
+	}
+	v.mode = m
+	return nil
+}
+
+func (v *versionModeValue) String() string { return string(v.mode) }
+func (v *versionModeValue) Type() string   { return "mode" }
+
 // compressionValue is --compression; unset means manifest.CompressionDefault.
 type compressionValue struct{ c manifest.Compression }
 

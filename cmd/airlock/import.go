@@ -24,6 +24,7 @@ type importOptions struct {
 	json      bool
 	concourse string
 	style     styleValue
+	versions  versionModeValue
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -56,6 +57,8 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse snippets to this file (default: print them)")
 	o.style.style = concourse.ImageResourceStyle
 	c.Flags().Var(&o.style, "concourse-style", "snippet form: image_resource (a task's image_resource per image) or resource (resources: entries, get with unpack: true, task image:)")
+	o.versions.mode = concourse.FollowVersions
+	c.Flags().Var(&o.versions, "concourse-version", "snippets follow each series' newest version (follow: a newer import reaches pipelines at their next check) or pin the imported one (pin: version: {path: KEY})")
 	return c
 }
 
@@ -112,7 +115,7 @@ func writeSnippets(o importOptions, style concourse.Style, store *bucket.Store, 
 		return nil
 	}
 	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: store.Region(),
-		PathStyle: store.PathStyle(), CABundle: o.s3.caBundle != ""}
+		PathStyle: store.PathStyle(), CABundle: o.s3.caBundle != "", Versions: o.versions.mode}
 	if o.concourse == "" {
 		fmt.Fprintf(s.out, "# Concourse %s for each image:\n", style)
 		return concourse.WriteSnippets(s.out, style, t, list)

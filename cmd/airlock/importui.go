@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/importer"
 )
 
@@ -77,9 +78,9 @@ func (ui *importText) series(r *importer.SeriesReport) {
 	case r.Newest && r.Current == r.Version:
 		msg = fmt.Sprintf("%s stays the newest version of series '%s'", r.Version, r.Regexp)
 	case r.Newest:
-		msg = fmt.Sprintf("%s becomes the newest version of series '%s': pipelines that do not pin a version switch to it from %s", r.Version, r.Regexp, r.Current)
+		msg = fmt.Sprintf("%s becomes the newest version of series '%s' (was %s): %s, so they switch to it; %s", r.Version, r.Regexp, r.Current, concourse.FollowEffect, concourse.PinEffect)
 	default:
-		msg = fmt.Sprintf("%s is not the newest version of series '%s' (the newest in the bucket now: %s): pipelines that do not pin a version do not pick it", r.Version, r.Regexp, r.Current)
+		msg = fmt.Sprintf("%s is not the newest version of series '%s' (the newest in the bucket now: %s): %s, so they do not pick it; only a pin to it uses it", r.Version, r.Regexp, r.Current, concourse.FollowEffect)
 	}
 	ui.bars.println(ui.s.err, "series   "+msg)
 	for _, k := range r.Invalid {

@@ -33,10 +33,13 @@ func runAirlock(t *testing.T, want int, args ...string) (stdout, stderr string) 
 }
 
 // TestSnippetWorksAsEmitted imports into MinIO reached by a host name and
-// then does what the S3 resource does with each emitted snippet: fill the
-// ((vars)), build a client from the source fields (path style from
-// use_path_style, region from region_name), list the bucket, select the
-// series with the regexp applied per key level, and get the pinned key.
+// then does what Concourse and the S3 resource do with each emitted
+// snippet: fill the ((vars)), build a client from the source fields (path
+// style from use_path_style, region from region_name), run the resource's
+// check (the regexp applied per key level; without a version, the newest
+// in go-semi-semantic order), take the pinned version where there is one,
+// and get that key. After a second, newer import, a snippet that follows
+// its series resolves to the new key and a pinned one to its own.
 func TestSnippetWorksAsEmitted(t *testing.T) {
 	srv := miniotest.Start(t)
 	srv.MakeBucket(t, "images")
@@ -47,7 +50,7 @@ func TestSnippetWorksAsEmitted(t *testing.T) {
 	endpoint := "http://localhost:" + u.Port() // a host name: virtual-hosted style would ask images.localhost
 	reg := imagetest.Registry(t)
 	imagetest.Push(t, reg+"/team/tool:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/tool", Body: "1.0\n"}}))
-	imagetest.Push(t, reg+"/team/tool:1.1", imagetest.Image(t, []imagetest.File{{Name: "etc/tool", Body: "1.1\n"}}))
+	imagetest.Push(t, reg+"/team/tool:1.10", imagetest.Image(t, []imagetest.File{{Name: "etc/tool", Body: "1.10\n"}}))
 
 	dir := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
@@ -57,18 +60,38 @@ func TestSnippetWorksAsEmitted(t *testing.T) {
 	t.Setenv("AWS_REGION", "")
 	key := filepath.Join(dir, "release")
 	runAirlock(t, 0, "keygen", "-o", key)
-	for _, v := range []string{"1.1", "1.0"} { // the older one last: the pin, not the newest, must be fetched
+	type snippet struct{ version, style, mode, yml string }
+	var snippets []snippet
+	for _, v := range []string{"1.0", "1.10"} { // 1.10 > 1.0, and > 1.9 too: numeric order, not string order
 		b := filepath.Join(dir, "b"+v)
 		runAirlock(t, 0, "export", reg+"/team/tool:"+v, "--key", key+".key", "-o", b)
 		for _, style := range []string{"image_resource", "resource"} {
-			yml := filepath.Join(dir, style+v+".yml")
-			runAirlock(t, 0, "import", b+".tar", "--pub", key+".pub", "--bucket", "images", "--endpoint", endpoint,
-				"--region", "us-east-1", "--prefix", "ci", "--concourse", yml, "--concourse-style", style)
-			for _, src := range snippetSources(t, yml, style) {
-				if src.Source["use_path_style"] != true || src.Source["region_name"] != "us-east-1" {
-					t.Errorf("%s: source lacks use_path_style: true or region_name: %v", style, src.Source)
+			for _, mode := range []string{"", "follow", "pin"} {
+				sn := snippet{v, style, mode, filepath.Join(dir, style+mode+v+".yml")}
+				args := []string{"import", b + ".tar", "--pub", key + ".pub", "--bucket", "images", "--endpoint", endpoint,
+					"--region", "us-east-1", "--prefix", "ci", "--concourse", sn.yml, "--concourse-style", style}
+				if mode != "" {
+					args = append(args, "--concourse-version", mode)
 				}
-				fetchLikeTheResource(t, src, endpoint, srv, "ci/tool/tool-"+v+".tgz")
+				runAirlock(t, 0, args...)
+				snippets = append(snippets, sn)
+			}
+		}
+	}
+	for _, sn := range snippets {
+		want := "ci/tool/tool-1.10.tgz" // follow (the default): the newest, whichever import wrote the snippet
+		if sn.mode == "pin" {
+			want = "ci/tool/tool-" + sn.version + ".tgz"
+		}
+		for _, src := range snippetSources(t, sn.yml, sn.style) {
+			if src.Source["use_path_style"] != true || src.Source["region_name"] != "us-east-1" {
+				t.Errorf("%s: source lacks use_path_style: true or region_name: %v", sn.yml, src.Source)
+			}
+			if _, pinned := src.Version["path"]; pinned != (sn.mode == "pin") {
+				t.Errorf("%s: version: %v, want a pin only with --concourse-version pin", sn.yml, src.Version)
+			}
+			if got := fetchLikeTheResource(t, src, endpoint, srv); got != want {
+				t.Errorf("%s (imported at %s): Concourse uses %s, want %s", sn.yml, sn.version, got, want)
 			}
 		}
 	}
@@ -136,7 +159,10 @@ func snippetSources(t *testing.T, path, style string) []snippetSource {
 	return out
 }
 
-func fetchLikeTheResource(t *testing.T, sn snippetSource, endpoint string, srv *miniotest.Server, wantKey string) {
+// fetchLikeTheResource resolves the snippet's version as Concourse does
+// with the S3 resource (a pinned path, else check's newest), gets that key
+// and returns it.
+func fetchLikeTheResource(t *testing.T, sn snippetSource, endpoint string, srv *miniotest.Server) string {
 	t.Helper()
 	vars := map[string]string{
 		"((s3_endpoint))": endpoint, "((s3_access_key_id))": srv.AccessKey, "((s3_secret_access_key))": srv.SecretKey,
@@ -165,22 +191,39 @@ func fetchLikeTheResource(t *testing.T, sn snippetSource, endpoint string, srv *
 		t.Fatal(err)
 	}
 	var matched []string
+	versions := map[string]string{}
 	for _, o := range list.Contents {
-		if _, ok := levels.Match(aws.ToString(o.Key)); ok {
+		if v, ok := levels.Match(aws.ToString(o.Key)); ok {
 			matched = append(matched, aws.ToString(o.Key))
+			versions[aws.ToString(o.Key)] = v
 		}
 	}
-	pinned := sn.Version["path"]
-	if pinned != wantKey || !slices.Contains(matched, pinned) {
-		t.Fatalf("regexp %s matches %v; pinned %s, want %s among them", field("regexp"), matched, pinned, wantKey)
+	if len(matched) == 0 {
+		t.Fatalf("regexp %s matches nothing in %s", field("regexp"), field("bucket"))
 	}
-	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(field("bucket")), Key: aws.String(pinned)})
+	// check without a version: the last of the versions in the resource's order
+	slices.SortFunc(matched, func(a, b string) int {
+		c, err := concourse.CompareVersions(versions[a], versions[b])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+	use := matched[len(matched)-1]
+	if pinned := sn.Version["path"]; pinned != "" {
+		if !slices.Contains(matched, pinned) {
+			t.Fatalf("regexp %s matches %v; the pinned %s is not among them", field("regexp"), matched, pinned)
+		}
+		use = pinned
+	}
+	obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(field("bucket")), Key: aws.String(use)})
 	if err != nil {
-		t.Fatalf("getting the pinned key %s: %v", pinned, err)
+		t.Fatalf("getting %s: %v", use, err)
 	}
 	defer obj.Body.Close()
 	head := make([]byte, 2)
 	if _, err := io.ReadFull(obj.Body, head); err != nil || head[0] != 0x1f || head[1] != 0x8b {
-		t.Errorf("%s is not gzip: %x %v", pinned, head, err)
+		t.Errorf("%s is not gzip: %x %v", use, head, err)
 	}
+	return use
 }
