@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, s streams) int {
 		if wantsJSON(cmd, args) {
 			// Scripts read the failure from stdout too, never stderr.
 			if werr := newEventEncoder(s.out).Encode(errorEvent{Event: "error", ExitCode: code, Error: err.Error(), Hint: hint}); werr != nil {
-				fmt.Fprintf(s.err, "airlock: error: writing the error event: %v\n", werr)
+				fmt.Fprintf(s.err, "airlock: error: %v\n", werr)
 			}
 		}
 	}

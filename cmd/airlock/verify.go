@@ -83,26 +83,6 @@ func loadTrusted(pubs []string, stderr io.Writer) ([]keys.Public, error) {
 	return trusted, err
 }
 
-type verifyResult struct {
-	Bundle  string           `json:"bundle"`
-	Files   []string         `json:"files"`
-	Signer  string           `json:"signer"`
-	Created time.Time        `json:"created"`
-	Entries []manifest.Entry `json:"entries"`
-	Bytes   int64            `json:"bytes"`
-	Seconds float64          `json:"seconds"`
-	Parts   []partStatus     `json:"parts,omitempty"`
-	// Signatures are the upstream signatures re-checked (--image-signatures).
-	Signatures []imageSignature `json:"image_signatures,omitempty"`
-}
-
-type partStatus struct {
-	Name   string `json:"name"`
-	Path   string `json:"path,omitempty"`
-	Status string `json:"status"` // ok, bad, missing
-	Error  string `json:"error,omitempty"`
-}
-
 func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) error {
 	start := time.Now()
 	cosignKeys, err := loadCosignKeys(o.imageSigs)
