@@ -1,9 +1,7 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -59,6 +57,17 @@ type verdict struct {
 // vectorClasses are the kinds of verdict, docs/format.md section 13.
 var vectorClasses = []string{"ok", "signature", "format", "manifest_rule", "checksum", "missing_entry", "extra_entry", "truncated"}
 
+// reasonClasses tell a verification failure's class by its Reason, in
+// this order.
+var reasonClasses = []struct{ reason, class string }{
+	{"breaks a rule", "manifest_rule"},
+	{"is not supported", "format"},
+	{"sha256", "checksum"},
+	{"ends early", "truncated"},
+	{"missing from the bundle", "missing_entry"},
+	{"not listed in the signed manifest", "extra_entry"},
+}
+
 // vectorClass is the class of airlock verify's error. A verification
 // failure is a *verify.Error whose Reason says what failed; the class is
 // read from it.
@@ -71,18 +80,11 @@ func vectorClass(err error) string {
 		return "signature"
 	case !errors.As(err, &ve):
 		return "unknown: " + err.Error()
-	case strings.Contains(ve.Reason, "breaks a rule"):
-		return "manifest_rule"
-	case strings.Contains(ve.Reason, "is not supported"):
-		return "format"
-	case strings.Contains(ve.Reason, "sha256"):
-		return "checksum"
-	case strings.Contains(ve.Reason, "ends early"):
-		return "truncated"
-	case strings.Contains(ve.Reason, "missing from the bundle"):
-		return "missing_entry"
-	case strings.Contains(ve.Reason, "not listed in the signed manifest"):
-		return "extra_entry"
+	}
+	for _, c := range reasonClasses {
+		if strings.Contains(ve.Reason, c.reason) {
+			return c.class
+		}
 	}
 	return "unknown: " + err.Error()
 }
@@ -134,32 +136,15 @@ var vectorCreated = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // vectorRootfs is a tiny Concourse rootfs tgz: metadata.json and rootfs/.
 func vectorRootfs(t *testing.T) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, f := range []bundletest.File{
+	tgz, err := bundletest.RootfsTgz(vectorCreated, []bundletest.File{
 		{Name: "metadata.json", Body: []byte(`{"cmd":["/app"],"entrypoint":null,"env":["PATH=/usr/bin:/bin"],"user":"1000"}` + "\n")},
 		{Name: "rootfs/"},
 		{Name: "rootfs/app", Body: []byte("#!/bin/sh\necho app\n")},
-	} {
-		h := &tar.Header{Name: f.Name, Mode: 0o644, ModTime: vectorCreated, Typeflag: tar.TypeReg, Size: int64(len(f.Body))}
-		if strings.HasSuffix(f.Name, "/") {
-			h.Mode, h.Typeflag = 0o755, tar.TypeDir
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.Body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tgz
 }
 
 // crafted is a bundle written around the signed head, as a hostile or
@@ -173,12 +158,7 @@ type crafted struct {
 
 func vectorKey(t *testing.T, base string) ed25519.PrivateKey {
 	t.Helper()
-	if _, err := os.Stat(base + ".key"); errors.Is(err, os.ErrNotExist) {
-		if _, err := keys.Generate(base); err != nil {
-			t.Fatal(err)
-		}
-	}
-	priv, err := keys.LoadPrivate(base + ".key")
+	priv, err := bundletest.Key(base)
 	if err != nil {
 		t.Fatal(err)
 	}

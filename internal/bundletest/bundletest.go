@@ -5,10 +5,14 @@ package bundletest
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/keys"
@@ -83,4 +87,43 @@ func WriteTar(path string, created time.Time, files []File) error {
 		err = cerr
 	}
 	return err
+}
+
+// RootfsTgz returns a tiny Concourse rootfs tgz holding files (a name
+// ending in "/" is a directory), as a test payload.
+func RootfsTgz(created time.Time, files []File) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, f := range files {
+		h := &tar.Header{Name: f.Name, Mode: 0o644, ModTime: created, Typeflag: tar.TypeReg, Size: int64(len(f.Body))}
+		if strings.HasSuffix(f.Name, "/") {
+			h.Mode, h.Typeflag = 0o755, tar.TypeDir
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.Body); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Key loads the TEST-ONLY private key base.key that generated test data
+// is signed with, generating it (and base.pub) when it is missing, so a
+// regeneration keeps the committed key.
+func Key(base string) (ed25519.PrivateKey, error) {
+	if _, err := os.Stat(base + ".key"); errors.Is(err, os.ErrNotExist) {
+		if _, err := keys.Generate(base); err != nil {
+			return nil, err
+		}
+	}
+	return keys.LoadPrivate(base + ".key")
 }
