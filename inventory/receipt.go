@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/internal/hexdigits"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/verify"
@@ -183,7 +184,7 @@ func (im Image) validate() error {
 	if !manifest.IsSHA256Hex(im.SHA256) {
 		return fail("malformed sha256 %q", im.SHA256)
 	}
-	if len(im.Bundle) != 16 || !manifest.IsSHA256Hex(im.Bundle+strings.Repeat("0", 48)) {
+	if !hexdigits.IsLower(im.Bundle, 16) {
 		return fail("malformed bundle id %q", im.Bundle)
 	}
 	return nil

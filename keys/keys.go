@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/airlockhq/airlock/internal/hexdigits"
 )
 
 // Public is a trusted public key with its id.
@@ -36,11 +38,7 @@ func ID(pub ed25519.PublicKey) string {
 
 // IsID reports whether s has the form of a key id (16 lowercase hex digits).
 func IsID(s string) bool {
-	if len(s) != 16 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil && strings.ToLower(s) == s
+	return hexdigits.IsLower(s, 16)
 }
 
 // Generate writes a new key pair as BASE.key (mode 0600) and BASE.pub and
