@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/airlockhq/airlock/internal/bounded"
 	"github.com/airlockhq/airlock/internal/hexdigits"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
@@ -213,7 +214,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	if !fi.Mode().IsRegular() || fi.Size() > limit {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", path, limit)
 	}
-	return os.ReadFile(path)
+	return bounded.ReadFile(path, limit) // it may have grown since
 }
 
 // signIndex renders and signs an index.

@@ -8,12 +8,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/airlockhq/airlock/internal/bounded"
 	"github.com/airlockhq/airlock/internal/hexdigits"
 )
 
@@ -238,14 +238,11 @@ func readKeyFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, cause(err))
+	data, err := bounded.ReadAll(f, MaxKeyFileSize, "key file "+path)
+	if errors.As(err, new(*bounded.TooLargeError)) {
+		return nil, fmt.Errorf("%w; not a key", err)
 	}
-	if len(data) > MaxKeyFileSize {
-		return nil, fmt.Errorf("key file %s is larger than %d bytes; not a key", path, MaxKeyFileSize)
-	}
-	return data, nil
+	return data, err
 }
 
 // cause drops the path from an *os.PathError, which messages name already.
