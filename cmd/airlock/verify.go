@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,12 +182,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func hasMissingData(set *bundle.PartSet) bool {
-	for i := range set.Index.Data {
-		if set.Paths[i] == "" {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(set.Paths[:len(set.Index.Data)], "")
 }
 
 // checkPart checks one file of a part set on its own (or reports it
