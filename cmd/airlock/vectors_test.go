@@ -104,6 +104,7 @@ func TestVectors(t *testing.T) {
 	if vf.Format != 1 || len(vf.Vectors) == 0 || !slices.Equal(vf.Classes, vectorClasses) {
 		t.Fatalf("vectors.json: format %d, %d vectors, classes %v", vf.Format, len(vf.Vectors), vf.Classes)
 	}
+	checkVectorSet(t, vf)
 	for _, v := range vf.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
 			var pubs, files []string
@@ -120,6 +121,34 @@ func TestVectors(t *testing.T) {
 				t.Errorf("%s (%s): verdict %+v, want %+v (error: %v)", v.Name, v.About, got, v.Verdict, err)
 			}
 		})
+	}
+}
+
+// checkVectorSet fails t when a class has no vector or a bundle file in
+// the folder belongs to none (a vector left behind by the generator).
+func checkVectorSet(t *testing.T, vf vectorFile) {
+	t.Helper()
+	classes, used := map[string]bool{}, map[string]bool{}
+	for _, v := range vf.Vectors {
+		classes[v.Verdict.Class] = true
+		for _, f := range v.Files {
+			used[strings.SplitN(f, ".", 2)[0]] = true
+		}
+	}
+	for _, c := range vectorClasses {
+		if !classes[c] {
+			t.Errorf("vectors.json: no vector of class %s", c)
+		}
+	}
+	all, err := filepath.Glob(filepath.Join(vectorsDir, "*.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		name := filepath.Base(p)
+		if base := strings.SplitN(name, ".", 2)[0]; !used[base] && !slices.Contains([]string{"vectors", "other", "README"}, base) {
+			t.Errorf("%s belongs to no vector in vectors.json", name)
+		}
 	}
 }
 
