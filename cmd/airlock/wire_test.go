@@ -55,7 +55,11 @@ func docTables(t *testing.T) map[string]map[string][]string {
 			tables[heading][strings.Trim(cells[0], "`")] = splitNames(cells[1])
 		case "field":
 			for _, n := range splitNames(cells[0]) {
-				tables[heading][n] = nil
+				if strings.HasPrefix(cells[1], "[{") { // a list of objects: their fields
+					tables[heading][n] = splitNames(strings.Trim(cells[1], "[]{}"))
+				} else {
+					tables[heading][n] = nil
+				}
 			}
 		}
 	}
@@ -98,6 +102,12 @@ func jsonFields(v any) []string {
 	walk(reflect.TypeOf(v))
 	sort.Strings(names)
 	return names
+}
+
+func sortedStrings(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -144,6 +154,11 @@ func TestEventsDoc(t *testing.T) {
 		"verify --json":                       verifyResult{},
 		"inspect --json":                      inspectResult{},
 		"Documents: `audit --json` and `audit --evidence FILE`": audit.Evidence{},
+	}
+	for field, v := range map[string]any{"parts": partStatus{}, "image_signatures": imageSignature{}} {
+		if got, want := sortedStrings(doc["verify --json"][field]), jsonFields(v); !slices.Equal(got, want) {
+			t.Errorf("docs/events.md, verify --json: %s lists the fields %v; %T has %v", field, got, v, want)
+		}
 	}
 	for heading, v := range docs {
 		if got, want := sortedKeys(doc[heading]), jsonFields(v); !slices.Equal(got, want) {
