@@ -5,20 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/airlockhq/airlock/internal/hexdigits"
 )
 
 // abortTimeout bounds the clean-up of a failed multipart upload, which runs
 // even when the caller's context is already cancelled.
 const abortTimeout = 10 * time.Second
-
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // ErrBodySize is the kind of a Put whose body was shorter or longer than
 // the size it was given.
@@ -36,7 +35,7 @@ var ErrBodySize = errors.New("body size differs from the declared size")
 // cause of the returned *Error.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, size int64, sha256hex string, opts ...PutOption) error {
 	o, err := newPutOptions(size, opts)
-	if err == nil && !sha256Hex.MatchString(sha256hex) {
+	if err == nil && !hexdigits.IsLower(sha256hex, 64) {
 		err = fmt.Errorf("expected sha256 %q is not 64 lowercase hex digits", sha256hex)
 	}
 	if err != nil {

@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/internal/bundletest"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 )
@@ -54,35 +56,15 @@ const goldenPath = "images/hello/hello-1.0.tgz"
 // goldenRootfs is a tiny fake Concourse rootfs tgz: metadata.json and rootfs/.
 func goldenRootfs(t *testing.T) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, f := range []struct {
-		name, body string
-		dir        bool
-	}{
-		{name: "metadata.json", body: `{"cmd":["/hello"],"entrypoint":[],"env":["PATH=/usr/bin:/bin"],"user":"1000"}` + "\n"},
-		{name: "rootfs/", dir: true},
-		{name: "rootfs/hello", body: "#!/bin/sh\necho hello\n"},
-	} {
-		h := &tar.Header{Name: f.name, Mode: 0o644, ModTime: goldenCreated, Typeflag: tar.TypeReg, Size: int64(len(f.body))}
-		if f.dir {
-			h.Mode, h.Typeflag = 0o755, tar.TypeDir
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(f.body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	tgz, err := bundletest.RootfsTgz(goldenCreated, []bundletest.File{
+		{Name: "metadata.json", Body: []byte(`{"cmd":["/hello"],"entrypoint":[],"env":["PATH=/usr/bin:/bin"],"user":"1000"}` + "\n")},
+		{Name: "rootfs/"},
+		{Name: "rootfs/hello", Body: []byte("#!/bin/sh\necho hello\n")},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tgz
 }
 
 // writeGolden rewrites the golden bundles, keeping the committed key so
@@ -92,12 +74,7 @@ func writeGolden(t *testing.T) {
 	if err := os.MkdirAll(goldenDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(goldenKey); errors.Is(err, os.ErrNotExist) {
-		if _, err := keys.Generate(filepath.Join(goldenDir, "golden")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	priv, err := keys.LoadPrivate(goldenKey)
+	priv, err := bundletest.Key(strings.TrimSuffix(goldenKey, ".key"))
 	if err != nil {
 		t.Fatal(err)
 	}

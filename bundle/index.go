@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/airlockhq/airlock/internal/bounded"
+	"github.com/airlockhq/airlock/internal/hexdigits"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/verify"
@@ -112,7 +114,7 @@ func ParseIndex(data []byte) (*Index, error) {
 		return nil, fmt.Errorf("is format %q; this airlock reads format %d", vals[0], IndexFormat)
 	}
 	x := &Index{Bundle: vals[1]}
-	if len(x.Bundle) != 16 || !manifest.IsSHA256Hex(x.Bundle+strings.Repeat("0", 48)) {
+	if !hexdigits.IsLower(x.Bundle, 16) {
 		return nil, fmt.Errorf("line 2: %q is not a bundle id", x.Bundle)
 	}
 	nums := make([]int64, 4)
@@ -212,7 +214,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	if !fi.Mode().IsRegular() || fi.Size() > limit {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", path, limit)
 	}
-	return os.ReadFile(path)
+	return bounded.ReadFile(path, limit) // it may have grown since
 }
 
 // signIndex renders and signs an index.

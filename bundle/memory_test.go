@@ -3,12 +3,12 @@ package bundle_test
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/testtool"
 )
 
 // patternReader yields n bytes of a repeating pattern without storing them.
@@ -41,7 +41,7 @@ func (h *heapWatch) sample(n int64) {
 }
 
 func TestStreamingMemoryIsBounded(t *testing.T) {
-	if testing.Short() && os.Getenv("CI") != "true" { // CI always runs it
+	if testing.Short() && !testtool.CI() { // CI always runs it
 		t.Skip("writes 256 MiB")
 	}
 	const size = 256 << 20

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/airlockhq/airlock/keys"
@@ -211,7 +212,7 @@ func (s *PartSet) lostError(lost []int, reasons []error) *PartsError {
 	x := s.Index
 	unusable := len(lost)
 	for k := range x.Parity {
-		if s.Paths[len(x.Data)+k] == "" && !slicesContains(lost, len(x.Data)+k) {
+		if s.Paths[len(x.Data)+k] == "" && !slices.Contains(lost, len(x.Data)+k) {
 			unusable++
 		}
 	}
@@ -251,15 +252,6 @@ func (s *PartSet) lostError(lost []int, reasons []error) *PartsError {
 		}
 	}
 	return e
-}
-
-func slicesContains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func isAre(n int) string {

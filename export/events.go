@@ -5,7 +5,6 @@ type EventKind string
 
 // Event kinds, in the order an export emits them.
 const (
-	Resolved  EventKind = "resolved"   // an image and platform was resolved (Target set)
 	Warned    EventKind = "warning"    // Message explains a naming or signature problem worth fixing
 	Started   EventKind = "converting" // conversion of Key began
 	Progress  EventKind = "progress"   // Bytes more uncompressed bytes of Key were converted

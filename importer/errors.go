@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -55,10 +56,5 @@ func (e *ConflictError) Error() string {
 
 // Meanwhile reports whether a conflict was found while writing, not planning.
 func (e *ConflictError) Meanwhile() bool {
-	for _, c := range e.Conflicts {
-		if c.Meanwhile {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(e.Conflicts, func(c Conflict) bool { return c.Meanwhile })
 }

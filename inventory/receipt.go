@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/internal/bounded"
+	"github.com/airlockhq/airlock/internal/hexdigits"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/verify"
@@ -183,7 +184,7 @@ func (im Image) validate() error {
 	if !manifest.IsSHA256Hex(im.SHA256) {
 		return fail("malformed sha256 %q", im.SHA256)
 	}
-	if len(im.Bundle) != 16 || !manifest.IsSHA256Hex(im.Bundle+strings.Repeat("0", 48)) {
+	if !hexdigits.IsLower(im.Bundle, 16) {
 		return fail("malformed bundle id %q", im.Bundle)
 	}
 	return nil
@@ -269,12 +270,5 @@ func readSmall(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("receipt: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
-	}
-	return b, nil
+	return bounded.ReadAll(f, max, path)
 }

@@ -8,11 +8,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/airlockhq/airlock/internal/bounded"
+	"github.com/airlockhq/airlock/internal/hexdigits"
 )
 
 // Public is a trusted public key with its id.
@@ -36,11 +38,7 @@ func ID(pub ed25519.PublicKey) string {
 
 // IsID reports whether s has the form of a key id (16 lowercase hex digits).
 func IsID(s string) bool {
-	if len(s) != 16 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil && strings.ToLower(s) == s
+	return hexdigits.IsLower(s, 16)
 }
 
 // Generate writes a new key pair as BASE.key (mode 0600) and BASE.pub and
@@ -240,14 +238,11 @@ func readKeyFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, cause(err))
+	data, err := bounded.ReadAll(f, MaxKeyFileSize, "key file "+path)
+	if errors.As(err, new(*bounded.TooLargeError)) {
+		return nil, fmt.Errorf("%w; not a key", err)
 	}
-	if len(data) > MaxKeyFileSize {
-		return nil, fmt.Errorf("key file %s is larger than %d bytes; not a key", path, MaxKeyFileSize)
-	}
-	return data, nil
+	return data, err
 }
 
 // cause drops the path from an *os.PathError, which messages name already.

@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/airlockhq/airlock/concourse"
@@ -32,10 +33,8 @@ func CheckName(name string) error {
 	if strings.HasPrefix(name, "/") {
 		return fmt.Errorf("entry name %q is absolute", name)
 	}
-	for _, seg := range strings.Split(name, "/") {
-		if seg == ".." {
-			return fmt.Errorf("entry name %q leaves the bundle folder", name)
-		}
+	if slices.Contains(strings.Split(name, "/"), "..") {
+		return fmt.Errorf("entry name %q leaves the bundle folder", name)
 	}
 	if path.Clean(name) != name {
 		return fmt.Errorf("entry name %q is not a clean path", name)

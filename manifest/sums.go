@@ -2,9 +2,10 @@ package manifest
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/airlockhq/airlock/internal/hexdigits"
 )
 
 // MaxSumsSize bounds the SHA256SUMS file a reader accepts.
@@ -74,9 +75,5 @@ func parseSumLine(line string) (Sum, error) {
 
 // IsSHA256Hex reports whether s is 64 lowercase hex digits.
 func IsSHA256Hex(s string) bool {
-	if len(s) != 64 || strings.ToLower(s) != s {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
+	return hexdigits.IsLower(s, 64)
 }

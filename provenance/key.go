@@ -10,6 +10,8 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/airlockhq/airlock/internal/bounded"
 )
 
 // maxKeyFile bounds a public key file.
@@ -35,7 +37,7 @@ func LoadKey(path string) (*Key, error) {
 	if fi.Size() > maxKeyFile {
 		return nil, fmt.Errorf("cosign public key %s: larger than %d bytes, not a PEM public key", path, maxKeyFile)
 	}
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, maxKeyFile) // it may have grown since
 	if err != nil {
 		return nil, fmt.Errorf("cosign public key %s: %w", path, err)
 	}

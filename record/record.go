@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/bounded"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 )
@@ -148,14 +148,7 @@ func readSmall(ctx context.Context, s *bucket.Store, key string, max int64) ([]b
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", key, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", key, max)
-	}
-	return b, nil
+	return bounded.ReadAll(rc, max, key)
 }
 
 // Expected merges what records expect; when records disagree about a key,

@@ -14,16 +14,38 @@ import (
 const eventSchema = 1
 
 // eventEncoder writes one JSON object per line, each beginning with
-// "schema".
+// "schema". It keeps the first error, so callers that cannot return one
+// (event callbacks) learn of it from Err before their last line.
 type eventEncoder struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	w   io.Writer
+	err error
 }
 
 func newEventEncoder(w io.Writer) *eventEncoder { return &eventEncoder{w: w} }
 
-// Encode writes v, which must encode as a JSON object, as one line.
+// Err returns the first error of Encode, or nil.
+func (e *eventEncoder) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// Encode writes v, which must encode as a JSON object, as one line. After
+// a failure it writes nothing more and returns the first error.
 func (e *eventEncoder) Encode(v any) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err != nil {
+		return e.err
+	}
+	if e.err = e.encode(v); e.err != nil {
+		e.err = fmt.Errorf("writing the JSON output: %w", e.err)
+	}
+	return e.err
+}
+
+func (e *eventEncoder) encode(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -37,16 +59,6 @@ func (e *eventEncoder) Encode(v any) error {
 		line.WriteByte('}')
 	}
 	line.WriteByte('\n')
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	_, err = e.w.Write(line.Bytes())
 	return err
-}
-
-// errorEvent is the last line of a failed command run with --json.
-type errorEvent struct {
-	Event    string `json:"event"` // "error"
-	ExitCode int    `json:"exit_code"`
-	Error    string `json:"error"`
-	Hint     string `json:"hint,omitempty"`
 }

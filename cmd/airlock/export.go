@@ -247,22 +247,10 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	return ui.summary(res)
 }
 
-type planRow struct {
-	Event       string `json:"event"` // "plan"
-	Source      string `json:"source"`
-	Platform    string `json:"platform"`
-	Digest      string `json:"digest"`
-	IndexDigest string `json:"index_digest,omitempty"`
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Key         string `json:"key"`
-	Regexp      string `json:"regexp"`
-}
-
 func printPlan(s streams, targets []source.Target, asJSON bool) error {
-	rows := make([]planRow, len(targets))
+	rows := make([]planEvent, len(targets))
 	for i, t := range targets {
-		rows[i] = planRow{Source: t.Request.Ref, Platform: t.Platform.String(), Digest: t.Digest.String(),
+		rows[i] = planEvent{Event: "plan", Source: t.Request.Ref, Platform: t.Platform.String(), Digest: t.Digest.String(),
 			Name: t.Name, Version: t.Version, Key: t.Key, Regexp: t.Regexp}
 		if t.IndexDigest != nil {
 			rows[i].IndexDigest = t.IndexDigest.String()
@@ -271,7 +259,6 @@ func printPlan(s streams, targets []source.Target, asJSON bool) error {
 	if asJSON {
 		enc := newEventEncoder(s.out)
 		for _, r := range rows {
-			r.Event = "plan"
 			if err := enc.Encode(r); err != nil {
 				return err
 			}

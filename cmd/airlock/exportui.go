@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/airlockhq/airlock/export"
@@ -27,20 +28,26 @@ func newExportUI(s streams, asJSON bool, images int) exportUI {
 	return ui
 }
 
-// exportJSON writes every event but the byte counts as a JSON line.
+// exportJSON writes the events of exportEventKinds as JSON lines. A
+// failed write fails the summary (eventEncoder.Err).
 type exportJSON struct{ enc *eventEncoder }
 
-func (j exportJSON) warn(msg string) { j.enc.Encode(export.Event{Kind: export.Warned, Message: msg}) }
+func (j exportJSON) warn(msg string) { j.event(export.Event{Kind: export.Warned, Message: msg}) }
 
 func (j exportJSON) event(e export.Event) {
-	if e.Kind != export.Progress && e.Kind != export.Written {
-		j.enc.Encode(e)
+	if slices.Contains(exportEventKinds, e.Kind) {
+		_ = j.enc.Encode(newExportEvent(e)) // kept by j.enc, returned by summary
 	}
 }
 
 func (j exportJSON) close() {}
 
-func (j exportJSON) summary(r *export.Result) error { return j.enc.Encode(newExportSummary(r)) }
+func (j exportJSON) summary(r *export.Result) error {
+	if err := j.enc.Err(); err != nil {
+		return err
+	}
+	return j.enc.Encode(newExportSummary(r))
+}
 
 // exportText shows bars on a terminal and log lines on stderr.
 type exportText struct {
@@ -92,19 +99,6 @@ func (ui *exportText) close() {
 	ui.overall.abort()
 	ui.write.abort()
 	ui.bars.wait()
-}
-
-type exportSummary struct {
-	Event       string               `json:"event"`
-	Bundle      string               `json:"bundle"`
-	Files       []string             `json:"files"`
-	Extra       []string             `json:"extra,omitempty"` // parity parts, part index and its signature
-	Images      int                  `json:"images"`
-	Converted   int                  `json:"converted"`
-	Cached      int                  `json:"cached"`
-	Bytes       int64                `json:"bytes"`
-	Seconds     float64              `json:"seconds"`
-	Compression manifest.Compression `json:"compression,omitempty"` // the images' compression, as the manifest records it
 }
 
 func newExportSummary(r *export.Result) exportSummary {

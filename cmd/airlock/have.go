@@ -97,14 +97,13 @@ func (h *haveFlags) apply(s streams, targets []source.Target, dryRun, asJSON boo
 		enc := newEventEncoder(s.out)
 		for _, r := range rows {
 			if r.Action == "skip" {
-				enc.Encode(struct {
-					Event string `json:"event"`
-					deltaRow
-				}{"skipped", r})
+				if err := enc.Encode(deltaEvent{"skipped", r}); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if len(ship) == 0 {
-			return nil, enc.Encode(map[string]any{"event": "done", "images": 0, "skipped": p.Skipped(), "saved_bytes": p.Saved, "bundle": nil})
+			return nil, enc.Encode(nothingShipped{Event: "done", Skipped: p.Skipped(), Saved: p.Saved})
 		}
 		return ship, nil
 	}
@@ -125,17 +124,6 @@ func (h *haveFlags) apply(s streams, targets []source.Target, dryRun, asJSON boo
 	fmt.Fprintf(s.err, "delta against %s: shipping %d of %d image(s), %d already there (%s saved)\n",
 		where, len(ship), len(targets), p.Skipped(), humanBytes(p.Saved))
 	return ship, nil
-}
-
-type deltaRow struct {
-	Action   string `json:"action"` // ship or skip
-	Reason   string `json:"reason"`
-	Why      string `json:"why"`
-	Source   string `json:"source"`
-	Platform string `json:"platform"`
-	Digest   string `json:"digest"`
-	Key      string `json:"key"`
-	Size     int64  `json:"size,omitempty"` // a skipped image's tgz size, as the receipt records it
 }
 
 func deltaRows(p *inventory.Plan) []deltaRow {
@@ -163,22 +151,11 @@ func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) erro
 	if asJSON {
 		enc := newEventEncoder(s.out)
 		for _, r := range rows {
-			if err := enc.Encode(struct {
-				Event string `json:"event"`
-				deltaRow
-			}{"delta", r}); err != nil {
+			if err := enc.Encode(deltaEvent{"delta", r}); err != nil {
 				return err
 			}
 		}
-		return enc.Encode(struct {
-			Event  string `json:"event"`
-			Bucket string `json:"bucket"`
-			Prefix string `json:"prefix"`
-			Signer string `json:"receipt_signer,omitempty"`
-			Ship   int    `json:"ship"`
-			Skip   int    `json:"skip"`
-			Saved  int64  `json:"saved_bytes"`
-		}{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, p.Receipt.Signer, len(p.Ship()), p.Skipped(), p.Saved})
+		return enc.Encode(deltaSummary{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, p.Receipt.Signer, len(p.Ship()), p.Skipped(), p.Saved})
 	}
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tKEY\tPLATFORM\tDIGEST\tWHY")

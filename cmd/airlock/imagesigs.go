@@ -12,14 +12,6 @@ import (
 	"github.com/airlockhq/airlock/provenance"
 )
 
-// imageSignature is one upstream signature re-checked by verify.
-type imageSignature struct {
-	Key          string   `json:"key"`
-	Source       string   `json:"source"`
-	SignedDigest string   `json:"signed_digest"`
-	Keys         []string `json:"keys"`
-}
-
 func loadCosignKeys(paths []string) ([]*provenance.Key, error) {
 	var ks []*provenance.Key
 	for _, p := range paths {

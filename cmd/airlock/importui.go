@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
@@ -26,18 +27,22 @@ func newImportUI(s streams, asJSON bool, total int64) importUI {
 	return ui
 }
 
-// importJSON writes every event but the byte counts as a JSON line.
+// importJSON writes the events of importEventKinds as JSON lines. A
+// failed write fails the summary (eventEncoder.Err).
 type importJSON struct{ enc *eventEncoder }
 
 func (j importJSON) event(e importer.Event) {
-	if e.Kind != importer.Progress {
-		j.enc.Encode(e)
+	if slices.Contains(importEventKinds, e.Kind) {
+		_ = j.enc.Encode(newImportEvent(e)) // kept by j.enc, returned by summary
 	}
 }
 
 func (j importJSON) close() {}
 
 func (j importJSON) summary(res *importer.Result, store *bucket.Store) error {
+	if err := j.enc.Err(); err != nil {
+		return err
+	}
 	return j.enc.Encode(newImportSummary(res, store))
 }
 
@@ -91,16 +96,6 @@ func (ui *importText) series(r *importer.SeriesReport) {
 func (ui *importText) close() {
 	ui.total.abort()
 	ui.bars.wait()
-}
-
-type importSummary struct {
-	Event    string  `json:"event"`
-	Bucket   string  `json:"bucket"`
-	Uploaded int     `json:"uploaded"`
-	Skipped  int     `json:"skipped"`
-	Bytes    int64   `json:"bytes"`
-	Seconds  float64 `json:"seconds"`
-	Record   string  `json:"record"`
 }
 
 func newImportSummary(res *importer.Result, store *bucket.Store) importSummary {

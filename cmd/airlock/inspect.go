@@ -40,13 +40,6 @@ compressed as "default".`,
 	return c
 }
 
-type inspectResult struct {
-	Bundle   string             `json:"bundle"`
-	Files    []string           `json:"files"`
-	Signer   string             `json:"signer"`
-	Manifest *manifest.Manifest `json:"manifest"`
-}
-
 func runInspect(_ context.Context, o inspectOptions, args []string, s streams) error {
 	r, err := openBundle(o.pubs, args, s.err)
 	if err != nil {

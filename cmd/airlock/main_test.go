@@ -22,6 +22,7 @@ import (
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/internal/imagetest"
+	"github.com/airlockhq/airlock/internal/testtool"
 	"github.com/airlockhq/airlock/keys"
 )
 
@@ -87,7 +88,7 @@ func pushScriptImages(t *testing.T, reg string) {
 
 // setupScript fails scripts that need a tool CI must have.
 func setupScript(env *testscript.Env) error {
-	if os.Getenv("CI") == "true" {
+	if testtool.CI() {
 		for _, tool := range []string{"openssl", "tar", "sha256sum"} {
 			if _, err := exec.LookPath(tool); err != nil {
 				return fmt.Errorf("CI=true but %s is not installed", tool)

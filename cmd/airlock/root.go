@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/airlockhq/airlock/audit"
@@ -130,12 +132,51 @@ func run(ctx context.Context, args []string, s streams) int {
 	if err != nil {
 		hint := hintFor(err, code, cmd)
 		report(s.err, err, code, hint)
-		if f := cmd.Flags().Lookup("json"); f != nil && f.Value.String() == "true" {
+		if wantsJSON(cmd, args) {
 			// Scripts read the failure from stdout too, never stderr.
-			_ = newEventEncoder(s.out).Encode(errorEvent{Event: "error", ExitCode: code, Error: err.Error(), Hint: hint})
+			if werr := newEventEncoder(s.out).Encode(errorEvent{Event: "error", ExitCode: code, Error: err.Error(), Hint: hint}); werr != nil {
+				fmt.Fprintf(s.err, "airlock: error: %v\n", werr)
+			}
 		}
 	}
 	return code
+}
+
+// wantsJSON tells whether the command line asks for --json. A failed run
+// may have stopped parsing flags before --json (a bad value or an unknown
+// flag earlier on the line, an unknown command), so the arguments are
+// scanned as pflag reads them: up to "--", skipping the values of the
+// flags cmd knows to take one.
+func wantsJSON(cmd *cobra.Command, args []string) bool {
+	if f := cmd.Flags().Lookup("json"); f != nil && f.Changed {
+		return f.Value.String() == "true"
+	}
+	asked := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var f *pflag.Flag
+		switch {
+		case a == "--":
+			return asked
+		case strings.HasPrefix(a, "--"):
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			if name == "json" {
+				b, err := strconv.ParseBool(value)
+				asked = !hasValue || err == nil && b
+				continue
+			}
+			if hasValue {
+				continue
+			}
+			f = cmd.Flags().Lookup(name)
+		case strings.HasPrefix(a, "-") && len(a) == 2:
+			f = cmd.Flags().ShorthandLookup(a[1:])
+		}
+		if f != nil && f.NoOptDefVal == "" {
+			i++ // the flag's value
+		}
+	}
+	return asked
 }
 
 func exitCode(ctx context.Context, err error) int {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,26 +82,6 @@ func loadTrusted(pubs []string, stderr io.Writer) ([]keys.Public, error) {
 		fmt.Fprintf(stderr, "airlock: warning: %s\n", w)
 	}
 	return trusted, err
-}
-
-type verifyResult struct {
-	Bundle  string           `json:"bundle"`
-	Files   []string         `json:"files"`
-	Signer  string           `json:"signer"`
-	Created time.Time        `json:"created"`
-	Entries []manifest.Entry `json:"entries"`
-	Bytes   int64            `json:"bytes"`
-	Seconds float64          `json:"seconds"`
-	Parts   []partStatus     `json:"parts,omitempty"`
-	// Signatures are the upstream signatures re-checked (--image-signatures).
-	Signatures []imageSignature `json:"image_signatures,omitempty"`
-}
-
-type partStatus struct {
-	Name   string `json:"name"`
-	Path   string `json:"path,omitempty"`
-	Status string `json:"status"` // ok, bad, missing
-	Error  string `json:"error,omitempty"`
 }
 
 func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) error {
@@ -201,12 +182,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func hasMissingData(set *bundle.PartSet) bool {
-	for i := range set.Index.Data {
-		if set.Paths[i] == "" {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(set.Paths[:len(set.Index.Data)], "")
 }
 
 // checkPart checks one file of a part set on its own (or reports it

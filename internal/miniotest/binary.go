@@ -2,8 +2,6 @@ package miniotest
 
 import (
 	"errors"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/airlockhq/airlock/internal/testtool"
@@ -22,13 +20,8 @@ func findBinary() (string, error) { return testtool.Find("minio", EnvBinary) }
 // CI=true, anything else fails it.
 func skipOrFail(t testing.TB, err error) {
 	t.Helper()
-	if errors.Is(err, errNoBinary) && !inCI() {
-		t.Skipf("miniotest: %v", err)
+	if errors.Is(err, errNoBinary) {
+		testtool.SkipOrFail(t, "miniotest: %v", err)
 	}
 	t.Fatalf("miniotest: %v", err)
-}
-
-func inCI() bool {
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	return ci
 }
