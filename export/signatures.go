@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -51,6 +52,10 @@ func checkSignatures(ctx context.Context, targets []source.Target, o *options, e
 				return
 			}
 			ev, err := o.verifier.Check(ctx, subject(t), o.policyFor(t))
+			var fe *provenance.FetchError
+			if errors.As(err, &fe) {
+				fe.Err = t.PullError(fe.Err) // explained as a failed pull is
+			}
 			if err != nil {
 				cancel(err)
 				return
