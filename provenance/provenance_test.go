@@ -173,6 +173,19 @@ func TestCheck(t *testing.T) {
 			checkCarried(t, s, ev, c.policy.Keys, f)
 		})
 	}
+	t.Run("unreachable", func(t *testing.T) {
+		s := f.subjects["alice"]
+		repo, err := name.NewRepository("127.0.0.1:1/team/alice") // nothing listens there
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Repo = repo
+		_, err = v.Check(ctx, s, provenance.Policy{Keys: []*provenance.Key{f.alice}})
+		var fe *provenance.FetchError
+		if !errors.As(err, &fe) || errors.As(err, new(*provenance.Error)) || fe.Image != s.Source || fe.Digest != s.Digest.String() {
+			t.Fatalf("err = %v, want a *provenance.FetchError naming the image and digest, not a verdict", err)
+		}
+	})
 	t.Run("nokeys", func(t *testing.T) {
 		ev, err := v.Check(ctx, f.subjects["unsigned"], provenance.Policy{Require: true})
 		if ev != nil || err != nil {
