@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,9 +35,9 @@ func newSetup(t *testing.T, images int) *setup {
 	reg := imagetest.Registry(t)
 	var reqs []source.Request
 	for i := range images {
-		img := imagetest.Image(t, []imagetest.File{
+		img := imagetest.Configure(t, imagetest.Image(t, []imagetest.File{
 			{Name: "etc/app", Body: strings.Repeat(fmt.Sprint(i), 100000)},
-		})
+		}), func(c *v1.Config) { c.Env, c.User = []string{"PATH=/usr/bin"}, "app" })
 		ref := fmt.Sprintf("%s/team/app%d:1.%d", reg, i, i)
 		imagetest.Push(t, ref, img)
 		reqs = append(reqs, source.Request{Ref: ref, Line: i + 1})
@@ -159,6 +160,40 @@ func TestDamagedStagingFileIsEvictedAndConvertedAgain(t *testing.T) {
 	again, err := s.run(context.Background(), "c")
 	if err != nil || again.Cached != 2 {
 		t.Fatalf("third export: %v, %+v", err, again)
+	}
+}
+
+// A staging record whose metadata changed on disk (a same-size flip that
+// leaves valid JSON) must not put that metadata into the signed manifest:
+// the manifest's metadata is the metadata.json of the tgz it describes.
+func TestDamagedStagingRecordIsNotSigned(t *testing.T) {
+	s := newSetup(t, 1)
+	a, err := s.run(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := a.Bundle.Manifest.Entries[0].Image.Metadata
+	if len(want.Env) != 1 || want.Env[0] != "PATH=/usr/bin" || want.User != "app" {
+		t.Fatalf("first export records metadata %+v", want)
+	}
+	recs, _ := filepath.Glob(filepath.Join(s.cache, "*.json"))
+	if len(recs) != 1 {
+		t.Fatalf("staging cache holds records %v", recs)
+	}
+	b, _ := os.ReadFile(recs[0])
+	flipped := strings.Replace(string(b), "PATH=/usr/bin", "PATH=/usr/bim", 1)
+	if flipped == string(b) {
+		t.Fatalf("record %s does not hold the metadata: %s", recs[0], b)
+	}
+	os.WriteFile(recs[0], []byte(flipped), 0o600)
+	res, err := s.run(context.Background(), "b")
+	if err != nil {
+		t.Fatalf("export after a damaged record: %v", err)
+	}
+	r := openVerified(t, res, s.trusted)
+	got := r.Manifest.Entries[0].Image.Metadata
+	if !slices.Equal(got.Env, want.Env) || got.User != want.User {
+		t.Fatalf("signed manifest records metadata %+v, want %+v as in the tgz", got, want)
 	}
 }
 

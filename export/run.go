@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,8 +81,7 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		// record: evict it and convert again. A fresh conversion is not
 		// cached, so each entry is retried once.
 		t := targets[i]
-		emit(Event{Kind: Evicted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
-			Message: fmt.Sprintf("staging cache file %s for %s was damaged (%v); removed it, converting again", staged[i].entry.Path, t.Key, err)})
+		emit(evicted(t, staged[i].entry.Path, err))
 		if err := cache.Remove(stageKey(t, o)); err != nil {
 			return nil, err
 		}
@@ -185,7 +183,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 	var todo []int
 	var imgs []v1.Image
 	for i, t := range targets {
-		s, ok, err := lookup(cache, t, o)
+		s, ok, err := lookup(cache, t, o, emit)
 		if err != nil {
 			return nil, err
 		}
@@ -237,13 +235,26 @@ func stageAgain(ctx context.Context, cache *stage.Cache, t source.Target, o *opt
 	return convertOne(ctx, cache, store, t, o, emit)
 }
 
-func lookup(cache *stage.Cache, t source.Target, o *options) (staged, bool, error) {
+// lookup finds t's tgz in the staging cache. An entry whose tgz does not
+// start with a readable metadata.json is damaged: it is evicted (an Evicted
+// event says so) and reported as missing, so that t is converted again.
+func lookup(cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, bool, error) {
 	e, ok, err := cache.Lookup(stageKey(t, o))
 	if err != nil || !ok {
 		return staged{}, false, err
 	}
 	s, err := stagedFrom(e, true)
-	return s, err == nil, err
+	if err != nil {
+		emit(evicted(t, e.Path, err))
+		return staged{}, false, cache.Remove(stageKey(t, o))
+	}
+	return s, true, nil
+}
+
+// evicted is the event saying that t's cached tgz at path was damaged.
+func evicted(t source.Target, path string, why error) Event {
+	return Event{Kind: Evicted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
+		Message: fmt.Sprintf("staging cache file %s for %s was damaged (%v); removed it, converting again", path, t.Key, why)}
 }
 
 // convertOne converts t into the staging cache.
@@ -272,12 +283,22 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 	return stagedFrom(e, false)
 }
 
+// stagedFrom describes e with the metadata.json at the head of its own
+// tgz, not the copy in its staging record (kept for older airlock versions
+// sharing the cache): the record is not covered by the tgz's sha256, the
+// tgz is, and the bundle writer checks that sum as it streams the tgz, so
+// a signed manifest only ever keeps metadata read from the bytes it lists.
 func stagedFrom(e stage.Entry, cached bool) (staged, error) {
-	s := staged{entry: e, cached: cached}
-	if err := json.Unmarshal(e.Meta, &s.meta); err != nil {
-		return staged{}, fmt.Errorf("staging cache entry %s: bad metadata: %w", e.Path, err)
+	f, err := os.Open(e.Path)
+	if err != nil {
+		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 	}
-	return s, nil
+	defer f.Close()
+	md, err := rootfs.ReadMetadata(f)
+	if err != nil {
+		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
+	}
+	return staged{entry: e, meta: md, cached: cached}, nil
 }
 
 // serialize makes fn safe to call from several goroutines.

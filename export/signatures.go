@@ -3,13 +3,14 @@ package export
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/manifest"
@@ -33,36 +34,36 @@ func WithSignatureCheck(v *provenance.Verifier, policyFor func(source.Target) pr
 func WithCarrySignatures(carry bool) Option { return func(o *options) { o.carry = carry } }
 
 // checkSignatures checks every target's signatures, up to o.jobs at a time;
-// evidence[i] is nil for targets without a policy.
+// the first failure cancels the rest. evidence[i] is nil for targets
+// without a policy.
 func checkSignatures(ctx context.Context, targets []source.Target, o *options, emit func(Event)) ([]*provenance.Evidence, error) {
 	evidence := make([]*provenance.Evidence, len(targets))
 	if o.verifier == nil {
 		return evidence, nil
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, o.jobs)
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.jobs)
 	for i, t := range targets {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 			ev, err := o.verifier.Check(ctx, subject(t), o.policyFor(t))
+			var fe *provenance.FetchError
+			if errors.As(err, &fe) {
+				fe.Err = t.PullError(fe.Err) // explained as a failed pull is
+			}
 			if err != nil {
-				cancel(err)
-				return
+				return err
 			}
 			evidence[i] = ev
 			if ev != nil {
 				emit(signatureEvent(t, ev))
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return evidence, nil

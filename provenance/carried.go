@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -159,4 +161,70 @@ func checkChain(get func(string, v1.Hash) ([]byte, error), digest, signed v1.Has
 	}
 	_, err = get("image config", m.Config.Digest)
 	return err
+}
+
+// Carried collects the evidence blobs a bundle carries while the bundle is
+// read (Writer), then re-checks every image's upstream signature from them
+// (Check), without any network.
+type Carried struct {
+	blobs map[v1.Hash]*bytes.Buffer
+}
+
+// NewCarried returns an empty collector.
+func NewCarried() *Carried { return &Carried{blobs: map[v1.Hash]*bytes.Buffer{}} }
+
+// Writer returns where to copy the data of bundle entry e, or nil when e
+// is not an evidence blob: a name under manifest.SignaturePrefix that is
+// its own sha256, of at most MaxBlobSize bytes. The bundle reader checks
+// that sha256 while the entry is read, so Check must only run once the
+// bundle verified.
+func (c *Carried) Writer(e *manifest.Entry) io.Writer {
+	if e.Size > MaxBlobSize {
+		return nil
+	}
+	h, ok := BlobDigest(e.Path)
+	if !ok || h.Hex != e.SHA256 {
+		return nil
+	}
+	b := &bytes.Buffer{}
+	c.blobs[h] = b
+	return b
+}
+
+// ImageCheck is one image whose carried signature verified again.
+type ImageCheck struct {
+	Key, Source string // the image's S3 key and reference, from the manifest
+	Rechecked
+}
+
+// Check re-checks, with CheckCarried, the carried signature of every image
+// in m (a verified bundle's manifest) with keys. Every image must pass;
+// all failures are reported together.
+func (c *Carried) Check(ctx context.Context, m *manifest.Manifest, keys []*Key) ([]ImageCheck, error) {
+	lookup := func(h v1.Hash) ([]byte, bool) {
+		b, ok := c.blobs[h]
+		if !ok {
+			return nil, false
+		}
+		return b.Bytes(), true
+	}
+	var (
+		out  []ImageCheck
+		errs []error
+	)
+	for _, e := range m.Entries {
+		if e.Image == nil {
+			continue
+		}
+		rc, err := CheckCarried(ctx, e.Image, lookup, keys)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, ImageCheck{Key: e.Image.Key, Source: e.Image.Source, Rechecked: *rc})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }

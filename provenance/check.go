@@ -72,6 +72,21 @@ func (e *Error) Error() string {
 		e.Image, e.Digest, strings.Join(e.Keys, ", "), e.Reason)
 }
 
+// FetchError says an image's signatures could not be read from its
+// registry (unreachable, refused, stalled, an untrusted certificate): the
+// check never came to a verdict. Err is the registry client's error.
+type FetchError struct {
+	Image  string // the reference as requested
+	Digest string // the digest whose signatures were fetched
+	Err    error
+}
+
+func (e *FetchError) Error() string {
+	return fmt.Sprintf("fetching the signatures of image %s (%s): %v", e.Image, e.Digest, e.Err)
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
 // Verifier checks cosign signatures in registries.
 type Verifier struct {
 	remote []remote.Option
@@ -82,7 +97,10 @@ type Verifier struct {
 type Option func(*Verifier)
 
 // WithRemoteOptions sets how registries are reached (auth, transport, user
-// agent); the context is added per call.
+// agent, retries): pass the options of the registry client the images were
+// resolved with (source.Client.RemoteOptions), so that signatures are
+// fetched alike. The context is added per call. Default: none, which is
+// go-containerregistry's defaults.
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(v *Verifier) { v.remote = append(v.remote, opts...) }
 }
@@ -103,7 +121,8 @@ func New(opts ...Option) *Verifier {
 // Check verifies s's signatures under p. It returns nil evidence when p has
 // no keys, evidence with Status Unsigned when no signature exists and none
 // is required, and an *Error when signatures exist but none verifies with
-// p's keys, or none exists and p requires one. For an image resolved
+// p's keys, or none exists and p requires one, and a *FetchError when the
+// registry did not give the signatures. For an image resolved
 // through an index, signatures on the index digest are tried first, then
 // those on the platform manifest digest, as `cosign verify` does for the
 // reference it is given.
@@ -120,12 +139,12 @@ func (v *Verifier) Check(ctx context.Context, s Subject, p Policy) (*Evidence, e
 	found := false
 	for _, d := range candidates {
 		sigs, err := v.signatures(ctx, s.Repo.Digest(d.String()))
-		if err != nil {
-			return nil, v.fail(s, d, p, fmt.Sprintf("fetching signatures: %v", err))
+		var list []oci.Signature
+		if err == nil {
+			list, err = sigs.Get()
 		}
-		list, err := sigs.Get()
 		if err != nil {
-			return nil, v.fail(s, d, p, fmt.Sprintf("reading signatures: %v", err))
+			return nil, &FetchError{Image: s.Source, Digest: d.String(), Err: err}
 		}
 		if len(list) == 0 {
 			continue

@@ -173,6 +173,19 @@ func TestCheck(t *testing.T) {
 			checkCarried(t, s, ev, c.policy.Keys, f)
 		})
 	}
+	t.Run("unreachable", func(t *testing.T) {
+		s := f.subjects["alice"]
+		repo, err := name.NewRepository("127.0.0.1:1/team/alice") // nothing listens there
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Repo = repo
+		_, err = v.Check(ctx, s, provenance.Policy{Keys: []*provenance.Key{f.alice}})
+		var fe *provenance.FetchError
+		if !errors.As(err, &fe) || errors.As(err, new(*provenance.Error)) || fe.Image != s.Source || fe.Digest != s.Digest.String() {
+			t.Fatalf("err = %v, want a *provenance.FetchError naming the image and digest, not a verdict", err)
+		}
+	})
 	t.Run("nokeys", func(t *testing.T) {
 		ev, err := v.Check(ctx, f.subjects["unsigned"], provenance.Policy{Require: true})
 		if ev != nil || err != nil {
@@ -200,6 +213,7 @@ func checkCarried(t *testing.T, s provenance.Subject, ev *provenance.Evidence, k
 	if got.SignedDigest != rec.SignedDigest || len(got.Keys) != 1 {
 		t.Fatalf("carried evidence: %+v", got)
 	}
+	checkCollected(t, img, blobs, keys)
 	other := f.bob
 	if keys[len(keys)-1] == f.bob {
 		other = f.alice
@@ -224,5 +238,44 @@ func checkCarried(t *testing.T, s provenance.Subject, ev *provenance.Evidence, k
 		if _, err := provenance.CheckCarried(ctx, img, lookup(tampered), keys); err == nil {
 			t.Fatal("a changed payload verified")
 		}
+	}
+}
+
+// checkCollected feeds the evidence to a Carried as a bundle reader would
+// (one entry per blob, plus entries it must leave alone) and re-checks it:
+// once as carried, once with one image whose evidence is not carried.
+func checkCollected(t *testing.T, img *manifest.Image, blobs map[v1.Hash][]byte, keys []*provenance.Key) {
+	t.Helper()
+	img.Key = "app/app-1.0.tgz"
+	m := &manifest.Manifest{Entries: []manifest.Entry{{Path: "images/" + img.Key, Image: img}}}
+	c := provenance.NewCarried()
+	for h, b := range blobs {
+		e := manifest.Entry{Path: provenance.BlobPath(h), Size: int64(len(b)), SHA256: h.Hex}
+		w := c.Writer(&e)
+		if w == nil {
+			t.Fatalf("blob %s is not collected", e.Path)
+		}
+		w.Write(b)
+		m.Entries = append(m.Entries, e)
+	}
+	for _, e := range []manifest.Entry{
+		{Path: "images/app/app-1.0.tgz", Size: 10, SHA256: strings.Repeat("a", 64)},
+		{Path: provenance.BlobPath(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}), Size: 10, SHA256: strings.Repeat("c", 64)}, // not its own sum
+		{Path: provenance.BlobPath(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("d", 64)}), Size: provenance.MaxBlobSize + 1, SHA256: strings.Repeat("d", 64)},
+	} {
+		if c.Writer(&e) != nil {
+			t.Fatalf("entry %s (%d bytes, sha256 %s) is collected", e.Path, e.Size, e.SHA256)
+		}
+	}
+	got, err := c.Check(context.Background(), m, keys)
+	if err != nil || len(got) != 1 || got[0].Key != img.Key || got[0].Source != img.Source || got[0].SignedDigest != img.Signature.SignedDigest {
+		t.Fatalf("Carried.Check = %+v, %v", got, err)
+	}
+	bare := &manifest.Image{Source: "example.org/bare:1", Key: "bare/bare-1.tgz", Digest: img.Digest}
+	m.Entries = append(m.Entries, manifest.Entry{Path: "images/" + bare.Key, Image: bare})
+	_, err = c.Check(context.Background(), m, keys)
+	var pe *provenance.Error
+	if !errors.As(err, &pe) || pe.Image != bare.Source || !strings.Contains(err.Error(), "carries no signature evidence") {
+		t.Fatalf("an image without evidence: err = %v", err)
 	}
 }

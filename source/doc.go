@@ -10,6 +10,11 @@
 // reference at once, so a bad line fails the run before anything is
 // written.
 //
+// A Client is the one way airlock reaches registries: Client.Resolve uses
+// it, the images it returns read their layers through it, and
+// Client.RemoteOptions hands it to what else talks to registries (the
+// signature checks of package provenance).
+//
 // Names, versions and keys follow the rules of package concourse (see
 // concourse.ValidateVersion): one invalid version in a folder makes the
 // resource panic for every pipeline that uses it, so airlock refuses to

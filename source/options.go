@@ -1,7 +1,6 @@
 package source
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
@@ -14,7 +13,7 @@ import (
 	"github.com/airlockhq/airlock/internal/stall"
 )
 
-// Option configures Resolve.
+// Option configures a Client and Resolve.
 type Option func(*options)
 
 type options struct {
@@ -59,6 +58,18 @@ func makeOptions(opts []Option) *options {
 		opt(o)
 	}
 	return o
+}
+
+// with returns a copy of o with opts applied to how references are
+// planned; how registries are reached stays o's.
+func (o *options) with(opts []Option) *options {
+	n := *o
+	for _, opt := range opts {
+		opt(&n)
+	}
+	n.keychain, n.insecure, n.jobs, n.userAgent = o.keychain, o.insecure, o.jobs, o.userAgent
+	n.rootCAs, n.certsDir, n.transport, n.backoff, n.stall = o.rootCAs, o.certsDir, o.transport, o.backoff, o.stall
+	return &n
 }
 
 // WithKeychain sets where credentials come from; the default is
@@ -108,19 +119,6 @@ func (o *options) nameOptions() []name.Option {
 		return []name.Option{name.Insecure}
 	}
 	return nil
-}
-
-// remoteOptions are the options for go-containerregistry's remote package.
-func (o *options) remoteOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(o.httpTransport()),
-		remote.WithUserAgent(o.userAgent),
-		remote.WithRetryBackoff(o.backoff),
-		remote.WithRetryStatusCodes(retryCodes...),
-		remote.WithJobs(o.jobs),
-	}
 }
 
 // httpTransport skips certificate verification when insecure, and

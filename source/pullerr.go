@@ -43,6 +43,10 @@ type PullError struct {
 func (e *PullError) Error() string { return "pulling " + e.Ref + ": " + e.Reason }
 func (e *PullError) Unwrap() error { return e.Err }
 
+// PullError explains err, a failure reaching t's registry for t (its
+// manifests, layers or signatures), as Resolve explains its own.
+func (t Target) PullError(err error) *PullError { return pullError(t, err) }
+
 // pullError explains err, a failure fetching t from its registry.
 func pullError(t Target, err error) *PullError {
 	pe := &PullError{Ref: t.Request.Ref, Registry: t.Ref.Context().RegistryStr(), Err: err}

@@ -21,12 +21,20 @@ import (
 // The Images read layers lazily through ctx, so ctx should live as long
 // as they are used.
 func Resolve(ctx context.Context, reqs []Request, platforms []v1.Platform, opts ...Option) ([]Target, error) {
-	o := makeOptions(opts)
+	return NewClient(opts...).Resolve(ctx, reqs, platforms)
+}
+
+// Resolve is the package's Resolve through c: c's options apply, followed
+// by opts, which may change how references are planned (WithKeyTemplate,
+// WithFloatingVersions, WithStrictPlatforms, WithPlatformWarnings) but not
+// how registries are reached: that is c's.
+func (c *Client) Resolve(ctx context.Context, reqs []Request, platforms []v1.Platform, opts ...Option) ([]Target, error) {
+	o := c.o.with(opts)
 	groups, err := plan(reqs, platforms, o)
 	if err != nil {
 		return nil, err
 	}
-	puller, err := remote.NewPuller(o.remoteOptions(ctx)...)
+	puller, err := remote.NewPuller(c.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("setting up registry client: %w", err)
 	}

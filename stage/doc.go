@@ -15,5 +15,7 @@
 // Lookup trusts the record but checks the data file's size, dropping
 // entries whose file was truncated or removed. It does not re-hash the
 // data: the bundle writer hashes every file as it streams it into the
-// bundle and compares with Entry.SHA256 there.
+// bundle and compares with Entry.SHA256 there. Entry.Meta is not covered
+// by that sum; a caller that signs what it says must derive it from the
+// data instead (export reads the tgz's own metadata.json).
 package stage

@@ -214,10 +214,10 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
-	targets, err := source.Resolve(ctx, p.reqs, p.platforms, append(tlsOpts,
-		source.WithInsecure(o.insecure), source.WithKeyTemplate(o.keyTemplate), source.WithUserAgent("airlock/"+version), source.WithStallTimeout(o.stall),
+	reg := source.NewClient(append(tlsOpts, source.WithInsecure(o.insecure), source.WithUserAgent("airlock/"+version), source.WithStallTimeout(o.stall))...)
+	targets, err := reg.Resolve(ctx, p.reqs, p.platforms, source.WithKeyTemplate(o.keyTemplate),
 		source.WithFloatingVersions(o.floating), source.WithStrictPlatforms(o.strictPlats),
-		source.WithPlatformWarnings(func(e *source.MissingPlatformsError) { warnings = append(warnings, e.Error()) }))...)
+		source.WithPlatformWarnings(func(e *source.MissingPlatformsError) { warnings = append(warnings, e.Error()) }))
 	if err != nil {
 		return resolveHint(err)
 	}
@@ -237,12 +237,12 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value())}
 	if p.sigs != nil {
-		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(o.insecure), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
+		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
 	}
 	res, err := export.Run(ctx, targets, o.out, p.priv, opts...)
 	ui.close()
 	if err != nil {
-		return err
+		return registryTLSHint(err)
 	}
 	return ui.summary(res)
 }

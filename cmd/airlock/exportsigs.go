@@ -1,13 +1,8 @@
 package main
 
 import (
-	"crypto/tls"
-	"net/http"
 	"os"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/source"
@@ -65,14 +60,10 @@ func (p *signaturePolicy) policyFor(t source.Target) provenance.Policy {
 	return provenance.Policy{Keys: p.defaults, Require: p.require}
 }
 
-func (p *signaturePolicy) verifier(insecure bool) *provenance.Verifier {
-	opts := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("airlock/" + version)}
-	if insecure {
-		t := remote.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
-		opts = append(opts, remote.WithTransport(t))
-	}
-	vopts := []provenance.Option{provenance.WithRemoteOptions(opts...)}
+// verifier checks signatures through reg, the registry client the images
+// were resolved with.
+func (p *signaturePolicy) verifier(reg *source.Client) *provenance.Verifier {
+	vopts := []provenance.Option{provenance.WithRemoteOptions(reg.RemoteOptions()...)}
 	if os.Getenv("SOURCE_DATE_EPOCH") != "" {
 		if t, err := sourceDateEpoch(); err == nil {
 			vopts = append(vopts, provenance.WithClock(func() time.Time { return t }))

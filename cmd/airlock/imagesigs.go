@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"io"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
@@ -24,56 +20,34 @@ func loadCosignKeys(paths []string) ([]*provenance.Key, error) {
 	return ks, nil
 }
 
-// carriedEvidence collects the carried signature blobs while a bundle is verified.
-type carriedEvidence struct {
-	on    bool
-	blobs map[v1.Hash]*bytes.Buffer
-}
+// carriedEvidence collects the carried signature blobs while a bundle is
+// verified, when --image-signatures asks for a re-check (nil Carried: off).
+type carriedEvidence struct{ c *provenance.Carried }
 
 func newCarriedEvidence(on bool) *carriedEvidence {
-	return &carriedEvidence{on: on, blobs: map[v1.Hash]*bytes.Buffer{}}
+	if !on {
+		return &carriedEvidence{}
+	}
+	return &carriedEvidence{c: provenance.NewCarried()}
 }
 
-// copy keeps a carried blob whose name is its checksum; the bundle reader
-// checks that checksum as the entry is read.
 func (ev *carriedEvidence) copy(e *manifest.Entry) io.Writer {
-	if !ev.on || e.Size > provenance.MaxBlobSize {
+	if ev.c == nil {
 		return nil
 	}
-	h, ok := provenance.BlobDigest(e.Path)
-	if !ok || h.Hex != e.SHA256 {
-		return nil
-	}
-	b := &bytes.Buffer{}
-	ev.blobs[h] = b
-	return b
+	return ev.c.Writer(e)
 }
 
-// check re-checks every image's carried signature; all failures are
-// reported together.
+// check re-checks every image's carried signature (provenance.Carried.Check)
+// and returns what verify prints.
 func (ev *carriedEvidence) check(ctx context.Context, m *manifest.Manifest, ks []*provenance.Key) ([]imageSignature, error) {
-	lookup := func(h v1.Hash) ([]byte, bool) {
-		b, ok := ev.blobs[h]
-		if !ok {
-			return nil, false
-		}
-		return b.Bytes(), true
+	checks, err := ev.c.Check(ctx, m, ks)
+	if err != nil {
+		return nil, err
 	}
-	var out []imageSignature
-	var errs []error
-	for _, e := range m.Entries {
-		if e.Image == nil {
-			continue
-		}
-		rc, err := provenance.CheckCarried(ctx, e.Image, lookup, ks)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, imageSignature{Key: e.Image.Key, Source: e.Image.Source, SignedDigest: rc.SignedDigest, Keys: rc.Keys})
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	out := make([]imageSignature, len(checks))
+	for i, c := range checks {
+		out[i] = imageSignature{Key: c.Key, Source: c.Source, SignedDigest: c.SignedDigest, Keys: c.Keys}
 	}
 	return out, nil
 }

@@ -1,12 +1,22 @@
 package main
 
 import (
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/airlockhq/airlock/internal/cosigntest"
@@ -20,11 +30,16 @@ func TestSignatureScripts(t *testing.T) {
 	cosign := cosigntest.Binary(t)
 	reg := imagetest.Registry(t)
 	keyDir := signScriptImages(t, cosign, reg)
+	tlsReg, tlsCA := signedTLSRegistry(t, cosign, keyDir)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/signatures",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REGISTRY", reg)
+			env.Setenv("TLS_REGISTRY", tlsReg)
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "registry-ca.pem"), tlsCA, 0o644); err != nil {
+				return err
+			}
 			if err := os.Mkdir(filepath.Join(env.WorkDir, "keys"), 0o755); err != nil {
 				return err
 			}
@@ -92,4 +107,73 @@ func signScriptImages(t *testing.T, cosign, reg string) string {
 	_, plat := index("/library/plat:3.0")
 	cosigntest.Sign(t, cosign, alice, plat)
 	return dir
+}
+
+// signedTLSRegistry serves a registry over TLS with a certificate only its
+// own CA (returned as PEM) trusts, and pushes and signs with alice (whose
+// key is in keyDir):
+//
+//	team/tool:1.0    signed by alice
+//	team/stall:1.0   signed by alice; the first request for its signature gets no answer:
+//	                 a client that has not given up on it after 5 s is refused (403)
+//	team/denied:1.0  signed by alice; every request for its signature is refused (403)
+//
+// Every request for a signature without airlock's user agent is refused,
+// so that a signature check that does not go through airlock's registry
+// client fails.
+func signedTLSRegistry(t *testing.T, cosign, keyDir string) (host string, caPEM []byte) {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var stalled atomic.Bool
+	var signing atomic.Bool
+	signing.Store(true)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sigRequest(r) && !signing.Load() {
+			if !strings.HasPrefix(r.UserAgent(), "airlock/") {
+				http.Error(w, "signature requests must come from airlock's registry client, not "+r.UserAgent(), http.StatusForbidden)
+				return
+			}
+			if strings.Contains(r.URL.Path, "/team/denied/") {
+				http.Error(w, "no signatures for you", http.StatusForbidden)
+				return
+			}
+			if strings.Contains(r.URL.Path, "/team/stall/") && !stalled.Swap(true) {
+				select {
+				case <-r.Context().Done(): // the client gave up, as it should
+				case <-time.After(5 * time.Second):
+					http.Error(w, "the client waited 5 s for a stalled request instead of giving up", http.StatusForbidden)
+				}
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "https://")
+	for _, repo := range []string{"tool", "stall", "denied"} {
+		ref := host + "/team/" + repo + ":1.0"
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := imagetest.Image(t, []imagetest.File{{Name: "etc/" + repo, Body: repo + " over TLS\n"}})
+		if err := remote.Write(r, img, remote.WithTransport(srv.Client().Transport)); err != nil {
+			t.Fatal(err)
+		}
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cosigntest.Sign(t, cosign, filepath.Join(keyDir, "alice.key"), r.Context().Digest(d.String()).String())
+	}
+	signing.Store(false)
+	return host, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
+// sigRequest reports whether r asks for a cosign signature (the tag
+// sha256-<digest>.sig).
+func sigRequest(r *http.Request) bool {
+	return strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig")
 }
