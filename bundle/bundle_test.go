@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -342,5 +345,53 @@ func TestTooManyPartsIsRefusedFirst(t *testing.T) {
 	res := f.write(t, "c")
 	if fi, err := os.Stat(res.Files[0]); err != nil || fi.Size() != res.Bytes {
 		t.Fatalf("bundle is %v bytes, Write said %d", fi, res.Bytes)
+	}
+}
+
+// closeFunc is a payload reader that runs a function when closed.
+type closeFunc struct {
+	io.Reader
+	close func()
+}
+
+func (c closeFunc) Close() error { c.close(); return nil }
+
+// Ctrl-C while the last payload is closed, the part index signed and the
+// files renamed (after the last byte was read) still stops the export,
+// and leaves no file named like the bundle: no part, index, signature,
+// parity part or temporary file.
+func TestWriteCancelledAtTheEndLeavesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []bundle.Option
+	}{
+		{"whole", nil},
+		{"parts", []bundle.Option{bundle.WithPartSize(1024)}},
+		{"parts and parity", []bundle.Option{bundle.WithPartSize(1024), bundle.WithParity(2)}},
+	} {
+		f := newFixture(t)
+		ps := f.payloads()
+		for i := range ps {
+			t.Run(fmt.Sprintf("%s/cancelled closing payload %d", tc.name, i), func(t *testing.T) {
+				dir := t.TempDir()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				ps := f.payloads()
+				for j := range ps { // hashed: Write opens each once, to write it
+					sum := sha256.Sum256(f.data[ps[j].Path])
+					ps[j].Size, ps[j].SHA256 = int64(len(f.data[ps[j].Path])), hex.EncodeToString(sum[:])
+				}
+				open := ps[i].Open
+				ps[i].Open = func() (io.ReadCloser, error) {
+					rc, err := open()
+					return closeFunc{Reader: rc, close: cancel}, err
+				}
+				_, err := bundle.Write(ctx, filepath.Join(dir, "b"), f.priv, ps, tc.opts...)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("err = %v, want context.Canceled", err)
+				}
+				assertNoBundleFiles(t, dir)
+			})
+		}
 	}
 }

@@ -95,7 +95,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		return nil, err
 	}
 	ndata := pw.dataParts()
-	files, err := pw.Commit()
+	files, err := pw.Commit(ctx)
 	if err != nil {
 		pw.Abort()
 		return nil, err
