@@ -25,16 +25,6 @@ const maxShards = 256
 // maxIndexSize bounds the part index a reader accepts.
 const maxIndexSize = 1 << 20
 
-// IndexPath is the signed part index of a split bundle.
-func IndexPath(base string) string { return base + ".parts.sha256" }
-
-// IndexSigPath is the detached signature of the part index.
-func IndexSigPath(base string) string { return IndexPath(base) + ".sig" }
-
-// ParityPath is the file name of parity part k (1-based). It does not match
-// NAME.tar*, so `cat NAME.tar.0*` and `cat NAME.tar*` still give the stream.
-func ParityPath(base string, k int) string { return fmt.Sprintf("%s.parity.%03d", base, k) }
-
 // PartFile is one line of the part index.
 type PartFile struct {
 	Name   string // file name, without folder
