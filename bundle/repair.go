@@ -34,7 +34,7 @@ const (
 type RepairResult struct {
 	Pass    RepairPass
 	Rebuilt []string // the files written, verified against the index
-	Kept    []string // damaged files moved aside (NAME.damaged) to make room
+	Kept    []string // damaged files moved aside (DamagedPath) to make room
 	// From lists the parts the rebuilt ones were computed from.
 	From []string
 	// Checked is the number of parts at hand hashed and compared with the
@@ -58,7 +58,8 @@ const (
 // parity parts. Each rebuilt part is written to dir under a temporary name,
 // checked against the index and renamed to its signed name; a file already
 // there is replaced only when it is the damaged part itself, and is then
-// kept as NAME.damaged. When too many parts are lost, Repair writes nothing
+// kept in the folder damaged/ beside it (DamagedPath), where no recipe's
+// glob picks it up. When too many parts are lost, Repair writes nothing
 // and fails with a *PartsError naming them.
 //
 // When parts are missing, Repair first takes the fast pass: it rebuilds
@@ -203,8 +204,8 @@ func (s *PartSet) checkTargets(dir string, lostIdx []int) error {
 			return fmt.Errorf("%s already exists and is not the part that was checked (%s); move it away or rebuild into another folder", final, s.Paths[i])
 		}
 		if s.Paths[i] != "" && sameFile(final, s.Paths[i]) {
-			if _, err := os.Lstat(final + ".damaged"); err == nil {
-				return fmt.Errorf("%s already exists; move it away so the damaged part can be kept there", final+".damaged")
+			if _, err := os.Lstat(DamagedPath(final)); err == nil {
+				return fmt.Errorf("%s already exists; move it away so the damaged part can be kept there", DamagedPath(final))
 			}
 		}
 	}
@@ -311,10 +312,13 @@ func (s *PartSet) place(dir string, lostIdx []int, temps map[int]*atomicfile.Fil
 		final := filepath.Join(dir, s.Name(i))
 		err := func() error {
 			if s.Paths[i] != "" && sameFile(final, s.Paths[i]) {
-				if err := atomicfile.RenameNoReplace(final, final+".damaged"); err != nil {
+				if err := os.MkdirAll(filepath.Dir(DamagedPath(final)), 0o755); err != nil {
 					return err
 				}
-				res.Kept = append(res.Kept, final+".damaged")
+				if err := atomicfile.RenameNoReplace(final, DamagedPath(final)); err != nil {
+					return err
+				}
+				res.Kept = append(res.Kept, DamagedPath(final))
 			}
 			if err := temps[i].CommitNoReplace(final); errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("%s appeared meanwhile; not replacing it", final)
