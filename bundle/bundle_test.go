@@ -395,3 +395,41 @@ func TestWriteCancelledAtTheEndLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A part size and parity that cannot work are refused before any file is
+// created: a part size below one tar block (it once wrote an index no
+// reader accepts), parity without parts or beyond Reed-Solomon's 256
+// parts, and more data parts than the parity leaves room for.
+func TestWriteRefusesASplitThatCannotWork(t *testing.T) {
+	for _, tc := range []struct {
+		partSize int64
+		parity   int
+		want     any
+		mentions string
+	}{
+		{100, 0, new(*bundle.SplitError), "below the minimum of 512 bytes"},
+		{-1, 0, new(*bundle.SplitError), "below the minimum"},
+		{0, 1, new(*bundle.SplitError), "give a part size too"},
+		{4096, -1, new(*bundle.SplitError), "0 or more"},
+		{4096, 256, new(*bundle.SplitError), "use at most 255"},
+		{512, 250, new(*bundle.TooManyPartsError), "at most 6 parts are allowed with 250 parity parts"},
+	} {
+		t.Run(fmt.Sprintf("%d/%d", tc.partSize, tc.parity), func(t *testing.T) {
+			f := newFixture(t)
+			_, err := bundle.Write(context.Background(), filepath.Join(f.dir, "b"), f.priv, f.payloads(),
+				bundle.WithPartSize(tc.partSize), bundle.WithParity(tc.parity))
+			if !errors.As(err, tc.want) {
+				t.Fatalf("err = %v (%T), want %T", err, err, tc.want)
+			}
+			wantErr(t, err, tc.mentions)
+			assertNoBundleFiles(t, f.dir)
+		})
+	}
+	te := bundle.CheckParts(10*512, 512, 250, true).(*bundle.TooManyPartsError)
+	if te.Parts != 10 || te.Limit() != 6 || !te.Estimated {
+		t.Fatalf("CheckParts: %+v", te)
+	}
+	if err := bundle.CheckParts(6*512, 512, 250, true); err != nil {
+		t.Fatalf("6 data and 250 parity parts: %v", err)
+	}
+}

@@ -24,10 +24,7 @@ func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, i
 	if err := CheckIndexBase(base); err != nil {
 		return err
 	}
-	nd := w.dataParts()
-	if parity > 0 && nd+parity > maxShards {
-		return fmt.Errorf("%d data parts and %d parity parts: Reed-Solomon parity covers at most %d parts in all; choose a larger part size", nd, parity, maxShards)
-	}
+	nd := w.dataParts() // within the limits: Write checked CheckParts
 	x := &Index{Bundle: id, Base: base, StreamSize: streamSize, PartSize: w.partSize}
 	dataTemps := make([]string, nd)
 	for i := range nd {

@@ -136,8 +136,8 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		}
 	}
 	p.platforms, p.partSize = o.platforms.list, o.partSize.bytes
-	if o.parity < 0 || o.parity > 0 && p.partSize == 0 {
-		return nil, usagef("--parity needs --part-size (parity parts protect the parts of a split bundle) and a count of 1 or more")
+	if err := bundle.CheckSplit(p.partSize, o.parity); err != nil {
+		return nil, usagef("--part-size %s --parity %d: %w", o.partSize.String(), o.parity, err)
 	}
 	if p.created, err = sourceDateEpoch(); err != nil {
 		return nil, err
@@ -241,6 +241,9 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	}
 	res, err := export.Run(ctx, targets, o.out, p.priv, opts...)
 	ui.close()
+	if errors.As(err, new(*bundle.TooManyPartsError)) {
+		return fmt.Errorf("--part-size %s --parity %d: %w", o.partSize.String(), o.parity, err)
+	}
 	if err != nil {
 		return err
 	}
