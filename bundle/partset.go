@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/airlockhq/airlock/bundle/stripe"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -236,7 +237,7 @@ func (s *PartSet) Check(ctx context.Context, i int) error {
 	if err := s.CheckSize(i); err != nil {
 		return err
 	}
-	sum, err := hashFile(ctx, s.Paths[i], s.Index.Files()[i].Size)
+	sum, err := stripe.HashFile(ctx, s.Paths[i], s.Index.Files()[i].Size)
 	if err != nil {
 		return err
 	}

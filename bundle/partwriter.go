@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/airlockhq/airlock/bundle/stripe"
 	"github.com/airlockhq/airlock/internal/atomicfile"
 )
 
@@ -77,10 +78,10 @@ func (w *partWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return done, &WriteError{Path: w.finalName(len(w.files)), Err: err}
 		}
-		if w.written-w.kicked >= writebackStep {
+		if w.written-w.kicked >= stripe.WritebackStep {
 			// Written out while the stream goes on: the fsync that
 			// closes the part then finds little left.
-			startWriteback(w.files[len(w.files)-1].File, w.kicked, w.written-w.kicked)
+			stripe.StartWriteback(w.files[len(w.files)-1].File, w.kicked, w.written-w.kicked)
 			w.kicked = w.written
 		}
 		p = p[n:]
