@@ -91,7 +91,7 @@ in the signed manifest; --carry-signatures also carries the evidence so that
 	f.StringVar(&o.key, "key", "", "private signing key (from airlock keygen)")
 	f.StringVarP(&o.out, "output", "o", "", "bundle name: writes NAME.tar or NAME.tar.001...")
 	f.Var(&o.partSize, "part-size", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
-	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt")
+	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt; data and parity parts make at most 256")
 	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz for the first --platform, NAME/OS-ARCH/NAME-VERSION.tgz for the others)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
 	f.DurationVar(&o.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) a registry request after this long without a byte moving; 0 waits for ever")
