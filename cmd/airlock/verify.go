@@ -130,6 +130,9 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	if set == nil && o.partial {
 		return bundle.NoIndexError(args)
 	}
+	if set != nil && !o.json {
+		warnIgnored(s.err, set.Ignored) // before the check, which may fail
+	}
 	if set != nil && (o.partial || set.MissingData()) {
 		return verifyParts(ctx, o, set, s)
 	}
@@ -174,8 +177,8 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 		}
 	}
 	res.Ignored = r.Ignored
-	if !o.json {
-		warnIgnored(s.err, r.Ignored)
+	if set == nil && !o.json {
+		warnIgnored(s.err, r.Ignored) // parts after the end of the stream, known now
 	}
 	if cosignKeys != nil {
 		if res.Signatures, err = ev.check(ctx, r.Manifest, cosignKeys); err != nil {
@@ -233,7 +236,6 @@ func verifyParts(ctx context.Context, o verifyOptions, set *bundle.PartSet, s st
 	if !o.json {
 		fmt.Fprintf(s.out, "part index %s: signature ok, signed by %s (%s); bundle %s, %d data part(s), %d parity part(s)\n",
 			set.IndexPath, set.Signer.ID, set.Signer.Path, x.Bundle, len(x.Data), len(x.Parity))
-		warnIgnored(s.err, set.Ignored)
 	}
 	res := verifyResult{Bundle: x.Bundle, Signer: set.Signer.ID, Ignored: set.Ignored}
 	parts, err := set.CheckAll(ctx, bundle.CheckOptions{Partial: o.partial, Each: partPrinter(s, o.json)})
