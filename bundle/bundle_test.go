@@ -432,4 +432,8 @@ func TestWriteRefusesASplitThatCannotWork(t *testing.T) {
 	if err := bundle.CheckParts(6*512, 512, 250, true); err != nil {
 		t.Fatalf("6 data and 250 parity parts: %v", err)
 	}
+	f := newFixture(t)
+	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, `a\b`), f.priv, f.payloads(), bundle.WithPartSize(1024))
+	wantErr(t, err, "cannot be listed in a part index")
+	assertNoBundleFiles(t, f.dir)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"syscall"
 )
 
@@ -106,6 +107,16 @@ func CheckSplit(partSize int64, parity int) error {
 		return fail("%d parity parts: Reed-Solomon parity covers at most %d parts in all, data parts included; use at most %d", parity, MaxShards, MaxShards-1)
 	}
 	return nil
+}
+
+// CheckSplitName tells whether a bundle written as out can be split into
+// parts of partSize bytes (0: not split): the part index lists its name,
+// which must then hold no slash, backslash or newline (see CheckIndexBase).
+func CheckSplitName(out string, partSize int64) error {
+	if partSize == 0 {
+		return nil
+	}
+	return CheckIndexBase(filepath.Base(BaseName(out)))
 }
 
 // CheckParts fails with a *TooManyPartsError when a bundle of size bytes

@@ -53,6 +53,9 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	if err := CheckSplit(o.partSize, o.parity); err != nil {
 		return nil, err
 	}
+	if err := CheckSplitName(base, o.partSize); err != nil {
+		return nil, err
+	}
 	payloads, err := complete(ctx, payloads)
 	if err != nil {
 		return nil, err

@@ -139,6 +139,9 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 	if err := bundle.CheckSplit(p.partSize, o.parity); err != nil {
 		return nil, usagef("--part-size %s --parity %d: %w", o.partSize.String(), o.parity, err)
 	}
+	if err := bundle.CheckSplitName(o.out, p.partSize); err != nil {
+		return nil, usagef("-o %s --part-size %s: %w", o.out, o.partSize.String(), err)
+	}
 	if p.created, err = sourceDateEpoch(); err != nil {
 		return nil, err
 	}
