@@ -67,6 +67,17 @@ func atoi3(digits string) int {
 	return int(digits[0]-'0')*100 + int(digits[1]-'0')*10 + int(digits[2]-'0')
 }
 
+// globParts lists the files named as parts of kind k (KindData or
+// KindParity) of base, whatever their number, in name order.
+func globParts(base string, k Kind) []string {
+	found, _ := filepath.Glob(globEscape(base) + fileNameSuffix[k] + "[0-9][0-9][0-9]")
+	return found
+}
+
+func globEscape(s string) string {
+	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
+}
+
 // BaseName turns an output name into the bundle's base name: "x" and
 // "x.tar" both give "x".
 func BaseName(out string) string {
@@ -121,9 +132,7 @@ func existing(base string) []string {
 			found = append(found, p)
 		}
 	}
-	parts, _ := filepath.Glob(SinglePath(base) + ".[0-9][0-9][0-9]")
-	parity, _ := filepath.Glob(base + ".parity.[0-9][0-9][0-9]")
-	return append(append(found, parts...), parity...)
+	return append(append(found, globParts(base, KindData)...), globParts(base, KindParity)...)
 }
 
 // ResolveParts turns the user's arguments into the ordered list of files of
@@ -158,10 +167,7 @@ func ResolveParts(args []string) ([]string, error) {
 
 // findParts lists tarName.001, .002, ... and fails on gaps.
 func findParts(tarName string) ([]string, error) {
-	matches, err := filepath.Glob(tarName + ".[0-9][0-9][0-9]")
-	if err != nil {
-		return nil, err
-	}
+	matches := globParts(BaseName(tarName), KindData)
 	nums := make([]int, 0, len(matches))
 	for _, m := range matches {
 		_, n, _ := dataPart(m)

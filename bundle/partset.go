@@ -111,10 +111,8 @@ func FindSet(args []string, trusted []keys.Public) (*PartSet, error) {
 		return nil, err
 	}
 	if len(args) == 1 {
-		dir := filepath.Dir(args[0])
-		found, _ := filepath.Glob(filepath.Join(dir, globEscape(x.Base)+".tar.[0-9][0-9][0-9]"))
-		parity, _ := filepath.Glob(filepath.Join(dir, globEscape(x.Base)+".parity.[0-9][0-9][0-9]"))
-		parts = append(found, parity...)
+		base := filepath.Join(filepath.Dir(args[0]), x.Base)
+		parts = append(globParts(base, KindData), globParts(base, KindParity)...)
 	}
 	s := &PartSet{Index: x, IndexPath: indexPath, Signer: signer, Paths: make([]string, len(x.Files()))}
 	copies := make([][]string, len(x.Files()))
@@ -187,10 +185,6 @@ func (s *PartSet) pickCopy(i int, copies []string) (string, error) {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func globEscape(s string) string {
-	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
 }
 
 // Name is the file name of position i of Index.Files().
