@@ -1,6 +1,9 @@
 package bundle_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/airlockhq/airlock/bundle"
@@ -40,5 +43,24 @@ func TestFileNameGrammar(t *testing.T) {
 	if bundle.PartPath("b", 7) != "b.tar.007" || bundle.ParityPath("b", 1) != "b.parity.001" ||
 		bundle.IndexPath("b") != "b.parts.sha256" || bundle.IndexSigPath("b") != "b.parts.sha256.sig" || bundle.SinglePath("b") != "b.tar" {
 		t.Error("the path helpers do not follow the grammar")
+	}
+}
+
+// A bundle name with glob characters still finds its own parts: export
+// never writes beside parts of the same name, even without their index.
+func TestGlobCharactersInNames(t *testing.T) {
+	f := newFixture(t)
+	res := f.write(t, "x[1]", bundle.WithPartSize(4096))
+	for _, p := range res.Extra {
+		os.Remove(p)
+	}
+	err := bundle.CheckOutput(filepath.Join(f.dir, "x[1]"))
+	var ee *bundle.ExistsError
+	if !errors.As(err, &ee) || ee.Path != res.Files[0] {
+		t.Fatalf("CheckOutput = %v, want %s named as existing", err, res.Files[0])
+	}
+	got, err := bundle.ResolveParts([]string{res.Files[0]})
+	if err != nil || len(got) != len(res.Files) {
+		t.Fatalf("ResolveParts = %v, %v; want %v", got, err, res.Files)
 	}
 }
