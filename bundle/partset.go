@@ -43,8 +43,8 @@ func (e *PartsError) Unwrap() error { return e.Fail }
 // and why: named like a part of the bundle but not listed in its signed
 // part index, or a second copy of a part. Nothing of it was used.
 type Ignored struct {
-	Path   string
-	Reason string
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 // FindSet locates the signed part index for the files in args and sorts
