@@ -15,7 +15,7 @@ import (
 // bundle into temporary files that join the commit.
 func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, id string, streamSize int64, parity int) error {
 	base := filepath.Base(w.base) // a name the index can list: Write checked CheckSplitName
-	nd := w.dataParts() // within the limits: Write checked CheckParts
+	nd := w.dataParts()           // within the limits: Write checked CheckParts
 	x := &Index{Bundle: id, Base: base, StreamSize: streamSize, PartSize: w.partSize}
 	dataTemps := make([]string, nd)
 	for i := range nd {
