@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -343,4 +346,94 @@ func TestTooManyPartsIsRefusedFirst(t *testing.T) {
 	if fi, err := os.Stat(res.Files[0]); err != nil || fi.Size() != res.Bytes {
 		t.Fatalf("bundle is %v bytes, Write said %d", fi, res.Bytes)
 	}
+}
+
+// closeFunc is a payload reader that runs a function when closed.
+type closeFunc struct {
+	io.Reader
+	close func()
+}
+
+func (c closeFunc) Close() error { c.close(); return nil }
+
+// Ctrl-C while the last payload is closed, the part index signed and the
+// files renamed (after the last byte was read) still stops the export,
+// and leaves no file named like the bundle: no part, index, signature,
+// parity part or temporary file.
+func TestWriteCancelledAtTheEndLeavesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []bundle.Option
+	}{
+		{"whole", nil},
+		{"parts", []bundle.Option{bundle.WithPartSize(1024)}},
+		{"parts and parity", []bundle.Option{bundle.WithPartSize(1024), bundle.WithParity(2)}},
+	} {
+		f := newFixture(t)
+		ps := f.payloads()
+		for i := range ps {
+			t.Run(fmt.Sprintf("%s/cancelled closing payload %d", tc.name, i), func(t *testing.T) {
+				dir := t.TempDir()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				ps := f.payloads()
+				for j := range ps { // hashed: Write opens each once, to write it
+					sum := sha256.Sum256(f.data[ps[j].Path])
+					ps[j].Size, ps[j].SHA256 = int64(len(f.data[ps[j].Path])), hex.EncodeToString(sum[:])
+				}
+				open := ps[i].Open
+				ps[i].Open = func() (io.ReadCloser, error) {
+					rc, err := open()
+					return closeFunc{Reader: rc, close: cancel}, err
+				}
+				_, err := bundle.Write(ctx, filepath.Join(dir, "b"), f.priv, ps, tc.opts...)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("err = %v, want context.Canceled", err)
+				}
+				assertNoBundleFiles(t, dir)
+			})
+		}
+	}
+}
+
+// A part size and parity that cannot work are refused before any file is
+// created: a part size below one tar block (it once wrote an index no
+// reader accepts), parity without parts or beyond Reed-Solomon's 256
+// parts, and more data parts than the parity leaves room for.
+func TestWriteRefusesASplitThatCannotWork(t *testing.T) {
+	for _, tc := range []struct {
+		partSize int64
+		parity   int
+		want     any
+		mentions string
+	}{
+		{100, 0, new(*bundle.SplitError), "below the minimum of 512 bytes"},
+		{-1, 0, new(*bundle.SplitError), "below the minimum"},
+		{0, 1, new(*bundle.SplitError), "give a part size too"},
+		{4096, -1, new(*bundle.SplitError), "0 or more"},
+		{4096, 256, new(*bundle.SplitError), "use at most 255"},
+		{512, 250, new(*bundle.TooManyPartsError), "at most 6 parts are allowed with 250 parity parts"},
+	} {
+		t.Run(fmt.Sprintf("%d/%d", tc.partSize, tc.parity), func(t *testing.T) {
+			f := newFixture(t)
+			_, err := bundle.Write(context.Background(), filepath.Join(f.dir, "b"), f.priv, f.payloads(),
+				bundle.WithPartSize(tc.partSize), bundle.WithParity(tc.parity))
+			if !errors.As(err, tc.want) {
+				t.Fatalf("err = %v (%T), want %T", err, err, tc.want)
+			}
+			wantErr(t, err, tc.mentions)
+			assertNoBundleFiles(t, f.dir)
+		})
+	}
+	te := bundle.CheckParts(10*512, 512, 250, true).(*bundle.TooManyPartsError)
+	if te.Parts != 10 || te.Limit() != 6 || !te.Estimated {
+		t.Fatalf("CheckParts: %+v", te)
+	}
+	if err := bundle.CheckParts(6*512, 512, 250, true); err != nil {
+		t.Fatalf("6 data and 250 parity parts: %v", err)
+	}
+	f := newFixture(t)
+	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, `a\b`), f.priv, f.payloads(), bundle.WithPartSize(1024))
+	wantErr(t, err, "cannot be listed in a part index")
+	assertNoBundleFiles(t, f.dir)
 }

@@ -20,22 +20,12 @@ import (
 // IndexFormat is the version of the part index written and read.
 const IndexFormat = 1
 
-// maxShards is the most data plus parity parts Reed-Solomon over GF(2^8)
+// MaxShards is the most data plus parity parts Reed-Solomon over GF(2^8)
 // supports.
-const maxShards = 256
+const MaxShards = 256
 
 // maxIndexSize bounds the part index a reader accepts.
 const maxIndexSize = 1 << 20
-
-// IndexPath is the signed part index of a split bundle.
-func IndexPath(base string) string { return base + ".parts.sha256" }
-
-// IndexSigPath is the detached signature of the part index.
-func IndexSigPath(base string) string { return IndexPath(base) + ".sig" }
-
-// ParityPath is the file name of parity part k (1-based). It does not match
-// NAME.tar*, so `cat NAME.tar.0*` and `cat NAME.tar*` still give the stream.
-func ParityPath(base string, k int) string { return fmt.Sprintf("%s.parity.%03d", base, k) }
 
 // PartFile is one line of the part index.
 type PartFile struct {
@@ -132,8 +122,8 @@ func ParseIndex(data []byte) (*Index, error) {
 		return nil, fmt.Errorf("stream size %d or part size %d is out of range", x.StreamSize, x.PartSize)
 	case nData != (x.StreamSize+x.PartSize-1)/x.PartSize || nData > MaxParts:
 		return nil, fmt.Errorf("says %d data parts, but %d bytes in parts of %d make %d", nData, x.StreamSize, x.PartSize, (x.StreamSize+x.PartSize-1)/x.PartSize)
-	case nParity > 0 && nData+nParity > maxShards:
-		return nil, fmt.Errorf("says %d data and %d parity parts; at most %d in all", nData, nParity, maxShards)
+	case nParity > 0 && nData+nParity > MaxShards:
+		return nil, fmt.Errorf("says %d data and %d parity parts; at most %d in all", nData, nParity, MaxShards)
 	case int64(len(lines)) != int64(len(indexHead))+nData+nParity:
 		return nil, fmt.Errorf("lists %d files, the head says %d", len(lines)-len(indexHead), nData+nParity)
 	}

@@ -4,30 +4,18 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 
-	"github.com/klauspost/reedsolomon"
+	"github.com/airlockhq/airlock/bundle/stripe"
 )
-
-// newCoder returns the Reed-Solomon coder of docs/format.md section 11:
-// GF(2^8), a systematic Cauchy matrix, applied byte by byte, so it can be
-// run over the parts stripe by stripe (stripePass).
-func newCoder(data, parity int) (reedsolomon.Encoder, error) {
-	return reedsolomon.New(data, parity, reedsolomon.WithCauchyMatrix())
-}
 
 // finishSplit writes the parity parts and the signed part index of a split
 // bundle into temporary files that join the commit.
 func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, id string, streamSize int64, parity int) error {
-	base := filepath.Base(w.base)
-	if err := CheckIndexBase(base); err != nil {
-		return err
-	}
-	nd := w.dataParts()
-	if parity > 0 && nd+parity > maxShards {
-		return fmt.Errorf("%d data parts and %d parity parts: Reed-Solomon parity covers at most %d parts in all; choose a larger part size", nd, parity, maxShards)
-	}
+	base := filepath.Base(w.base) // a name the index can list: Write checked CheckSplitName
+	nd := w.dataParts()           // within the limits: Write checked CheckParts
 	x := &Index{Bundle: id, Base: base, StreamSize: streamSize, PartSize: w.partSize}
 	dataTemps := make([]string, nd)
 	for i := range nd {
@@ -36,22 +24,22 @@ func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, i
 		dataTemps[i] = w.files[i].Name()
 	}
 	if parity > 0 {
-		outs := make([]*stripeOut, parity)
+		outs := make([]*stripe.Out, parity)
 		for k := range parity {
 			f, err := w.addFile(ParityPath(w.base, k+1))
 			if err != nil {
 				return err
 			}
-			outs[k] = &stripeOut{f: f.File, name: ParityPath(w.base, k+1), size: x.ShardSize(), pos: nd + k}
+			outs[k] = &stripe.Out{File: f.File, Name: ParityPath(w.base, k+1), Size: x.ShardSize(), Pos: nd + k}
 		}
 		if err := encodeParity(ctx, dataTemps, x, outs); err != nil {
 			return err
 		}
 		for k, out := range outs {
 			if err := w.files[nd+k].Finish(); err != nil {
-				return &WriteError{Path: out.name, Err: err}
+				return &WriteError{Path: out.Name, Err: err}
 			}
-			x.Parity = append(x.Parity, PartFile{Name: filepath.Base(out.name), SHA256: out.sum, Size: out.size})
+			x.Parity = append(x.Parity, PartFile{Name: filepath.Base(out.Name), SHA256: out.Sum, Size: out.Size})
 		}
 	}
 	data, sig := signIndex(x, priv)
@@ -75,19 +63,24 @@ func (w *partWriter) finishSplit(ctx context.Context, priv ed25519.PrivateKey, i
 
 // encodeParity reads the data part files side by side, each zero-padded
 // to the shard size, and writes and hashes the parity parts outs in one
-// pass.
-func encodeParity(ctx context.Context, dataPaths []string, x *Index, outs []*stripeOut) error {
-	enc, err := newCoder(len(dataPaths), len(outs))
-	if err != nil {
-		return fmt.Errorf("parity: %w", err)
-	}
-	ins := make([]*stripeIn, len(dataPaths))
+// pass. The data parts were hashed as they were written: they are read
+// only for the coder.
+func encodeParity(ctx context.Context, dataPaths []string, x *Index, outs []*stripe.Out) error {
+	ins := make([]*stripe.In, len(dataPaths))
 	for i, p := range dataPaths {
-		// Hashed as they were written: read them only for the coder.
-		ins[i] = &stripeIn{path: p, size: x.Data[i].Size, pos: i, feed: true}
+		ins[i] = &stripe.In{Path: p, Size: x.Data[i].Size, Pos: i}
 	}
-	if err := stripePass(ctx, x.ShardSize(), len(dataPaths)+len(outs), ins, outs, enc.Encode); err != nil {
-		return fmt.Errorf("writing parity parts: %w", err)
+	if err := stripe.Encode(ctx, x.ShardSize(), ins, outs); err != nil {
+		return fmt.Errorf("writing parity parts: %w", bundleWriteError(err))
 	}
 	return nil
+}
+
+// bundleWriteError makes a failure to write a part a *WriteError.
+func bundleWriteError(err error) error {
+	var we *stripe.WriteError
+	if errors.As(err, &we) {
+		return &WriteError{Path: we.Path, Err: we.Err}
+	}
+	return err
 }

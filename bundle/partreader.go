@@ -105,6 +105,19 @@ func (r *partReader) span(from, to int64) string {
 	return first + " to " + last
 }
 
+// after lists the parts that start at or after stream offset end (the end
+// of the tar stream): they hold nothing of the bundle.
+func (r *partReader) after(end int64) []Ignored {
+	var out []Ignored
+	for i := 1; i < len(r.paths); i++ {
+		if r.ends[i-1] >= end {
+			out = append(out, Ignored{Path: r.paths[i], Reason: fmt.Sprintf(
+				"not a part of this bundle: its tar stream ends in %s; not read (remove it)", r.partAt(end-1))})
+		}
+	}
+	return out
+}
+
 func (r *partReader) Close() error { return r.cur.Close() }
 
 // checkParts makes r check each part against the set's index as it ends.

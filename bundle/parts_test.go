@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -169,7 +170,7 @@ func TestRepairDamagedByte(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(res.Rebuilt, []string{p}) || !slices.Equal(res.Kept, []string{p + ".damaged"}) {
+			if !slices.Equal(res.Rebuilt, []string{p}) || !slices.Equal(res.Kept, []string{bundle.DamagedPath(p)}) {
 				t.Fatalf("rebuilt %v kept %v", res.Rebuilt, res.Kept)
 			}
 			if n := len(set.Index.Files()); res.Pass != bundle.FullPass || res.Checked != n || res.FastPassFailed {
@@ -178,7 +179,7 @@ func TestRepairDamagedByte(t *testing.T) {
 			if !bytes.Equal(readFile(t, p), orig) {
 				t.Fatal("repaired part differs from the original")
 			}
-			if bytes.Equal(readFile(t, p+".damaged"), orig) {
+			if bytes.Equal(readFile(t, bundle.DamagedPath(p)), orig) {
 				t.Fatal("the damaged copy was not kept")
 			}
 			// A second run finds nothing to do.
@@ -303,4 +304,60 @@ func gfInv(a byte) byte {
 		}
 	}
 	panic("no inverse of 0")
+}
+
+// An extra copy of the last part (NAME.tar.00N+1) is left out, as
+// `sha256sum --ignore-missing -c` and `cat NAME.tar.0* | tar -x` leave it
+// out, but never silently: Ignored names it, with the index and without.
+func TestExtraPartIsNamedAndLeftOut(t *testing.T) {
+	for _, withIndex := range []bool{true, false} {
+		t.Run(fmt.Sprintf("index=%v", withIndex), func(t *testing.T) {
+			f := newFixture(t)
+			data, _ := splitBundle(t, f, 1)
+			extra := bundle.PartPath(filepath.Join(f.dir, "b"), len(data)+1)
+			copyFile(t, data[len(data)-1], extra)
+			if !withIndex {
+				os.Remove(bundle.IndexPath(filepath.Join(f.dir, "b")))
+			}
+			r, err := bundle.Open(data[:1], f.trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, err := r.VerifyAll(context.Background(), bundle.Watcher{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Ignored) != 1 || r.Ignored[0].Path != extra || !strings.Contains(r.Ignored[0].Reason, "not a part of this bundle") {
+				t.Fatalf("ignored %+v, want %s named as not a part", r.Ignored, extra)
+			}
+		})
+	}
+}
+
+// The damaged copy of a part and the one repair -o DIR rebuilt, given
+// together: the good one is used and the damaged one named; two damaged
+// copies fail naming both.
+func TestDuplicateCopiesOfAPart(t *testing.T) {
+	f := newFixture(t)
+	data, parity := splitBundle(t, f, 1)
+	out := filepath.Join(f.dir, "out")
+	os.Mkdir(out, 0o755)
+	good := filepath.Join(out, filepath.Base(data[1]))
+	copyFile(t, data[1], good)
+	flipByte(t, data[1], 10)
+	args := append(append([]string{}, data...), good)
+	set := findSet(t, f, append(args, parity...)...)
+	if set.Paths[1] != good || len(set.Ignored) != 1 || set.Ignored[0].Path != data[1] ||
+		!strings.Contains(set.Ignored[0].Reason, "a damaged copy of b.tar.002") {
+		t.Fatalf("paths %v, ignored %+v", set.Paths, set.Ignored)
+	}
+	if _, err := f.verifyAll(args...); err != nil {
+		t.Fatalf("verify with both copies: %v", err)
+	}
+	flipByte(t, good, 11)
+	_, err := bundle.FindSet(args, f.trusted)
+	wantErr(t, err, "b.tar.002: is given 2 times and no copy matches", data[1], good)
+	if !verify.IsFailure(err) {
+		t.Errorf("IsFailure(%v) = false", err)
+	}
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/airlockhq/airlock/bundle/stripe"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -23,6 +23,8 @@ type PartSet struct {
 	// Paths holds, for each file of Index.Files(), where it was given or
 	// found; "" when it is not at hand.
 	Paths []string
+	// Ignored lists the files given or found that were left out.
+	Ignored []Ignored
 }
 
 // PartsError is a verification failure of the set of parts as a whole:
@@ -37,29 +39,28 @@ type PartsError struct {
 func (e *PartsError) Error() string { return e.Fail.Error() }
 func (e *PartsError) Unwrap() error { return e.Fail }
 
-var (
-	dataPartRE   = regexp.MustCompile(`^(.+)\.tar\.[0-9]{3}$`)
-	parityPartRE = regexp.MustCompile(`^(.+)\.parity\.[0-9]{3}$`)
-	indexRE      = regexp.MustCompile(`^(.+)\.parts\.sha256$`)
-)
-
-// partBase tells which bundle a file name belongs to, if it is named like a
-// part or a part index.
-func partBase(name string) (string, bool) {
-	for _, re := range []*regexp.Regexp{dataPartRE, parityPartRE, indexRE} {
-		if m := re.FindStringSubmatch(name); m != nil {
-			return m[1], true
-		}
-	}
-	return "", false
+// Ignored is a file given or found with the parts that a check left out,
+// and why: named like a part of the bundle but not listed in its signed
+// part index, or a second copy of a part. Nothing of it was used.
+type Ignored struct {
+	Path   string
+	Reason string
 }
 
 // FindSet locates the signed part index for the files in args and sorts
 // them into the bundle's parts. args may name parts (data or parity) from
 // any folders in any order, the part index itself (copies after the first
-// and signature files are ignored), or the bundle's base name. One argument alone also brings in the other parts beside it.
+// and signature files are ignored), or the bundle's base name. One argument
+// alone also brings in the other parts beside it.
 // The index is the one given, or NAME.parts.sha256 beside the first part
 // that has one; its signature is checked against trusted first.
+//
+// A file named like a part of the bundle that the index does not list is
+// left out and reported in PartSet.Ignored, as sha256sum --ignore-missing
+// -c leaves it out. When a part is given more than once (the damaged copy
+// on a disc and the one airlock repair -o DIR rebuilt), the copy that
+// matches the index is used and the others are reported in Ignored; when
+// none matches, FindSet fails with a *verify.Error naming every copy.
 // FindSet returns nil and no error when there is no part index (a bundle
 // written without one; use ResolveParts).
 func FindSet(args []string, trusted []keys.Public) (*PartSet, error) {
@@ -69,13 +70,13 @@ func FindSet(args []string, trusted []keys.Public) (*PartSet, error) {
 	indexPath := ""
 	var parts []string
 	for _, a := range args {
-		name := filepath.Base(a)
-		switch {
-		case indexRE.MatchString(name):
+		n, _ := ParseFileName(a)
+		switch n.Kind {
+		case KindIndex:
 			if indexPath == "" { // copies of the index on every medium: the first one given
 				indexPath = a
 			}
-		case dataPartRE.MatchString(name) || parityPartRE.MatchString(name):
+		case KindData, KindParity:
 			parts = append(parts, a)
 		}
 	}
@@ -95,8 +96,8 @@ func FindSet(args []string, trusted []keys.Public) (*PartSet, error) {
 	}
 	if indexPath == "" {
 		for _, p := range parts {
-			b, _ := partBase(filepath.Base(p))
-			if cand := filepath.Join(filepath.Dir(p), filepath.Base(IndexPath(b))); exists(cand) {
+			n, _ := ParseFileName(p)
+			if cand := IndexPath(n.Base); exists(cand) {
 				indexPath = cand
 				break
 			}
@@ -110,36 +111,80 @@ func FindSet(args []string, trusted []keys.Public) (*PartSet, error) {
 		return nil, err
 	}
 	if len(args) == 1 {
-		dir := filepath.Dir(args[0])
-		found, _ := filepath.Glob(filepath.Join(dir, globEscape(x.Base)+".tar.[0-9][0-9][0-9]"))
-		parity, _ := filepath.Glob(filepath.Join(dir, globEscape(x.Base)+".parity.[0-9][0-9][0-9]"))
-		parts = append(found, parity...)
+		base := filepath.Join(filepath.Dir(args[0]), x.Base)
+		parts = append(globParts(base, KindData), globParts(base, KindParity)...)
 	}
 	s := &PartSet{Index: x, IndexPath: indexPath, Signer: signer, Paths: make([]string, len(x.Files()))}
+	copies := make([][]string, len(x.Files()))
 	for _, p := range parts {
-		name := filepath.Base(p)
-		i, ok := x.Lookup(name)
+		i, ok := x.Lookup(filepath.Base(p))
 		if !ok {
-			if b, _ := partBase(name); b != x.Base {
+			if n, _ := ParseFileName(filepath.Base(p)); n.Base != x.Base {
 				return nil, &verify.Error{Part: p, Reason: fmt.Sprintf("does not belong to bundle %s (part index %s); give only that bundle's parts", x.Base, indexPath)}
 			}
-			return nil, &verify.Error{Part: p, Reason: fmt.Sprintf("is a stray file: the signed part index %s lists %d data and %d parity parts, not this one; remove it or leave it out", indexPath, len(x.Data), len(x.Parity))}
+			s.Ignored = append(s.Ignored, Ignored{Path: p, Reason: fmt.Sprintf(
+				"not a part of this bundle: the signed part index %s lists %d data and %d parity part(s), not this one; not read (remove it)", indexPath, len(x.Data), len(x.Parity))})
+			continue
 		}
-		if prev := s.Paths[i]; prev != "" {
-			return nil, fmt.Errorf("part %s is given twice (%s and %s); give each part once", name, prev, p)
+		copies[i] = append(copies[i], p)
+	}
+	for i, c := range copies {
+		if s.Paths[i], err = s.pickCopy(i, c); err != nil {
+			return nil, err
 		}
-		s.Paths[i] = p
 	}
 	return s, nil
+}
+
+// pickCopy chooses among the copies given of file i: the one copy, or
+// the first that has the signed size and SHA-256. The others go to Ignored.
+func (s *PartSet) pickCopy(i int, copies []string) (string, error) {
+	var distinct []string
+	for _, c := range copies {
+		if !slices.ContainsFunc(distinct, func(d string) bool { return sameFile(c, d) }) {
+			distinct = append(distinct, c)
+		}
+	}
+	switch len(distinct) {
+	case 0:
+		return "", nil
+	case 1:
+		return distinct[0], nil
+	}
+	pick := ""
+	var why []string
+	bad := map[string]string{}
+	for _, c := range distinct {
+		s.Paths[i] = c
+		err := s.Check(context.Background(), i)
+		if err != nil && !verify.IsFailure(err) {
+			return "", err
+		}
+		switch {
+		case err == nil && pick == "":
+			pick = c
+		case err == nil:
+			s.Ignored = append(s.Ignored, Ignored{Path: c, Reason: fmt.Sprintf("another good copy of %s; %s is used", s.Name(i), pick)})
+		default:
+			bad[c] = reasonOf(err)
+			why = append(why, c+": "+bad[c])
+		}
+	}
+	if pick == "" {
+		return "", &verify.Error{Part: s.Name(i), Reason: fmt.Sprintf(
+			"is given %d times and no copy matches the signed part index (%s); remove the damaged copies, copy the part again or run 'airlock repair'", len(distinct), strings.Join(why, "; "))}
+	}
+	for _, c := range distinct {
+		if reason, ok := bad[c]; ok {
+			s.Ignored = append(s.Ignored, Ignored{Path: c, Reason: fmt.Sprintf("a damaged copy of %s (%s); the copy that matches the signed part index, %s, is used", s.Name(i), reason, pick)})
+		}
+	}
+	return pick, nil
 }
 
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func globEscape(s string) string {
-	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
 }
 
 // Name is the file name of position i of Index.Files().
@@ -186,7 +231,7 @@ func (s *PartSet) Check(ctx context.Context, i int) error {
 	if err := s.CheckSize(i); err != nil {
 		return err
 	}
-	sum, err := hashFile(ctx, s.Paths[i], s.Index.Files()[i].Size)
+	sum, err := stripe.HashFile(ctx, s.Paths[i], s.Index.Files()[i].Size)
 	if err != nil {
 		return err
 	}

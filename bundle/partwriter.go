@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/airlockhq/airlock/bundle/stripe"
 	"github.com/airlockhq/airlock/internal/atomicfile"
 )
 
@@ -76,10 +78,10 @@ func (w *partWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return done, &WriteError{Path: w.finalName(len(w.files)), Err: err}
 		}
-		if w.written-w.kicked >= writebackStep {
+		if w.written-w.kicked >= stripe.WritebackStep {
 			// Written out while the stream goes on: the fsync that
 			// closes the part then finds little left.
-			startWriteback(w.files[len(w.files)-1].File, w.kicked, w.written-w.kicked)
+			stripe.StartWriteback(w.files[len(w.files)-1].File, w.kicked, w.written-w.kicked)
 			w.kicked = w.written
 		}
 		p = p[n:]
@@ -138,18 +140,31 @@ func (w *partWriter) finalName(n int) string {
 
 // Commit syncs the files and renames them to their final names: added
 // files (parity, index) first, the first part last, so that a crash midway
-// leaves no file a reader starts from.
+// leaves no file a reader starts from. The renames are one short step: the
+// files were fsynced as they were finished, and the folder is fsynced once
+// after the last rename.
 // A rename never replaces a file: when a bundle file of this name appeared
 // meanwhile (another export), Commit removes every file of its own and
-// fails with a *ExistsError, leaving the other bundle alone.
-func (w *partWriter) Commit() ([]string, error) {
+// fails with a *ExistsError, leaving the other bundle alone. A ctx
+// cancelled before the last rename (Ctrl-C) undoes the renames made, so
+// an interrupted export leaves no file named like the bundle.
+func (w *partWriter) Commit(ctx context.Context) ([]string, error) {
 	if len(w.files) == 0 {
 		return nil, errors.New("nothing was written")
 	}
 	names := make([]string, len(w.files))
-	for i := len(w.files) - 1; i >= 0; i-- {
+	for i := range w.files {
 		names[i] = w.finalName(i + 1)
-		if err := w.files[i].CommitNoReplace(names[i]); err != nil {
+		if err := w.files[i].Finish(); err != nil {
+			return nil, &WriteError{Path: names[i], Err: err}
+		}
+	}
+	for i := len(w.files) - 1; i >= 0; i-- {
+		if err := ctx.Err(); err != nil {
+			removeAll(names[i+1:])
+			return nil, err
+		}
+		if err := atomicfile.RenameNoReplace(w.files[i].Name(), names[i]); err != nil {
 			removeAll(names[i+1:])
 			if errors.Is(err, fs.ErrExist) {
 				return nil, &ExistsError{Path: names[i], Appeared: true}
@@ -157,6 +172,7 @@ func (w *partWriter) Commit() ([]string, error) {
 			return nil, &WriteError{Path: names[i], Err: err}
 		}
 	}
+	w.files = nil // renamed: nothing left for Abort
 	// A bundle of another shape (one file against parts, or more parts)
 	// has other names, so the renames did not collide with it.
 	for _, f := range existing(w.base) {
@@ -164,6 +180,10 @@ func (w *partWriter) Commit() ([]string, error) {
 			removeAll(names)
 			return nil, &ExistsError{Path: f, Appeared: true}
 		}
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(w.base)); err != nil {
+		removeAll(names)
+		return nil, &WriteError{Path: filepath.Dir(w.base), Err: err}
 	}
 	return names, nil
 }

@@ -26,6 +26,10 @@ type Reader struct {
 	Sig      []byte
 	Raw      []byte   // manifest.json, verbatim
 	Set      *PartSet // the signed part index and every file it lists, when the bundle has one
+	// Ignored lists files given or found that were not read: those of
+	// Set.Ignored, and, without a part index, parts that lie wholly after
+	// the end of the tar stream (known once Next returned io.EOF).
+	Ignored []Ignored
 
 	parts   *partReader
 	buf     *bufio.Reader
@@ -91,6 +95,9 @@ func open(files []string, set *PartSet, trusted []keys.Public) (*Reader, error) 
 		parts.checkParts(set)
 	}
 	r := &Reader{Files: files, Set: set, parts: parts, buf: bufio.NewReaderSize(parts, copyBufferSize)}
+	if set != nil {
+		r.Ignored = set.Ignored
+	}
 	r.tr = tar.NewReader(r.buf)
 	if err := r.readHead(trusted); err != nil {
 		err = r.blame(err)
@@ -281,6 +288,8 @@ func (r *Reader) finish() error {
 		if _, err := io.Copy(io.Discard, r.buf); err != nil {
 			return err
 		}
+	} else {
+		r.Ignored = append(r.Ignored, r.parts.after(r.offset())...)
 	}
 	r.done = true
 	return io.EOF

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/airlockhq/airlock/bundle/stripe"
 	"github.com/airlockhq/airlock/internal/atomicfile"
 	"github.com/airlockhq/airlock/verify"
 )
@@ -34,7 +35,7 @@ const (
 type RepairResult struct {
 	Pass    RepairPass
 	Rebuilt []string // the files written, verified against the index
-	Kept    []string // damaged files moved aside (NAME.damaged) to make room
+	Kept    []string // damaged files moved aside (DamagedPath) to make room
 	// From lists the parts the rebuilt ones were computed from.
 	From []string
 	// Checked is the number of parts at hand hashed and compared with the
@@ -58,7 +59,8 @@ const (
 // parity parts. Each rebuilt part is written to dir under a temporary name,
 // checked against the index and renamed to its signed name; a file already
 // there is replaced only when it is the damaged part itself, and is then
-// kept as NAME.damaged. When too many parts are lost, Repair writes nothing
+// kept in the folder damaged/ beside it (DamagedPath), where no recipe's
+// glob picks it up. When too many parts are lost, Repair writes nothing
 // and fails with a *PartsError naming them.
 //
 // When parts are missing, Repair first takes the fast pass: it rebuilds
@@ -72,10 +74,9 @@ const (
 // missing and damaged ones from parts known good.
 func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error) {
 	x := set.Index
-	files := x.Files()
-	state := make([]int, len(files))
-	reasons := make([]error, len(files))
-	for i := range files {
+	state := make([]int, len(x.Files()))
+	reasons := make([]error, len(x.Files()))
+	for i := range state {
 		if err := set.CheckSize(i); err != nil {
 			if !verify.IsFailure(err) {
 				return nil, err
@@ -86,16 +87,31 @@ func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	lostIdx := indexes(state, lost)
-	if len(lostIdx) > len(x.Parity) {
-		return nil, set.tooMany(lostIdx, reasons)
+	// The fast pass when parts are missing, then (or else) the full pass.
+	pass, fastFailed, checked := FastPass, false, 0
+	if len(indexes(state, lost)) == 0 {
+		pass = FullPass
 	}
-	fastFailed := false
-	if len(lostIdx) > 0 {
+	for {
+		from := unknown // the fast pass rebuilds from parts not hashed
+		if pass == FullPass {
+			check := indexes(state, unknown)
+			if err := set.hashParts(ctx, check, state, reasons); err != nil {
+				return nil, err
+			}
+			from, checked = good, len(check)
+		}
+		lostIdx := indexes(state, lost)
+		if len(lostIdx) > len(x.Parity) {
+			return nil, set.tooMany(lostIdx, reasons)
+		}
+		if len(lostIdx) == 0 { // (never after a fast pass: its parts stay lost)
+			return &RepairResult{Pass: FullPass, Checked: checked}, nil
+		}
 		if err := set.checkTargets(dir, lostIdx); err != nil {
 			return nil, err
 		}
-		inputs := indexes(state, unknown)[:len(x.Data)]
+		inputs := indexes(state, from)[:len(x.Data)]
 		temps, ok, err := set.rebuild(ctx, dir, inputs, lostIdx)
 		if err != nil {
 			return nil, err
@@ -103,49 +119,15 @@ func Repair(ctx context.Context, set *PartSet, dir string) (*RepairResult, error
 		if ok {
 			res, err := set.place(dir, lostIdx, temps)
 			if res != nil {
-				res.Pass, res.From = FastPass, set.paths(inputs)
+				res.Pass, res.From, res.Checked, res.FastPassFailed = pass, set.paths(inputs), checked, fastFailed
 			}
 			return res, err
 		}
-		fastFailed = true
-	}
-
-	// The full pass: hash every part at hand.
-	check := indexes(state, unknown)
-	sums, err := set.hashParts(ctx, check)
-	if err != nil {
-		return nil, err
-	}
-	for _, i := range check {
-		if err := set.compare(i, sums[i]); err != nil {
-			state[i], reasons[i] = lost, err
-			continue
+		if pass == FullPass {
+			return nil, &verify.Error{Part: set.Name(lostIdx[0]), Reason: "the part rebuilt from parts that match the signed part index does not match it: were the parts changing while repair ran? Nothing was written"}
 		}
-		state[i] = good
+		pass, fastFailed = FullPass, true
 	}
-	lostIdx = indexes(state, lost)
-	if len(lostIdx) > len(x.Parity) {
-		return nil, set.tooMany(lostIdx, reasons)
-	}
-	if len(lostIdx) == 0 { // (never after a fast pass: its parts stay lost)
-		return &RepairResult{Pass: FullPass, Checked: len(check)}, nil
-	}
-	if err := set.checkTargets(dir, lostIdx); err != nil {
-		return nil, err
-	}
-	inputs := indexes(state, good)[:len(x.Data)]
-	temps, ok, err := set.rebuild(ctx, dir, inputs, lostIdx)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, &verify.Error{Part: set.Name(lostIdx[0]), Reason: "the part rebuilt from parts that match the signed part index does not match it: were the parts changing while repair ran? Nothing was written"}
-	}
-	res, err := set.place(dir, lostIdx, temps)
-	if res != nil {
-		res.Pass, res.From, res.Checked, res.FastPassFailed = FullPass, set.paths(inputs), len(check), fastFailed
-	}
-	return res, err
 }
 
 func indexes(state []int, want int) []int {
@@ -203,8 +185,8 @@ func (s *PartSet) checkTargets(dir string, lostIdx []int) error {
 			return fmt.Errorf("%s already exists and is not the part that was checked (%s); move it away or rebuild into another folder", final, s.Paths[i])
 		}
 		if s.Paths[i] != "" && sameFile(final, s.Paths[i]) {
-			if _, err := os.Lstat(final + ".damaged"); err == nil {
-				return fmt.Errorf("%s already exists; move it away so the damaged part can be kept there", final+".damaged")
+			if _, err := os.Lstat(DamagedPath(final)); err == nil {
+				return fmt.Errorf("%s already exists; move it away so the damaged part can be kept there", DamagedPath(final))
 			}
 		}
 	}
@@ -221,24 +203,27 @@ func sameFile(a, b string) bool {
 }
 
 // hashParts hashes the parts of idx in one pass, each on a goroutine of
-// its own, and returns their hashes by position.
-func (s *PartSet) hashParts(ctx context.Context, idx []int) (map[int]string, error) {
+// its own, and marks each good or lost (with its reason) in state.
+func (s *PartSet) hashParts(ctx context.Context, idx []int, state []int, reasons []error) error {
 	files := s.Index.Files()
-	ins := make([]*stripeIn, len(idx))
+	ins := make([]*stripe.In, len(idx))
 	for k, i := range idx {
-		ins[k] = &stripeIn{path: s.Paths[i], size: files[i].Size, pos: i, hash: true}
+		ins[k] = &stripe.In{Path: s.Paths[i], Size: files[i].Size, Pos: i}
 	}
-	if err := stripePass(ctx, s.Index.ShardSize(), len(files), ins, nil, nil); err != nil {
+	if err := stripe.Hash(ctx, s.Index.ShardSize(), ins); err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
-		return nil, fmt.Errorf("checking parts: %w", err)
+		return fmt.Errorf("checking parts: %w", err)
 	}
-	sums := map[int]string{}
 	for _, in := range ins {
-		sums[in.pos] = in.sum
+		if err := s.compare(in.Pos, in.Sum); err != nil {
+			state[in.Pos], reasons[in.Pos] = lost, err
+			continue
+		}
+		state[in.Pos] = good
 	}
-	return sums, nil
+	return nil
 }
 
 // rebuild feeds the parts of inputs (len(Data) of them) to the
@@ -250,9 +235,9 @@ func (s *PartSet) hashParts(ctx context.Context, idx []int) (map[int]string, err
 func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, lostIdx []int) (_ map[int]*atomicfile.File, ok bool, err error) {
 	x := s.Index
 	files := x.Files()
-	ins := make([]*stripeIn, len(inputs))
+	ins := make([]*stripe.In, len(inputs))
 	for k, i := range inputs {
-		ins[k] = &stripeIn{path: s.Paths[i], size: files[i].Size, pos: i, feed: true}
+		ins[k] = &stripe.In{Path: s.Paths[i], Size: files[i].Size, Pos: i}
 	}
 	temps := map[int]*atomicfile.File{}
 	defer func() { // temps, not the result, which is nil by then
@@ -262,37 +247,23 @@ func (s *PartSet) rebuild(ctx context.Context, dir string, inputs, lostIdx []int
 			}
 		}
 	}()
-	var outs []*stripeOut
+	var outs []*stripe.Out
 	for _, i := range lostIdx {
 		f, err := atomicfile.New(dir, ".airlock-*.partial", 0o644)
 		if err != nil {
 			return nil, false, fmt.Errorf("creating a rebuilt part: %w", err)
 		}
 		temps[i] = f
-		outs = append(outs, &stripeOut{f: f.File, name: filepath.Join(dir, files[i].Name), size: files[i].Size, pos: i})
+		outs = append(outs, &stripe.Out{File: f.File, Name: filepath.Join(dir, files[i].Name), Size: files[i].Size, Pos: i})
 	}
-	dec, err := newCoder(len(x.Data), len(x.Parity))
-	if err != nil {
-		return nil, false, fmt.Errorf("parity: %w", err)
-	}
-	required := make([]bool, len(files))
-	for _, i := range lostIdx {
-		required[i] = true
-	}
-	code := func(row [][]byte) error {
-		for _, i := range lostIdx {
-			row[i] = row[i][:0] // missing: the decoder fills it in place
-		}
-		return dec.ReconstructSome(row, required)
-	}
-	if err := stripePass(ctx, x.ShardSize(), len(files), ins, outs, code); err != nil {
+	if err := stripe.Rebuild(ctx, x.ShardSize(), len(x.Data), len(x.Parity), ins, outs); err != nil {
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
-		return nil, false, fmt.Errorf("rebuilding parts: %w", err)
+		return nil, false, fmt.Errorf("rebuilding parts: %w", bundleWriteError(err))
 	}
 	for _, out := range outs {
-		if out.sum != files[out.pos].SHA256 {
+		if out.Sum != files[out.Pos].SHA256 {
 			return nil, false, nil
 		}
 	}
@@ -311,10 +282,13 @@ func (s *PartSet) place(dir string, lostIdx []int, temps map[int]*atomicfile.Fil
 		final := filepath.Join(dir, s.Name(i))
 		err := func() error {
 			if s.Paths[i] != "" && sameFile(final, s.Paths[i]) {
-				if err := atomicfile.RenameNoReplace(final, final+".damaged"); err != nil {
+				if err := os.MkdirAll(filepath.Dir(DamagedPath(final)), 0o755); err != nil {
 					return err
 				}
-				res.Kept = append(res.Kept, final+".damaged")
+				if err := atomicfile.RenameNoReplace(final, DamagedPath(final)); err != nil {
+					return err
+				}
+				res.Kept = append(res.Kept, DamagedPath(final))
 			}
 			if err := temps[i].CommitNoReplace(final); errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("%s appeared meanwhile; not replacing it", final)

@@ -123,7 +123,7 @@ func TestRepairFindsADamagedInputWhileRebuilding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.Rebuilt, data[:2]) || !slices.Equal(res.Kept, []string{data[0] + ".damaged"}) {
+	if !slices.Equal(res.Rebuilt, data[:2]) || !slices.Equal(res.Kept, []string{bundle.DamagedPath(data[0])}) {
 		t.Fatalf("rebuilt %v, kept %v", res.Rebuilt, res.Kept)
 	}
 	// The fast pass failed; the full pass hashed the 5 parts at hand and
@@ -172,7 +172,7 @@ func TestRepairFastPassLeavesASparePart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Pass != bundle.FullPass || res.FastPassFailed || res.Checked != 6 ||
-		!slices.Equal(res.Rebuilt, []string{parity[1]}) || !slices.Equal(res.Kept, []string{parity[1] + ".damaged"}) {
+		!slices.Equal(res.Rebuilt, []string{parity[1]}) || !slices.Equal(res.Kept, []string{bundle.DamagedPath(parity[1])}) {
 		t.Fatalf("pass %v, checked %d, rebuilt %v, kept %v", res.Pass, res.Checked, res.Rebuilt, res.Kept)
 	}
 	if !bytes.Equal(readFile(t, parity[1]), orig) {
@@ -191,7 +191,7 @@ func TestRepairFullPassAcrossStripes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Pass != bundle.FullPass || res.FastPassFailed || res.Checked != 5 ||
-		!slices.Equal(res.Rebuilt, []string{data[2]}) || !slices.Equal(res.Kept, []string{data[2] + ".damaged"}) ||
+		!slices.Equal(res.Rebuilt, []string{data[2]}) || !slices.Equal(res.Kept, []string{bundle.DamagedPath(data[2])}) ||
 		!slices.Equal(res.From, []string{data[0], data[1], data[3], parity[0]}) {
 		t.Fatalf("pass %v, checked %d, rebuilt %v, kept %v, from %v", res.Pass, res.Checked, res.Rebuilt, res.Kept, res.From)
 	}

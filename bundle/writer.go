@@ -44,12 +44,17 @@ type Result struct {
 // when one does not match its declared size and checksum (a *verify.Error
 // naming the payload). It never replaces a file: a bundle of that name that
 // appears while Write runs makes it fail with a *ExistsError. Failures to
-// write are *WriteError; a bundle needing more than MaxParts parts is
-// refused with a *TooManyPartsError before any file is created.
+// write are *WriteError. A part size and parity that cannot work together
+// are refused with a *SplitError, and a bundle needing more parts than
+// MaxParts or the parity allows with a *TooManyPartsError, before any
+// file is created.
 func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads []Payload, opts ...Option) (*Result, error) {
 	o := makeOptions(opts)
-	if o.parity < 0 || (o.parity > 0 && o.partSize == 0) {
-		return nil, fmt.Errorf("parity parts need a bundle split into parts")
+	if err := CheckSplit(o.partSize, o.parity); err != nil {
+		return nil, err
+	}
+	if err := CheckSplitName(base, o.partSize); err != nil {
+		return nil, err
 	}
 	payloads, err := complete(ctx, payloads)
 	if err != nil {
@@ -78,7 +83,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckParts(size, o.partSize, false); err != nil {
+	if err := CheckParts(size, o.partSize, o.parity, false); err != nil {
 		return nil, err
 	}
 
@@ -95,7 +100,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		return nil, err
 	}
 	ndata := pw.dataParts()
-	files, err := pw.Commit()
+	files, err := pw.Commit(ctx)
 	if err != nil {
 		pw.Abort()
 		return nil, err

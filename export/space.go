@@ -86,7 +86,7 @@ func checkSpace(ctx context.Context, cache *stage.Cache, targets []source.Target
 	if err != nil {
 		return err
 	}
-	if err := bundle.CheckParts(est.bundle, o.partSize, true); err != nil {
+	if err := bundle.CheckParts(est.bundle, o.partSize, o.parity, true); err != nil {
 		return err
 	}
 	return checkFree(filepath.Dir(bundle.BaseName(out)), cache.Dir(), est, diskFree)

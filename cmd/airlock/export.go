@@ -91,7 +91,7 @@ in the signed manifest; --carry-signatures also carries the evidence so that
 	f.StringVar(&o.key, "key", "", "private signing key (from airlock keygen)")
 	f.StringVarP(&o.out, "output", "o", "", "bundle name: writes NAME.tar or NAME.tar.001...")
 	f.Var(&o.partSize, "part-size", "split into parts: fat32, dvd, bd25, or a size like 2GiB")
-	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt")
+	f.IntVar(&o.parity, "parity", 0, "with --part-size: write this many Reed-Solomon parity parts (NAME.parity.001...), so as many lost parts can be rebuilt; data and parity parts make at most 256")
 	f.StringVar(&o.keyTemplate, "key-template", "", "S3 key template (default NAME/NAME-VERSION.tgz for the first --platform, NAME/OS-ARCH/NAME-VERSION.tgz for the others)")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain-HTTP and self-signed registries")
 	f.DurationVar(&o.stall, "stall-timeout", stall.DefaultInterval, "give up on (and retry) a registry request after this long without a byte moving; 0 waits for ever")
@@ -136,8 +136,11 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		}
 	}
 	p.platforms, p.partSize = o.platforms.list, o.partSize.bytes
-	if o.parity < 0 || o.parity > 0 && p.partSize == 0 {
-		return nil, usagef("--parity needs --part-size (parity parts protect the parts of a split bundle) and a count of 1 or more")
+	if err := bundle.CheckSplit(p.partSize, o.parity); err != nil {
+		return nil, usagef("--part-size %s --parity %d: %w", o.partSize.String(), o.parity, err)
+	}
+	if err := bundle.CheckSplitName(o.out, p.partSize); err != nil {
+		return nil, usagef("-o %s --part-size %s: %w", o.out, o.partSize.String(), err)
 	}
 	if p.created, err = sourceDateEpoch(); err != nil {
 		return nil, err
@@ -241,6 +244,9 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	}
 	res, err := export.Run(ctx, targets, o.out, p.priv, opts...)
 	ui.close()
+	if errors.As(err, new(*bundle.TooManyPartsError)) {
+		return fmt.Errorf("--part-size %s --parity %d: %w", o.partSize.String(), o.parity, err)
+	}
 	if err != nil {
 		return registryTLSHint(err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -35,6 +37,20 @@ func (v *platformsValue) Set(s string) error {
 func (v *platformsValue) String() string { return strings.Join(v.specs, ",") }
 func (v *platformsValue) Type() string   { return "platform" }
 
+// parseSize is the one size parser of every size flag (--part-size,
+// --max-size): a number of bytes, a number with a unit (2GiB, 700MB, 4.5G;
+// as go-humanize reads them), or a medium's preset (fat32, dvd, bd25).
+func parseSize(s string) (uint64, error) {
+	if n, ok := bundle.PartSizePreset(s); ok {
+		return uint64(n), nil
+	}
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a size like 20GB or 500MiB, or a preset (%s)", bundle.PartSizePresets())
+	}
+	return n, nil
+}
+
 // partSizeValue is --part-size: a preset (fat32, dvd, bd25) or a size.
 type partSizeValue struct {
 	text  string
@@ -42,11 +58,20 @@ type partSizeValue struct {
 }
 
 func (v *partSizeValue) Set(s string) error {
-	n, err := bundle.ParsePartSize(s)
-	if err != nil {
-		return err
+	if strings.TrimSpace(s) == "" { // no split
+		v.text, v.bytes = s, 0
+		return nil
 	}
-	v.text, v.bytes = s, n
+	n, err := parseSize(s)
+	switch {
+	case err != nil:
+		return err
+	case n > math.MaxInt64:
+		return fmt.Errorf("part size %q is too large", s)
+	case n < bundle.MinPartSize:
+		return fmt.Errorf("part size %q is below the minimum of %d bytes (one tar block)", s, bundle.MinPartSize)
+	}
+	v.text, v.bytes = s, int64(n)
 	return nil
 }
 
@@ -96,9 +121,9 @@ type byteSizeValue struct {
 }
 
 func (v *byteSizeValue) Set(s string) error {
-	n, err := humanize.ParseBytes(s)
+	n, err := parseSize(s)
 	if err != nil {
-		return errors.New("want a size like 20GB or 500MiB")
+		return err
 	}
 	v.text, v.bytes, v.set = s, n, true
 	return nil

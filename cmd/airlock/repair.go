@@ -36,7 +36,10 @@ damaged), or when nothing is missing, is every part checked against the
 index, and every damaged one rebuilt too. Run airlock verify afterwards to
 check every part and entry.
 
-A damaged part in DIR is kept as NAME.damaged; no other file is replaced.
+A damaged part in DIR is moved to DIR/damaged/ (where no NAME.tar.0* or
+NAME.* glob picks it up); no other file is replaced. With -o DIR elsewhere,
+the damaged part stays where it is: verify and import given both folders
+use the copy that matches the signed part index and name the other.
 With more than K parts lost, repair names the parts it needs and writes
 nothing (exit 3).`,
 		Args: cobra.MinimumNArgs(1),

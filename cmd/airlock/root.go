@@ -187,7 +187,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted
 	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)) || errors.As(err, new(*provenance.Error)):
 		return exitVerify
-	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"):
+	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"),
+		errors.As(err, new(*bundle.TooManyPartsError)): // --part-size and --parity do not fit the bundle
 		return exitUsage
 	}
 	return exitError
@@ -219,6 +220,8 @@ func hintFor(err error, code int, cmd *cobra.Command) string {
 		return ""
 	case errors.As(err, &h):
 		return h.hint
+	case libraryHint(err) != "":
+		return libraryHint(err)
 	case code == exitUsage:
 		path := "airlock"
 		if cmd != nil {
@@ -227,8 +230,6 @@ func hintFor(err error, code int, cmd *cobra.Command) string {
 		return fmt.Sprintf("see '%s --help'", path)
 	case errors.As(err, new(*stall.Error)):
 		return "the server accepted the request and then sent nothing; check it and the network path to it, or raise --stall-timeout for a slow link"
-	case libraryHint(err) != "":
-		return libraryHint(err)
 	case errors.Is(err, verify.ErrUntrustedSignature):
 		return "pass --pub with the public key whose id the error names; a key's id is what airlock keygen printed, or " +
 			"the first 16 digits of 'openssl pkey -pubin -in KEY.pub -outform DER | sha256sum'"
@@ -253,6 +254,8 @@ func libraryHint(err error) string {
 		return "two exports wrote the same name; the other one's bundle was left alone: choose another -o NAME"
 	case errors.As(err, &ee):
 		return "remove it or choose another -o NAME"
+	case errors.As(err, &te) && te.Parity > 0:
+		return "choose a larger --part-size or fewer --parity parts"
 	case errors.As(err, &te):
 		return "choose a larger --part-size"
 	case !errors.As(err, &pe):

@@ -44,6 +44,7 @@ func TestS3Scripts(t *testing.T) {
 			"mkbundle":  cmdMkbundle,
 			"mksigned":  cmdMkSigned,
 			"flipentry": cmdFlipEntry,
+			"flipbyte":  cmdFlipByte,
 			"pushimage": cmdPushImage,
 			"mkbucket": func(ts *testscript.TestScript, neg bool, args []string) {
 				_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(args[0])})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +39,12 @@ may be given as any parts from any folders, in any order: each part is
 checked against the index on its own, and a bad part is named exactly.
 With every data part present, every entry is checked as well. A missing
 part fails the check unless --partial is given, which checks the parts at
-hand (one disc as it arrives) and lists the ones still missing.
+hand (one disc as it arrives) and lists the ones still missing; like
+'sha256sum --ignore-missing -c', it fails when no part is at hand, and it
+needs the part index (beside the parts, or given by path). A file named
+like a part that the index does not list is left out with a warning; of
+two copies of a part (a damaged one and the one repair rebuilt), the one
+that matches the index is used and the other named.
 
 With --image-signatures KEY.pub, every image's upstream cosign signature is
 re-checked offline from the evidence the bundle carries (export
@@ -68,7 +72,18 @@ func openBundle(pubs, args []string, stderr io.Writer) (*bundle.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bundle.Open(args, trusted)
+	r, err := bundle.Open(args, trusted)
+	if err == nil {
+		warnIgnored(stderr, r.Ignored)
+	}
+	return r, err
+}
+
+// warnIgnored names the files given or found that were left out.
+func warnIgnored(stderr io.Writer, ignored []bundle.Ignored) {
+	for _, g := range ignored {
+		fmt.Fprintf(stderr, "airlock: warning: left out %s: %s\n", g.Path, g.Reason)
+	}
 }
 
 // loadTrusted loads the trusted keys (--pub, required) and prints what
@@ -98,7 +113,13 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	if err != nil {
 		return partsHint(err, nil)
 	}
-	if set != nil && (o.partial || len(set.Missing()) > 0 && hasMissingData(set)) {
+	if set == nil && o.partial {
+		return bundle.NoIndexError(args)
+	}
+	if set != nil && !o.json {
+		warnIgnored(s.err, set.Ignored) // before the check, which may fail
+	}
+	if set != nil && (o.partial || set.MissingData()) {
 		return verifyParts(ctx, o, set, s)
 	}
 	var r *bundle.Reader
@@ -136,16 +157,15 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	}
 	if set != nil {
 		// The data parts were checked as the stream left them; now parity.
-		for i := range set.Index.Files() {
-			st := checkPart(ctx, set, i, i < len(set.Index.Data))
-			res.Parts = append(res.Parts, st)
-			if !o.json {
-				printPart(s, st)
-			}
-			if st.Status == "bad" {
-				return partsHint(&verify.Error{Part: st.Path, Reason: st.Error}, set)
-			}
+		parts, err := set.CheckAll(ctx, bundle.CheckOptions{Streamed: true, Each: partPrinter(s, o.json)})
+		res.Parts = newPartStatuses(parts)
+		if err != nil {
+			return partsHint(err, set)
 		}
+	}
+	res.Ignored = newIgnoredFiles(r.Ignored)
+	if set == nil && !o.json {
+		warnIgnored(s.err, r.Ignored) // parts after the end of the stream, known now
 	}
 	if cosignKeys != nil {
 		if res.Signatures, err = ev.check(ctx, r.Manifest, cosignKeys); err != nil {
@@ -181,40 +201,19 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func hasMissingData(set *bundle.PartSet) bool {
-	return slices.Contains(set.Paths[:len(set.Index.Data)], "")
-}
-
-// checkPart checks one file of a part set on its own (or reports it
-// checked when the stream already did).
-func checkPart(ctx context.Context, set *bundle.PartSet, i int, streamed bool) partStatus {
-	st := partStatus{Name: set.Name(i), Path: set.Paths[i], Status: "ok"}
-	if st.Path == "" {
-		st.Status = "missing"
-		return st
-	}
-	if streamed {
-		return st
-	}
-	if err := set.Check(ctx, i); err != nil {
-		var ve *verify.Error
-		if !errors.As(err, &ve) {
-			st.Status, st.Error = "bad", err.Error()
-			return st
+// partPrinter prints each part's status as CheckAll reports it (nothing
+// with --json).
+func partPrinter(s streams, asJSON bool) func(bundle.PartStatus) {
+	return func(st bundle.PartStatus) {
+		switch {
+		case asJSON:
+		case st.State == bundle.PartOK:
+			fmt.Fprintf(s.out, "ok       %s (%s)\n", st.Name, st.Path)
+		case st.State == bundle.PartMissing:
+			fmt.Fprintf(s.out, "missing  %s\n", st.Name)
+		default:
+			fmt.Fprintf(s.out, "BAD      %s (%s): %s\n", st.Name, st.Path, st.Reason)
 		}
-		st.Status, st.Error = "bad", ve.Reason
-	}
-	return st
-}
-
-func printPart(s streams, st partStatus) {
-	switch st.Status {
-	case "ok":
-		fmt.Fprintf(s.out, "ok       %s (%s)\n", st.Name, st.Path)
-	case "missing":
-		fmt.Fprintf(s.out, "missing  %s\n", st.Name)
-	default:
-		fmt.Fprintf(s.out, "BAD      %s (%s): %s\n", st.Name, st.Path, st.Error)
 	}
 }
 
@@ -225,42 +224,24 @@ func verifyParts(ctx context.Context, o verifyOptions, set *bundle.PartSet, s st
 		fmt.Fprintf(s.out, "part index %s: signature ok, signed by %s (%s); bundle %s, %d data part(s), %d parity part(s)\n",
 			set.IndexPath, set.Signer.ID, set.Signer.Path, x.Bundle, len(x.Data), len(x.Parity))
 	}
-	res := verifyResult{Bundle: x.Bundle, Signer: set.Signer.ID}
-	var bad []string
-	present := 0
-	for i := range x.Files() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		st := checkPart(ctx, set, i, false)
-		res.Parts = append(res.Parts, st)
-		switch st.Status {
-		case "bad":
-			bad = append(bad, st.Name)
-		case "ok":
-			if i < len(x.Data) {
-				present++
-			}
+	res := verifyResult{Bundle: x.Bundle, Signer: set.Signer.ID, Ignored: newIgnoredFiles(set.Ignored)}
+	parts, err := set.CheckAll(ctx, bundle.CheckOptions{Partial: o.partial, Each: partPrinter(s, o.json)})
+	res.Parts = newPartStatuses(parts)
+	for _, st := range parts {
+		if st.State == bundle.PartOK {
 			res.Files = append(res.Files, st.Path)
 		}
-		if !o.json {
-			printPart(s, st)
-		}
 	}
-	if o.json {
+	if o.json && ctx.Err() == nil {
 		if err := writeJSON(s.out, res); err != nil {
 			return err
 		}
 	}
-	missing := set.Missing()
-	switch {
-	case len(bad) > 0:
-		return partsHint(&verify.Error{Reason: fmt.Sprintf("%s %s not the signed part%s (see above)", strings.Join(bad, ", "), isAre(len(bad)), plural(len(bad)))}, set)
-	case hasMissingData(set) && !o.partial:
-		_, err := set.DataPaths()
+	if err != nil {
 		return partsHint(err, set)
 	}
 	if !o.json {
+		missing := set.Missing()
 		fmt.Fprintf(s.out, "verified %d of %d part(s)", len(res.Files), len(x.Files()))
 		if len(missing) > 0 {
 			fmt.Fprintf(s.out, "; still missing: %s", strings.Join(missing, ", "))
@@ -272,23 +253,10 @@ func verifyParts(ctx context.Context, o verifyOptions, set *bundle.PartSet, s st
 	return nil
 }
 
-func isAre(n int) string {
-	if n == 1 {
-		return "is"
-	}
-	return "are"
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // partsHint adds advice to a failure of a split bundle's parts.
 func partsHint(err error, set *bundle.PartSet) error {
-	if !verify.IsFailure(err) || errors.Is(err, verify.ErrUntrustedSignature) {
+	if !verify.IsFailure(err) || errors.Is(err, verify.ErrUntrustedSignature) ||
+		errors.Is(err, bundle.ErrNothingAtHand) || errors.Is(err, bundle.ErrNoIndex) {
 		return err
 	}
 	var pe *bundle.PartsError

@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/importer"
 	"github.com/airlockhq/airlock/manifest"
@@ -171,6 +172,7 @@ type verifyResult struct {
 	Bytes   int64            `json:"bytes"`
 	Seconds float64          `json:"seconds"`
 	Parts   []partStatus     `json:"parts,omitempty"`
+	Ignored []ignoredFile    `json:"ignored,omitempty"`
 	// Signatures are the upstream signatures re-checked (--image-signatures).
 	Signatures []imageSignature `json:"image_signatures,omitempty"`
 }
@@ -181,6 +183,28 @@ type partStatus struct {
 	Path   string `json:"path,omitempty"`
 	Status string `json:"status"` // ok, bad, missing
 	Error  string `json:"error,omitempty"`
+}
+
+func newPartStatuses(parts []bundle.PartStatus) []partStatus {
+	var out []partStatus
+	for _, p := range parts {
+		out = append(out, partStatus{Name: p.Name, Path: p.Path, Status: string(p.State), Error: p.Reason})
+	}
+	return out
+}
+
+// ignoredFile is a file given or found that verify left out, and why.
+type ignoredFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+func newIgnoredFiles(ignored []bundle.Ignored) []ignoredFile {
+	var out []ignoredFile
+	for _, ig := range ignored {
+		out = append(out, ignoredFile{Path: ig.Path, Reason: ig.Reason})
+	}
+	return out
 }
 
 // imageSignature is one upstream signature re-checked by verify.
