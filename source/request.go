@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -17,6 +18,9 @@ type Request struct {
 	// VerifyKey is PATH from "verify=PATH": the cosign public key the
 	// image's signature must verify with, as written.
 	VerifyKey string
+	// Lint is the policy from "lint=POLICY" for this image's lint
+	// findings; empty when the line does not set one.
+	Lint LintPolicy
 	// File is the list file the request came from; empty for arguments.
 	File string
 	// Line is the 1-based line in File, or the 1-based argument position.
@@ -45,7 +49,46 @@ func (r Request) String() string {
 	if r.VerifyKey != "" {
 		s += " " + verifyOption + r.VerifyKey
 	}
+	if r.Lint != "" {
+		s += " " + lintOption + string(r.Lint)
+	}
 	return s
+}
+
+// LintPolicy says what export does with an image's lint findings.
+type LintPolicy string
+
+// The lint policies.
+const (
+	LintError LintPolicy = "error" // a warning refuses the image before any bundle is written
+	LintWarn  LintPolicy = "warn"  // findings are shown and recorded (export's default)
+	LintOff   LintPolicy = "off"   // findings are neither shown nor recorded
+)
+
+// ParseLintPolicy returns the policy named s: error, warn or off.
+func ParseLintPolicy(s string) (LintPolicy, error) {
+	switch p := LintPolicy(s); p {
+	case LintError, LintWarn, LintOff:
+		return p, nil
+	}
+	return "", fmt.Errorf("lint policy %q: want error, warn or off", s)
+}
+
+// lintOption starts the per-image lint option "lint=POLICY".
+const lintOption = "lint="
+
+// cutLint removes a trailing "lint=POLICY" field.
+func cutLint(fields []string) ([]string, LintPolicy, error) {
+	last := fields[len(fields)-1]
+	v, ok := strings.CutPrefix(last, lintOption)
+	if !ok {
+		return fields, "", nil
+	}
+	if len(fields) == 1 {
+		return nil, "", fmt.Errorf(`%q needs an image reference before it`, last)
+	}
+	p, err := ParseLintPolicy(v)
+	return fields[:len(fields)-1], p, err
 }
 
 // verifyOption starts the per-image signature option "verify=PATH".
@@ -68,16 +111,30 @@ func cutVerify(fields []string) ([]string, string, error) {
 }
 
 // parseSpec parses the fields of one request: REF, REF as NAME, or
-// REF as NAME:VERSION, each optionally followed by verify=PATH. It checks
-// the shape only; Check validates content.
+// REF as NAME:VERSION, each optionally followed by verify=PATH and
+// lint=POLICY, in either order. It checks the shape only; Check validates
+// content.
 func parseSpec(fields []string) (Request, error) {
-	fields, key, err := cutVerify(fields)
-	if err != nil {
-		return Request{}, err
+	var key string
+	var lint LintPolicy
+	for len(fields) > 0 {
+		last := fields[len(fields)-1]
+		var err error
+		switch {
+		case strings.HasPrefix(last, lintOption) && lint == "":
+			fields, lint, err = cutLint(fields)
+		case strings.HasPrefix(last, verifyOption) && key == "":
+			fields, key, err = cutVerify(fields)
+		default:
+			req, err := parseShape(fields)
+			req.VerifyKey, req.Lint = key, lint
+			return req, err
+		}
+		if err != nil {
+			return Request{}, err
+		}
 	}
-	req, err := parseShape(fields)
-	req.VerifyKey = key
-	return req, err
+	return Request{}, errors.New("empty image reference")
 }
 
 func parseShape(fields []string) (Request, error) {
