@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +51,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if _, err := manifest.ParseCompression(string(o.compress)); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	if _, err := source.ParseLintPolicy(string(o.lint)); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
 	emit := serialize(o.events)
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
@@ -69,6 +71,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	}
 	staged, err := stageAll(ctx, cache, targets, o, emit)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseLinted(targets, staged, o); err != nil {
 		return nil, err
 	}
 	res := &Result{}
@@ -113,6 +118,7 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		payloads[i] = s.payload(targets[i])
 		payloads[i].Image.Signature = signatureRecord(evidence[i], o.carry)
 		payloads[i].Image.Compression = o.compress
+		payloads[i].Image.Lint = manifestLint(targets[i], s.lint, o)
 		total += s.entry.Size
 	}
 	if o.carry {
@@ -150,6 +156,7 @@ func stageKey(t source.Target, o *options) string {
 type staged struct {
 	entry  stage.Entry
 	meta   concourse.Metadata
+	lint   *manifest.Lint
 	cached bool
 }
 
@@ -192,6 +199,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 		if ok {
 			out[i] = s
 			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
+			emitLint(t, s.lint, o, emit)
 			continue
 		}
 		todo = append(todo, i)
@@ -243,7 +251,7 @@ func lookup(cache *stage.Cache, t source.Target, o *options) (staged, bool, erro
 		return staged{}, false, err
 	}
 	s, err := stagedFrom(e, true)
-	return s, err == nil, err
+	return s, err == nil, nil // an unusable record converts again
 }
 
 // convertOne converts t into the staging cache.
@@ -259,25 +267,32 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 			emit(Event{Kind: Warned, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
 				Message: fmt.Sprintf("%s (%s): %s", t.Key, t.Request.Ref, w)})
 		}
+		var lint rootfs.Lint
 		opts := append([]rootfs.Option{
 			rootfs.WithProgress(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }),
 			rootfs.WithWarning(warn),
+			rootfs.WithLint(func(l rootfs.Lint) { lint = l }),
 		}, o.rootfs...)
-		return rootfs.Write(ctx, w, img, opts...)
+		md, err := rootfs.Write(ctx, w, img, opts...)
+		return cacheMeta{Metadata: md, Lint: lintRecord(lint)}, err
 	})
 	if err != nil {
 		return staged{}, err
 	}
 	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: e.Size})
-	return stagedFrom(e, false)
+	s, err := stagedFrom(e, false)
+	if err == nil {
+		emitLint(t, s.lint, o, emit)
+	}
+	return s, err
 }
 
 func stagedFrom(e stage.Entry, cached bool) (staged, error) {
-	s := staged{entry: e, cached: cached}
-	if err := json.Unmarshal(e.Meta, &s.meta); err != nil {
+	m, err := parseCacheMeta(e.Meta)
+	if err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: bad metadata: %w", e.Path, err)
 	}
-	return s, nil
+	return staged{entry: e, meta: m.Metadata, lint: m.Lint, cached: cached}, nil
 }
 
 // serialize makes fn safe to call from several goroutines.
