@@ -1,7 +1,6 @@
 package source
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -74,41 +73,12 @@ func ParseLintPolicy(s string) (LintPolicy, error) {
 	return "", fmt.Errorf("lint policy %q: want error, warn or off", s)
 }
 
-// lintOption starts the per-image lint option "lint=POLICY".
-const lintOption = "lint="
-
-// cutLint removes a trailing "lint=POLICY" field.
-func cutLint(fields []string) ([]string, LintPolicy, error) {
-	last := fields[len(fields)-1]
-	v, ok := strings.CutPrefix(last, lintOption)
-	if !ok {
-		return fields, "", nil
-	}
-	if len(fields) == 1 {
-		return nil, "", fmt.Errorf(`%q needs an image reference before it`, last)
-	}
-	p, err := ParseLintPolicy(v)
-	return fields[:len(fields)-1], p, err
-}
-
-// verifyOption starts the per-image signature option "verify=PATH".
-const verifyOption = "verify="
-
-// cutVerify removes a trailing "verify=PATH" field.
-func cutVerify(fields []string) ([]string, string, error) {
-	last := fields[len(fields)-1]
-	path, ok := strings.CutPrefix(last, verifyOption)
-	if !ok {
-		return fields, "", nil
-	}
-	if len(fields) == 1 {
-		return nil, "", fmt.Errorf(`%q needs an image reference before it`, last)
-	}
-	if path == "" {
-		return nil, "", fmt.Errorf(`empty PATH in %q; want "verify=PATH" naming a cosign public key`, last)
-	}
-	return fields[:len(fields)-1], path, nil
-}
+// lintOption starts the per-image lint option "lint=POLICY"; verifyOption
+// the per-image signature option "verify=PATH".
+const (
+	lintOption   = "lint="
+	verifyOption = "verify="
+)
 
 // parseSpec parses the fields of one request: REF, REF as NAME, or
 // REF as NAME:VERSION, each optionally followed by verify=PATH and
@@ -117,24 +87,30 @@ func cutVerify(fields []string) ([]string, string, error) {
 func parseSpec(fields []string) (Request, error) {
 	var key string
 	var lint LintPolicy
-	for len(fields) > 0 {
+	for len(fields) > 1 {
 		last := fields[len(fields)-1]
-		var err error
-		switch {
-		case strings.HasPrefix(last, lintOption) && lint == "":
-			fields, lint, err = cutLint(fields)
-		case strings.HasPrefix(last, verifyOption) && key == "":
-			fields, key, err = cutVerify(fields)
-		default:
-			req, err := parseShape(fields)
-			req.VerifyKey, req.Lint = key, lint
-			return req, err
+		if v, ok := strings.CutPrefix(last, lintOption); ok && lint == "" {
+			p, err := ParseLintPolicy(v)
+			if err != nil {
+				return Request{}, err
+			}
+			lint = p
+		} else if v, ok := strings.CutPrefix(last, verifyOption); ok && key == "" {
+			if v == "" {
+				return Request{}, fmt.Errorf(`empty PATH in %q; want "verify=PATH" naming a cosign public key`, last)
+			}
+			key = v
+		} else {
+			break
 		}
-		if err != nil {
-			return Request{}, err
-		}
+		fields = fields[:len(fields)-1]
 	}
-	return Request{}, errors.New("empty image reference")
+	if len(fields) == 1 && (strings.HasPrefix(fields[0], lintOption) || strings.HasPrefix(fields[0], verifyOption)) {
+		return Request{}, fmt.Errorf(`%q needs an image reference before it`, fields[0])
+	}
+	req, err := parseShape(fields)
+	req.VerifyKey, req.Lint = key, lint
+	return req, err
 }
 
 func parseShape(fields []string) (Request, error) {
