@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -112,8 +113,13 @@ func (f Finding) check() error {
 	if len(f.Path) > MaxFindingPath || !printable(f.Path) {
 		return fmt.Errorf("path %s is longer than %d bytes or not printable UTF-8", quoteShort(f.Path), MaxFindingPath)
 	}
-	if p := f.Path; p != "" && !strings.HasPrefix(p, `"`) &&
-		(path.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../")) {
+	p := f.Path
+	if strings.HasPrefix(p, `"`) {
+		raw, err := strconv.Unquote(p)
+		if err != nil || FindingPath(raw) != p {
+			return fmt.Errorf("path %s is not a Go-quoted path that needs quoting", quoteShort(p))
+		}
+	} else if p != "" && (path.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../")) {
 		return fmt.Errorf("path %s is not clean and relative to the image root", quoteShort(p))
 	}
 	if f.Message == "" || len(f.Message) > MaxFindingMessage || !printable(f.Message) {
