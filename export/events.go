@@ -29,4 +29,9 @@ type Event struct {
 	Size    int64     `json:"size,omitempty"`
 	Total   int64     `json:"total,omitempty"`
 	Message string    `json:"message,omitempty"`
+	// Set on Linted only.
+	Platform string `json:"platform,omitempty"`
+	Check    string `json:"check,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Path     string `json:"path,omitempty"`
 }

@@ -27,10 +27,11 @@ type options struct {
 	policyFor func(source.Target) provenance.Policy
 	carry     bool
 	compress  manifest.Compression
+	lint      source.LintPolicy
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}, compress: manifest.CompressionDefault}
+	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}, compress: manifest.CompressionDefault, lint: source.LintWarn}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -94,3 +95,10 @@ func gzipLevel(c manifest.Compression) int {
 func WithRootfsOptions(opts ...rootfs.Option) Option {
 	return func(o *options) { o.rootfs = append(o.rootfs, opts...) }
 }
+
+// WithLint sets what Run does with the lint findings of images whose list
+// line sets no lint= (default source.LintWarn): show them as Linted events
+// and record them in the manifest (warn), refuse an image with a warning
+// before any bundle is written (error, a *LintError), or neither (off).
+// Run refuses a policy other than these three.
+func WithLint(p source.LintPolicy) Option { return func(o *options) { o.lint = p } }

@@ -51,6 +51,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if _, err := manifest.ParseCompression(string(o.compress)); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	if _, err := source.ParseLintPolicy(string(o.lint)); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
 	emit := serialize(o.events)
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
@@ -68,6 +71,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	}
 	staged, err := stageAll(ctx, cache, targets, o, emit)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseLinted(targets, staged, o); err != nil {
 		return nil, err
 	}
 	res := &Result{}
@@ -111,6 +117,7 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		payloads[i] = s.payload(targets[i])
 		payloads[i].Image.Signature = signatureRecord(evidence[i], o.carry)
 		payloads[i].Image.Compression = o.compress
+		payloads[i].Image.Lint = manifestLint(targets[i], s.lint, o)
 		total += s.entry.Size
 	}
 	if o.carry {
@@ -148,6 +155,7 @@ func stageKey(t source.Target, o *options) string {
 type staged struct {
 	entry  stage.Entry
 	meta   concourse.Metadata
+	lint   *manifest.Lint
 	cached bool
 }
 
@@ -190,6 +198,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 		if ok {
 			out[i] = s
 			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
+			emitLint(t, s.lint, o, emit)
 			continue
 		}
 		todo = append(todo, i)
@@ -237,13 +246,17 @@ func stageAgain(ctx context.Context, cache *stage.Cache, t source.Target, o *opt
 
 // lookup finds t's tgz in the staging cache. An entry whose tgz does not
 // start with a readable metadata.json is damaged: it is evicted (an Evicted
-// event says so) and reported as missing, so that t is converted again.
+// event says so) and reported as missing, so that t is converted again. An
+// entry from before the lint is converted again without a word.
 func lookup(cache *stage.Cache, t source.Target, o *options, emit func(Event)) (staged, bool, error) {
 	e, ok, err := cache.Lookup(stageKey(t, o))
 	if err != nil || !ok {
 		return staged{}, false, err
 	}
 	s, err := stagedFrom(e, true)
+	if errors.Is(err, errNoLint) {
+		return staged{}, false, nil
+	}
 	if err != nil {
 		emit(evicted(t, e.Path, err))
 		return staged{}, false, cache.Remove(stageKey(t, o))
@@ -270,17 +283,24 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 			emit(Event{Kind: Warned, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(),
 				Message: fmt.Sprintf("%s (%s): %s", t.Key, t.Request.Ref, w)})
 		}
+		var lint rootfs.Lint
 		opts := append([]rootfs.Option{
 			rootfs.WithProgress(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }),
 			rootfs.WithWarning(warn),
+			rootfs.WithLint(func(l rootfs.Lint) { lint = l }),
 		}, o.rootfs...)
-		return rootfs.Write(ctx, w, img, opts...)
+		md, err := rootfs.Write(ctx, w, img, opts...)
+		return cacheMeta{Metadata: md, Lint: lintRecord(lint)}, err
 	})
 	if err != nil {
 		return staged{}, err
 	}
 	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: e.Size})
-	return stagedFrom(e, false)
+	s, err := stagedFrom(e, false)
+	if err == nil {
+		emitLint(t, s.lint, o, emit)
+	}
+	return s, err
 }
 
 // stagedFrom describes e with the metadata.json at the head of its own
@@ -289,6 +309,10 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 // tgz is, and the bundle writer checks that sum as it streams the tgz, so
 // a signed manifest only ever keeps metadata read from the bytes it lists.
 func stagedFrom(e stage.Entry, cached bool) (staged, error) {
+	m, err := parseCacheMeta(e.Meta)
+	if err != nil {
+		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
+	}
 	f, err := os.Open(e.Path)
 	if err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
@@ -298,7 +322,7 @@ func stagedFrom(e stage.Entry, cached bool) (staged, error) {
 	if err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 	}
-	return staged{entry: e, meta: md, cached: cached}, nil
+	return staged{entry: e, meta: md, lint: m.Lint, cached: cached}, nil
 }
 
 // serialize makes fn safe to call from several goroutines.

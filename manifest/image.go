@@ -63,8 +63,9 @@ func (m *Manifest) Validate() error {
 // outside the record area (concourse.ValidateKey) inside the folder NAME/
 // (concourse.CheckKeyFolder), path = ImagesFolder + key, and, when a
 // regexp is recorded, one that reads exactly the version from the key as
-// the S3 resource applies it (concourse.CheckRegexp), and a compression
-// that is absent or one of Compressions. Failures are *EntryError.
+// the S3 resource applies it (concourse.CheckRegexp), a compression
+// that is absent or one of Compressions, and a lint, when recorded, that
+// passes Lint.Check. Failures are *EntryError.
 func CheckImage(path string, im *Image) error {
 	fail := func(rule string, err error) error { return &EntryError{path, fmt.Errorf("image %s: %w", rule, err)} }
 	if err := concourse.ValidateName(im.Name); err != nil {
@@ -89,6 +90,11 @@ func CheckImage(path string, im *Image) error {
 	}
 	if err := im.Compression.Check(); err != nil {
 		return fail("compression", fmt.Errorf("%w (if a newer airlock wrote the bundle, upgrade)", err))
+	}
+	if im.Lint != nil {
+		if err := im.Lint.Check(); err != nil {
+			return fail("lint", err)
+		}
 	}
 	return nil
 }

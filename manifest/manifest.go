@@ -46,6 +46,8 @@ type Image struct {
 	Metadata     concourse.Metadata `json:"metadata"`              // the image's Concourse metadata.json
 	// Signature records the upstream signature check made at export.
 	Signature *Signature `json:"signature,omitempty"`
+	// Lint is what the exporter's lint found; nil when not checked.
+	Lint *Lint `json:"lint,omitempty"`
 }
 
 // Marshal renders m as it is stored in a bundle.

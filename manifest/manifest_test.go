@@ -119,6 +119,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "../x"}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "regexp": "a/a-(.*)\\.tgz"}}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "compression": "fast"}}]}`))
+	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", ` +
+		`"lint": {"files": 2, "uncompressed_size": 9, "findings": [{"check": "capability", "severity": "warning", "path": "bin/ping", "message": "dropped"}, {"check": "size", "severity": "info", "message": "\u00e9"}], "omitted": {"setuid": 3}}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {

@@ -27,7 +27,13 @@
 //     reported through [WithWarning] (docs/format.md section 7)
 //
 // Symlink targets, numeric ownership, mode bits (setuid, setgid, sticky) and
-// file modification times are kept. Output is deterministic: the same image
+// file modification times are kept.
+//
+// While it writes, Write lints the flattened image for what fails or
+// misbehaves in a Concourse task (owners above 65535, metadata.json's user
+// missing from /etc/passwd, file capabilities, setuid files, very large
+// images) and reports it once through [WithLint]; see [Lint] and
+// docs/format.md section 5. Output is deterministic: the same image
 // and options give the same bytes; [FormatVersion] changes whenever that
 // output changes for the same input.
 package rootfs

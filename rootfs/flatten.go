@@ -28,6 +28,7 @@ type flattener struct {
 	reqs    map[string][]*request
 	reqDirs map[string]bool // parents of requested hardlink targets
 	blocked map[string]bool // those of them some layer holds as a non-directory
+	lint    *linter         // sees every entry written
 }
 
 type state struct {
@@ -54,7 +55,7 @@ func newFlattener(tw *tar.Writer, img v1.Image, warn func(Warning)) *flattener {
 	return &flattener{
 		tw: tw, img: img, warn: warn, names: map[string]state{}, dirs: map[string]struct{}{},
 		waiting: map[string][]link{}, reqs: map[string][]*request{},
-		reqDirs: map[string]bool{}, blocked: map[string]bool{},
+		reqDirs: map[string]bool{}, blocked: map[string]bool{}, lint: newLinter(),
 	}
 }
 
@@ -215,6 +216,7 @@ func (f *flattener) addLink(l link) error {
 
 // write writes an entry, then the hardlinks that were waiting for it.
 func (f *flattener) write(hdr *tar.Header, layer int, content io.Reader) error {
+	content = f.lint.see(hdr, content)
 	out := outHeader(hdr)
 	if err := f.tw.WriteHeader(out); err != nil {
 		return fmt.Errorf("writing %s: %w", out.Name, err)

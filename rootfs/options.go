@@ -26,6 +26,7 @@ type options struct {
 	blockSize   int
 	progress    func(int64)
 	warn        func(Warning)
+	lint        func(Lint)
 }
 
 func makeOptions(opts []Option) options {
@@ -35,6 +36,7 @@ func makeOptions(opts []Option) options {
 		blockSize:   DefaultBlockSize,
 		progress:    func(int64) {},
 		warn:        func(Warning) {},
+		lint:        func(Lint) {},
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -86,6 +88,18 @@ func WithWarning(fn func(Warning)) Option {
 	return func(o *options) {
 		if fn != nil {
 			o.warn = fn
+		}
+	}
+}
+
+// WithLint has fn called once, after the last entry is written and before
+// the gzip stream is finished, with what the lint found in the flattened
+// image (see [Lint]); not called when Write fails. The checks run on the
+// entries as they are written: no second pass over the layers.
+func WithLint(fn func(Lint)) Option {
+	return func(o *options) {
+		if fn != nil {
+			o.lint = fn
 		}
 	}
 }

@@ -53,6 +53,7 @@ func edgeCaseTree() map[string]node {
 		"etc/issue":          file("Edge Linux\n", 0o644),
 		"home/user/.profile": user(file("export PS1='$ '\n", 0o600)),
 		"opt/opaque/new.txt": file("new\n", 0o644),
+		"opt/high-owned":     {body: "high\n", perm: 0o644, uid: 100000, gid: 100000},
 		"usr/bin/sudo":       file("sudo\n", 0o4755),
 		"usr/bin/wall":       {body: "wall\n", perm: 0o2755, gid: 5},
 		"usr/bin/ping":       file("ping\n", 0o755),

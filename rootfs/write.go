@@ -35,7 +35,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (conc
 		return concourse.Metadata{}, err
 	}
 	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
-	if err := writeTar(ctx, pw, img, md, o.warn); err != nil {
+	if err := writeTar(ctx, pw, img, md, o); err != nil {
 		zw.Reset(io.Discard) // stops pgzip's goroutines without a trailer
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
@@ -62,7 +62,7 @@ func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
 	return zw, nil
 }
 
-func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, warn func(Warning)) error {
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metad
 	if err := tw.WriteHeader(ownHeader(prefix, tar.TypeDir, 0o755)); err != nil {
 		return fmt.Errorf("writing %s: %w", prefix, err)
 	}
-	f := newFlattener(tw, img, warn)
+	f := newFlattener(tw, img, o.warn)
 	if err := f.flatten(ctx, img); err != nil {
 		return err
 	}
@@ -83,6 +83,7 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metad
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("finishing tar: %w", err)
 	}
+	o.lint(f.lint.finish(md.User))
 	return nil
 }
 

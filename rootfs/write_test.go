@@ -212,3 +212,16 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWriteSmallFiles weighs the per-entry work (the walker, the
+// flattener's bookkeeping and the lint) against little data.
+func BenchmarkWriteSmallFiles(b *testing.B) {
+	img, size := generated(b, 3, 5000, 200)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rootfs.Write(context.Background(), io.Discard, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

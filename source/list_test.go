@@ -136,6 +136,7 @@ func FuzzParseList(f *testing.F) {
 	for _, s := range []string{
 		"", "#", "ubuntu", "ubuntu:22.04 as u:1", "a as b", "x@sha256:" + strings.Repeat("a", 64) + " as x:1",
 		"ubuntu:1..2", "\ufeffalpine # c\r\n", "a:1 as b:c:d", "localhost:5000/a/b:1.2+x",
+		"a:1 lint=off", "a:1 as b:2 verify=k.pub lint=error", "a:1 lint=warn verify=k.pub", "a:1 lint=", "lint=off",
 	} {
 		f.Add(s)
 	}

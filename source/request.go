@@ -17,6 +17,9 @@ type Request struct {
 	// VerifyKey is PATH from "verify=PATH": the cosign public key the
 	// image's signature must verify with, as written.
 	VerifyKey string
+	// Lint is the policy from "lint=POLICY" for this image's lint
+	// findings; empty when the line does not set one.
+	Lint LintPolicy
 	// File is the list file the request came from; empty for arguments.
 	File string
 	// Line is the 1-based line in File, or the 1-based argument position.
@@ -45,38 +48,68 @@ func (r Request) String() string {
 	if r.VerifyKey != "" {
 		s += " " + verifyOption + r.VerifyKey
 	}
+	if r.Lint != "" {
+		s += " " + lintOption + string(r.Lint)
+	}
 	return s
 }
 
-// verifyOption starts the per-image signature option "verify=PATH".
-const verifyOption = "verify="
+// LintPolicy says what export does with an image's lint findings.
+type LintPolicy string
 
-// cutVerify removes a trailing "verify=PATH" field.
-func cutVerify(fields []string) ([]string, string, error) {
-	last := fields[len(fields)-1]
-	path, ok := strings.CutPrefix(last, verifyOption)
-	if !ok {
-		return fields, "", nil
+// The lint policies.
+const (
+	LintError LintPolicy = "error" // a warning refuses the image before any bundle is written
+	LintWarn  LintPolicy = "warn"  // findings are shown and recorded (export's default)
+	LintOff   LintPolicy = "off"   // findings are neither shown nor recorded
+)
+
+// ParseLintPolicy returns the policy named s: error, warn or off.
+func ParseLintPolicy(s string) (LintPolicy, error) {
+	switch p := LintPolicy(s); p {
+	case LintError, LintWarn, LintOff:
+		return p, nil
 	}
-	if len(fields) == 1 {
-		return nil, "", fmt.Errorf(`%q needs an image reference before it`, last)
-	}
-	if path == "" {
-		return nil, "", fmt.Errorf(`empty PATH in %q; want "verify=PATH" naming a cosign public key`, last)
-	}
-	return fields[:len(fields)-1], path, nil
+	return "", fmt.Errorf("lint policy %q: want error, warn or off", s)
 }
 
+// lintOption starts the per-image lint option "lint=POLICY"; verifyOption
+// the per-image signature option "verify=PATH".
+const (
+	lintOption   = "lint="
+	verifyOption = "verify="
+)
+
 // parseSpec parses the fields of one request: REF, REF as NAME, or
-// REF as NAME:VERSION, each optionally followed by verify=PATH. It checks
-// the shape only; Check validates content.
+// REF as NAME:VERSION, each optionally followed by verify=PATH and
+// lint=POLICY, in either order. It checks the shape only; Check validates
+// content.
 func parseSpec(fields []string) (Request, error) {
-	fields, key, err := cutVerify(fields)
-	if err != nil {
-		return Request{}, err
+	var key string
+	var lint LintPolicy
+	for len(fields) > 1 {
+		last := fields[len(fields)-1]
+		if v, ok := strings.CutPrefix(last, lintOption); ok && lint == "" {
+			p, err := ParseLintPolicy(v)
+			if err != nil {
+				return Request{}, err
+			}
+			lint = p
+		} else if v, ok := strings.CutPrefix(last, verifyOption); ok && key == "" {
+			if v == "" {
+				return Request{}, fmt.Errorf(`empty PATH in %q; want "verify=PATH" naming a cosign public key`, last)
+			}
+			key = v
+		} else {
+			break
+		}
+		fields = fields[:len(fields)-1]
+	}
+	if len(fields) == 1 && (strings.HasPrefix(fields[0], lintOption) || strings.HasPrefix(fields[0], verifyOption)) {
+		return Request{}, fmt.Errorf(`%q needs an image reference before it`, fields[0])
 	}
 	req, err := parseShape(fields)
-	req.VerifyKey = key
+	req.VerifyKey, req.Lint = key, lint
 	return req, err
 }
 

@@ -15,7 +15,9 @@
 // Lookup trusts the record but checks the data file's size, dropping
 // entries whose file was truncated or removed. It does not re-hash the
 // data: the bundle writer hashes every file as it streams it into the
-// bundle and compares with Entry.SHA256 there. Entry.Meta is not covered
-// by that sum; a caller that signs what it says must derive it from the
-// data instead (export reads the tgz's own metadata.json).
+// bundle and compares with Entry.SHA256 there. Entry.Meta has a sum of
+// its own in the record (meta_sha256), checked by Lookup: a record whose
+// meta was damaged is dropped like an unreadable one. Still, a caller that
+// signs what the data says derives it from the data where it can (export
+// reads the tgz's own metadata.json).
 package stage

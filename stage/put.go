@@ -62,6 +62,7 @@ func (c *Cache) writeData(ctx context.Context, f *atomicfile.File, fill func(io.
 		if r.Meta, err = json.Marshal(meta); err != nil {
 			return record{}, fmt.Errorf("encoding metadata: %w", err)
 		}
+		r.MetaSHA256 = metaSum(r.Meta)
 	}
 	return r, nil
 }

@@ -1,6 +1,8 @@
 package stage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +21,15 @@ type record struct {
 	Size   int64           `json:"size"`
 	SHA256 string          `json:"sha256"`
 	Meta   json.RawMessage `json:"meta,omitempty"`
+	// MetaSHA256 covers Meta, so that a damaged byte of it is found like
+	// a damaged byte of the data (SHA256 covers that).
+	MetaSHA256 string `json:"meta_sha256,omitempty"`
+}
+
+// metaSum is the sha256 of a record's meta as stored.
+func metaSum(meta []byte) string {
+	sum := sha256.Sum256(meta)
+	return hex.EncodeToString(sum[:])
 }
 
 // readRecord reads key's record; os.ErrNotExist when there is none.
@@ -44,6 +55,9 @@ func (r record) check(key string) error {
 	}
 	if r.Format != recordFormat || r.File != dataName(key, r.SHA256) || r.Size < 0 {
 		return fmt.Errorf("unexpected format %d, file %q or size %d", r.Format, r.File, r.Size)
+	}
+	if len(r.Meta) > 0 && r.MetaSHA256 != metaSum(r.Meta) {
+		return fmt.Errorf("its meta does not match its meta_sha256 %q", r.MetaSHA256)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ type Entry struct {
 	Path   string          // the data file
 	Size   int64           // its size in bytes
 	SHA256 string          // its sha256, lowercase hex
-	Meta   json.RawMessage // what Put's fill returned, as JSON; nil if none; not covered by SHA256
+	Meta   json.RawMessage // what Put's fill returned, as JSON; nil if none; covered by the record's meta_sha256, not by SHA256
 }
 
 // DefaultDir is the staging directory under the user's cache directory,

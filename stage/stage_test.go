@@ -169,12 +169,25 @@ func TestLookupDropsBrokenEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		"one byte of the meta flipped": func(t *testing.T, c *Cache, key string, e Entry) {
+			b, err := os.ReadFile(c.recordPath(key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			flipped := bytes.Replace(b, []byte("PATH=/usr/bin"), []byte("PATH=/usr/bim"), 1)
+			if bytes.Equal(flipped, b) {
+				t.Fatalf("the record does not hold the meta: %s", b)
+			}
+			if err := os.WriteFile(c.recordPath(key), flipped, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
 	}
 	for name, breakIt := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := open(t)
 			key := Key(digest, "linux/amd64", "v1")
-			e, err := c.Put(context.Background(), key, writeString("some rootfs", nil))
+			e, err := c.Put(context.Background(), key, writeString("some rootfs", map[string][]string{"env": {"PATH=/usr/bin"}}))
 			if err != nil {
 				t.Fatal(err)
 			}

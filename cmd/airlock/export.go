@@ -45,6 +45,7 @@ type exportOptions struct {
 	requireSigs bool
 	carrySigs   bool
 	compression compressionValue
+	lint        lintValue
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -58,7 +59,8 @@ write one signed bundle NAME.tar (or NAME.tar.001... with --part-size).
 Images come from arguments and/or a list file (-f): one reference per line,
 '#' comments, an optional override "REF as NAME:VERSION", and an optional
 "verify=PATH" naming the cosign public key the image must be signed with
-(relative to the list's folder). Each tgz is
+(relative to the list's folder), and an optional "lint=error|warn|off"
+overriding --lint for that image. Each tgz is
 destined for the S3 key NAME/NAME-VERSION.tgz (NAME: the repository's last
 path element, VERSION: the tag), or --key-template. Every reference is
 resolved before any work starts. With several --platform, each image is
@@ -80,7 +82,14 @@ verify with one of the keys. A signature that does not verify stops the
 export (exit 3) before any bundle is written; an unsigned image is reported
 and recorded, or refused with --require-signatures. The result is recorded
 in the signed manifest; --carry-signatures also carries the evidence so that
-'airlock verify --image-signatures KEY.pub' re-checks it offline.`,
+'airlock verify --image-signatures KEY.pub' re-checks it offline.
+
+While it flattens, export checks each image for what fails or misbehaves in
+a Concourse task (README "Will it run in Concourse?"): metadata.json's user
+missing from /etc/passwd, file capabilities (lost on the way), uids above
+65535, setuid files, very large images. Findings name the image, platform
+and path with a fix, are recorded in the signed manifest, and with
+--lint error an image with a warning is refused before any bundle is written.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), o, args, s)
 		},
@@ -107,6 +116,7 @@ in the signed manifest; --carry-signatures also carries the evidence so that
 	f.StringArrayVar(&o.verifyKeys, "verify-key", nil, "cosign public key that must have signed images without verify= (repeatable; any one suffices)")
 	f.BoolVar(&o.requireSigs, "require-signatures", false, "refuse unsigned images instead of reporting them")
 	f.BoolVar(&o.carrySigs, "carry-signatures", false, "carry image manifests, configs and cosign signatures in the bundle for offline re-checks")
+	f.Var(&o.lint, "lint", "what to do with lint findings of images whose list line sets no lint=: warn (show and record them), error (refuse an image with a warning, writing no bundle), off")
 	f.Var(&o.compression, "compression", "compression `level` of each rootfs tgz, recorded in the manifest: fast (gzip level 1: faster, larger), default, or best (level 9: much slower, a little smaller)")
 	return c
 }
@@ -238,7 +248,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		return printPlan(s, targets, o.json)
 	}
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
-		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value())}
+		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()), export.WithLint(o.lint.value())}
 	if p.sigs != nil {
 		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
 	}

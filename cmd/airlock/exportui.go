@@ -80,6 +80,8 @@ func (ui *exportText) event(e export.Event) {
 	case export.Cached:
 		ui.overall.inc(1)
 		ui.log("cached     %s: %s", e.Key, humanBytes(e.Size))
+	case export.Linted:
+		ui.log("%s", lintLine(e))
 	case export.Evicted:
 		ui.log("airlock: warning: %s", e.Message)
 	case export.Writing:
@@ -89,6 +91,16 @@ func (ui *exportText) event(e export.Event) {
 	case export.Written:
 		ui.write.inc(e.Bytes)
 	}
+}
+
+// lintLine renders a lint finding: warnings as warnings, the rest as notes.
+func lintLine(e export.Event) string {
+	f := manifest.Finding{Check: e.Check, Path: e.Path, Message: e.Message}
+	lead := "airlock: note: "
+	if e.Severity == manifest.SeverityWarning {
+		lead = "airlock: warning: "
+	}
+	return fmt.Sprintf("%s%s (%s, %s): %s", lead, e.Key, e.Source, e.Platform, f)
 }
 
 func (ui *exportText) log(format string, args ...any) {

@@ -179,3 +179,26 @@ func (v *compressionValue) Type() string   { return "string" } // help names it 
 
 // value returns the chosen compression.
 func (v *compressionValue) value() manifest.Compression { return v.c.OrDefault() }
+
+// lintValue is --lint: error, warn (the default) or off.
+type lintValue struct{ p source.LintPolicy }
+
+func (v *lintValue) Set(s string) error {
+	p, err := source.ParseLintPolicy(s)
+	if err != nil {
+		return errors.New("want error, warn or off")
+	}
+	v.p = p
+	return nil
+}
+
+func (v *lintValue) String() string { return string(v.value()) }
+func (v *lintValue) Type() string   { return "policy" }
+
+// value returns the chosen policy.
+func (v *lintValue) value() source.LintPolicy {
+	if v.p == "" {
+		return source.LintWarn
+	}
+	return v.p
+}

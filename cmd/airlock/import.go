@@ -81,7 +81,7 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
-	ui := newImportUI(s, o.json, totalSize(r.Manifest))
+	ui := newImportUI(s, o.json, r.Manifest)
 	res, err := importer.Run(ctx, store, r, importer.WithPrefix(o.s3.prefix), importer.WithOverwrite(o.overwrite),
 		importer.WithForce(o.force), importer.WithDryRun(o.dryRun), importer.WithEvents(ui.event))
 	ui.close()

@@ -8,6 +8,7 @@ import (
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/importer"
+	"github.com/airlockhq/airlock/manifest"
 )
 
 // importUI renders what an import reports, as exportUI does: importText or
@@ -18,22 +19,38 @@ type importUI interface {
 	summary(res *importer.Result, store *bucket.Store) error
 }
 
-func newImportUI(s streams, asJSON bool, total int64) importUI {
-	if asJSON {
-		return importJSON{newEventEncoder(s.out)}
+func newImportUI(s streams, asJSON bool, m *manifest.Manifest) importUI {
+	entries := map[string]manifest.Entry{}
+	for _, e := range m.Entries {
+		if e.Image != nil {
+			entries[e.Path] = e
+		}
 	}
-	ui := &importText{s: s, bars: newBars(s.err), start: time.Now()}
-	ui.total = ui.bars.add("import", total)
+	if asJSON {
+		return importJSON{newEventEncoder(s.out), entries}
+	}
+	ui := &importText{s: s, bars: newBars(s.err), start: time.Now(), entries: entries}
+	ui.total = ui.bars.add("import", totalSize(m))
 	return ui
 }
 
 // importJSON writes the events of importEventKinds as JSON lines. A
 // failed write fails the summary (eventEncoder.Err).
-type importJSON struct{ enc *eventEncoder }
+// A planned event carries the image's lint from the manifest.
+type importJSON struct {
+	enc     *eventEncoder
+	entries map[string]manifest.Entry // image entries by path
+}
 
 func (j importJSON) event(e importer.Event) {
 	if slices.Contains(importEventKinds, e.Kind) {
-		_ = j.enc.Encode(newImportEvent(e)) // kept by j.enc, returned by summary
+		w := newImportEvent(e)
+		if e.Kind == importer.Planned {
+			if me, ok := j.entries[e.Entry]; ok {
+				w.Lint = me.Image.Lint
+			}
+		}
+		_ = j.enc.Encode(w) // kept by j.enc, returned by summary
 	}
 }
 
@@ -48,16 +65,22 @@ func (j importJSON) summary(res *importer.Result, store *bucket.Store) error {
 
 // importText shows a bar on a terminal and log lines on stderr.
 type importText struct {
-	s     streams
-	bars  *bars
-	total *bar
-	start time.Time
+	s       streams
+	bars    *bars
+	total   *bar
+	start   time.Time
+	entries map[string]manifest.Entry // image entries by path, for their lint
 }
 
 func (ui *importText) event(e importer.Event) {
 	switch e.Kind {
 	case importer.Planned:
 		ui.bars.println(ui.s.err, fmt.Sprintf("%-8s %s (%s)", e.Action, e.Key, humanBytes(e.Size)))
+		if me, ok := ui.entries[e.Entry]; ok {
+			for _, line := range lintLines(me) {
+				ui.bars.println(ui.s.err, "lint     "+line)
+			}
+		}
 		if e.Action == importer.Skip {
 			ui.total.inc(e.Size)
 		}

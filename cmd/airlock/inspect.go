@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,8 +26,10 @@ func newInspectCmd(s streams) *cobra.Command {
 		Use:   "inspect BUNDLE --pub KEY.pub",
 		Short: "Show what a bundle holds (after checking its signature)",
 		Long: `Show what a bundle holds: images, versions, platforms, sizes, digests, S3
-keys, compression, the signer and when it was created. The signature is
-checked first; payload checksums are not (use verify for that).
+keys, compression, the signer and when it was created, and what the export's
+lint found that fails or misbehaves in Concourse (file counts, unpacked
+sizes, findings). The signature is checked first; payload checksums are not
+(use verify for that).
 
 With --json, the signed manifest is printed as docs/format.md describes it;
 an image without "compression" was written before it was recorded and was
@@ -78,7 +82,48 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	if evidence > 0 {
 		fmt.Fprintf(s.out, "\nsignature evidence: %d entries under %s, %s\n", evidence, manifest.SignaturePrefix, humanBytes(evidenceSize))
 	}
+	printLint(s, m)
 	return printSignatures(s, m)
+}
+
+// printLint shows, per image, what the export's lint recorded.
+func printLint(s streams, m *manifest.Manifest) {
+	header := false
+	for _, e := range m.Entries {
+		if e.Image == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(s.out, "\nConcourse lint (checked at export):")
+			header = true
+		}
+		for _, line := range lintLines(e) {
+			fmt.Fprintln(s.out, "  "+line)
+		}
+	}
+}
+
+// lintLines renders an image entry's lint: a summary line, then one line
+// per finding, warnings first.
+func lintLines(e manifest.Entry) []string {
+	im := e.Image
+	l := im.Lint
+	if l == nil {
+		return []string{im.Key + ": not checked (exported by an older airlock, or with --lint off)"}
+	}
+	lines := []string{fmt.Sprintf("%s: %d files, %s unpacked, %s tgz: a worker needs about %s free to fetch and unpack it; %d warning(s), %d note(s)",
+		im.Key, l.Files, humanBytes(l.UncompressedSize), humanBytes(e.Size), humanBytes(l.UncompressedSize+e.Size), l.Warnings(), len(l.Findings)-l.Warnings())}
+	for _, sev := range []string{manifest.SeverityWarning, manifest.SeverityInfo} {
+		for _, f := range l.Findings {
+			if f.Severity == sev {
+				lines = append(lines, fmt.Sprintf("  %-7s %s", map[string]string{manifest.SeverityWarning: "warning", manifest.SeverityInfo: "note"}[sev], f))
+			}
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(l.Omitted)) {
+		lines = append(lines, fmt.Sprintf("  note    %s: %d more not listed", c, l.Omitted[c]))
+	}
+	return lines
 }
 
 // printSignatures lists the upstream signature checks made at export.

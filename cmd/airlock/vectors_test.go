@@ -310,6 +310,14 @@ func writeVectors(t *testing.T) {
 		{"unknown-rootfs-format", "rootfs_format 99: a record of the conversion, accepted whatever its value", withImage(func(im *manifest.Image) {
 			im.RootfsFormat = 99
 		}), ok},
+		{"bad-lint", "a lint finding whose message holds a terminal escape sequence (rule 9)", withImage(func(im *manifest.Image) {
+			im.Lint = &manifest.Lint{Files: 1, UncompressedSize: 6, Findings: []manifest.Finding{
+				{Check: "capability", Severity: manifest.SeverityWarning, Path: "bin/ping", Message: "fine\x1b[2K\rnothing found"}}}
+		}), rule},
+		{"unknown-lint-check", "a lint finding of a check this reader does not know: accepted, as a newer writer's", withImage(func(im *manifest.Image) {
+			im.Lint = &manifest.Lint{Files: 1, UncompressedSize: 6, Findings: []manifest.Finding{
+				{Check: "newer-check", Severity: manifest.SeverityInfo, Message: "something a newer airlock checks"}}}
+		}), ok},
 		{"truncated-tar", "the stream ends inside the payload entry, without the end-of-archive marker", func() crafted {
 			c := good()
 			c.damage = func([]bundletest.File) {}

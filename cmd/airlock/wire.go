@@ -42,7 +42,7 @@ func wireEvents() map[string]map[string][]any {
 // exportEventKinds are the library's export events printed as lines; the
 // byte counts (export.Progress, export.Written) are not.
 var exportEventKinds = []export.EventKind{export.Warned, export.SignatureChecked, export.Started,
-	export.Converted, export.Cached, export.Evicted, export.Writing}
+	export.Converted, export.Cached, export.Linted, export.Evicted, export.Writing}
 
 // exportEvent is one step of an export (export.Event).
 type exportEvent struct {
@@ -53,10 +53,16 @@ type exportEvent struct {
 	Size    int64  `json:"size,omitempty"`
 	Total   int64  `json:"total,omitempty"`
 	Message string `json:"message,omitempty"`
+	// lint only
+	Platform string `json:"platform,omitempty"`
+	Check    string `json:"check,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Path     string `json:"path,omitempty"`
 }
 
 func newExportEvent(e export.Event) exportEvent {
-	return exportEvent{Event: string(e.Kind), Key: e.Key, Source: e.Source, Digest: e.Digest, Size: e.Size, Total: e.Total, Message: e.Message}
+	return exportEvent{Event: string(e.Kind), Key: e.Key, Source: e.Source, Digest: e.Digest, Size: e.Size, Total: e.Total, Message: e.Message,
+		Platform: e.Platform, Check: e.Check, Severity: e.Severity, Path: e.Path}
 }
 
 // importEventKinds are the library's import events printed as lines; the
@@ -71,6 +77,7 @@ type importEvent struct {
 	Action importer.Action        `json:"action,omitempty"`
 	Size   int64                  `json:"size,omitempty"`
 	Series *importer.SeriesReport `json:"series,omitempty"`
+	Lint   *manifest.Lint         `json:"lint,omitempty"` // planned: the image's lint as the manifest records it
 }
 
 func newImportEvent(e importer.Event) importEvent {

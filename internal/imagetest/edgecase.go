@@ -22,6 +22,10 @@ var EdgeCaseConfig = v1.Config{
 	WorkingDir: "/home/user",
 }
 
+// PingCapability is the security.capability xattr of the edge case's
+// usr/bin/ping: cap_net_raw+ep, as setcap writes it (vfs_cap_data revision 2).
+const PingCapability = "\x01\x00\x00\x02" + "\x00\x20\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
+
 // EdgeCase is a three-layer image exercising flattening corner cases; see
 // [EdgeCaseLayers] for what it holds and what a correct flattening keeps.
 func EdgeCase(t testing.TB) v1.Image {
@@ -43,6 +47,8 @@ func EdgeCase(t testing.TB) v1.Image {
 //     layer replaced with "busybox v2\n"
 //   - symlinks bin/abs-sh -> /bin/sh, bin/rel-sh -> sh, usr/bin/up-sh -> ../../bin/sh
 //   - usr/bin/sudo 04755, usr/bin/wall 02755 gid 5, tmp 01777
+//   - usr/bin/ping with the file capability cap_net_raw+ep (dropped),
+//     opt/high-owned owned by 100000:100000 (the lint reports both)
 //   - home/user (0750) and home/user/.profile (0600) owned by 1000:1000
 //     although their uname/gname say "daemon"
 //   - device nodes and a FIFO (dev/null, dev/console, dev/sda, run/initctl),
@@ -90,7 +96,8 @@ func EdgeCaseLayers() [][]File {
 		{Name: "usr/bin/sudo", Body: "sudo\n", Mode: 0o4755},
 		{Name: "usr/bin/wall", Body: "wall\n", Mode: 0o2755, Gid: 5},
 		{Name: "usr/bin/ping", Body: "ping\n", Mode: 0o755,
-			Xattrs: map[string]string{"security.capability": "\x01\x00\x00\x02"}},
+			Xattrs: map[string]string{"security.capability": PingCapability}},
+		{Name: "opt/high-owned", Body: "high\n", Uid: 100000, Gid: 100000},
 		{Name: "usr/lib/libc.so.6", Body: "libc\n", Mode: 0o755},
 		{Name: LongName, Body: "long\n"},
 		{Name: "dev/null", Type: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666},
