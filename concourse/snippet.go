@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,11 +44,7 @@ const (
 
 // ParseVersionMode checks a version mode name.
 func ParseVersionMode(s string) (VersionMode, error) {
-	switch m := VersionMode(s); m {
-	case FollowVersions, PinVersions:
-		return m, nil
-	}
-	return "", fmt.Errorf("unknown version mode %q; want %s or %s", s, FollowVersions, PinVersions)
+	return parseChoice("version mode", s, FollowVersions, PinVersions)
 }
 
 // What a pipeline does when a newer version of its series is imported, in
@@ -79,11 +76,19 @@ const (
 
 // ParseStyle checks a style name.
 func ParseStyle(s string) (Style, error) {
-	switch st := Style(s); st {
-	case ImageResourceStyle, ResourceStyle:
-		return st, nil
+	return parseChoice("snippet style", s, ImageResourceStyle, ResourceStyle)
+}
+
+// parseChoice returns s when it is one of choices.
+func parseChoice[T ~string](what, s string, choices ...T) (T, error) {
+	if slices.Contains(choices, T(s)) {
+		return T(s), nil
 	}
-	return "", fmt.Errorf("unknown snippet style %q; want %s or %s", s, ImageResourceStyle, ResourceStyle)
+	names := make([]string, len(choices))
+	for i, c := range choices {
+		names[i] = string(c)
+	}
+	return "", fmt.Errorf("unknown %s %q; want %s", what, s, strings.Join(names, " or "))
 }
 
 // WriteSnippets writes the snippets of images in style st.

@@ -11,7 +11,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/bundle"
-	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/source"
 )
@@ -132,35 +131,25 @@ func (v *byteSizeValue) Set(s string) error {
 func (v *byteSizeValue) String() string { return v.text }
 func (v *byteSizeValue) Type() string   { return "string" } // as before: help shows --max-size string
 
-// styleValue is --concourse-style.
-type styleValue struct{ style concourse.Style }
+// choiceValue is a flag naming one of a few values, checked by parse
+// (--concourse-style, --concourse-version); typ is what help calls it.
+type choiceValue[T ~string] struct {
+	v     T
+	parse func(string) (T, error)
+	typ   string
+}
 
-func (v *styleValue) Set(s string) error {
-	st, err := concourse.ParseStyle(s)
+func (c *choiceValue[T]) Set(s string) error {
+	v, err := c.parse(s)
 	if err != nil {
 		return err
 	}
-	v.style = st
+	c.v = v
 	return nil
 }
 
-func (v *styleValue) String() string { return string(v.style) }
-func (v *styleValue) Type() string   { return "string" } // as before: help shows --concourse-style string (default "image_resource")
-
-// versionModeValue is --concourse-version.
-type versionModeValue struct{ mode concourse.VersionMode }
-
-func (v *versionModeValue) Set(s string) error {
-	m, err := concourse.ParseVersionMode(s)
-	if err != nil {
-		return err
-	}
-	v.mode = m
-	return nil
-}
-
-func (v *versionModeValue) String() string { return string(v.mode) }
-func (v *versionModeValue) Type() string   { return "mode" }
+func (c *choiceValue[T]) String() string { return string(c.v) }
+func (c *choiceValue[T]) Type() string   { return c.typ }
 
 // compressionValue is --compression; unset means manifest.CompressionDefault.
 type compressionValue struct{ c manifest.Compression }

@@ -23,8 +23,8 @@ type importOptions struct {
 	dryRun    bool
 	json      bool
 	concourse string
-	style     styleValue
-	versions  versionModeValue
+	style     choiceValue[concourse.Style]
+	versions  choiceValue[concourse.VersionMode]
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -55,9 +55,9 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
 	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
 	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse snippets to this file (default: print them)")
-	o.style.style = concourse.ImageResourceStyle
+	o.style = choiceValue[concourse.Style]{concourse.ImageResourceStyle, concourse.ParseStyle, "string"} // help: --concourse-style string, as before
 	c.Flags().Var(&o.style, "concourse-style", "snippet form: image_resource (a task's image_resource per image) or resource (resources: entries, get with unpack: true, task image:)")
-	o.versions.mode = concourse.FollowVersions
+	o.versions = choiceValue[concourse.VersionMode]{concourse.FollowVersions, concourse.ParseVersionMode, "mode"}
 	c.Flags().Var(&o.versions, "concourse-version", "snippets follow each series' newest version (follow: a newer import reaches pipelines at their next check) or pin the imported one (pin: version: {path: KEY})")
 	return c
 }
@@ -94,7 +94,7 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 	if err := ui.summary(res, store); err != nil {
 		return err
 	}
-	return writeSnippets(o, o.style.style, store, images, s)
+	return writeSnippets(o, o.style.v, store, images, s)
 }
 
 // importHint adds what to do about a refused overwrite.
@@ -115,7 +115,7 @@ func writeSnippets(o importOptions, style concourse.Style, store *bucket.Store, 
 		return nil
 	}
 	t := concourse.Target{Bucket: o.s3.bucket, Prefix: o.s3.prefix, Region: store.Region(),
-		PathStyle: store.PathStyle(), CABundle: o.s3.caBundle != "", Versions: o.versions.mode}
+		PathStyle: store.PathStyle(), CABundle: o.s3.caBundle != "", Versions: o.versions.v}
 	if o.concourse == "" {
 		fmt.Fprintf(s.out, "# Concourse %s for each image:\n", style)
 		return concourse.WriteSnippets(s.out, style, t, list)
