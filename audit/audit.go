@@ -132,18 +132,22 @@ func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...
 	return rep, nil
 }
 
-// incomplete reports the incomplete multipart uploads under prefix. It
-// also asks by each key of want: MinIO lists uploads only by their whole
-// key (and forgets those listed by a shorter prefix when it restarts).
+// incomplete reports the incomplete multipart uploads under prefix. MinIO
+// answers a listing by a prefix shorter than a whole key with nothing (an
+// upload under ci/c/c-1.0.tgz is not listed for "ci/"), but lists every
+// upload of the bucket for no prefix: so it asks for all of them and keeps
+// those under prefix. It also asks by each key of want, since MinIO forgets
+// uploads listed by a shorter prefix when it restarts but finds them by
+// their whole key.
 func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
 	seen := map[string]bool{}
-	for _, p := range append([]string{prefix}, keysOf(want)...) {
+	for _, p := range append([]string{""}, keysOf(want)...) {
 		ups, err := s.Uploads(ctx, p)
 		if err != nil {
 			return err
 		}
 		for _, u := range ups {
-			if !seen[u.ID] {
+			if strings.HasPrefix(u.Key, prefix) && !seen[u.ID] {
 				seen[u.ID] = true
 				rep.Incomplete = append(rep.Incomplete, u)
 			}

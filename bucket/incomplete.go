@@ -44,7 +44,9 @@ func (s *Store) AbortIncomplete(ctx context.Context, keys ...string) (int, error
 }
 
 // Uploads lists the incomplete multipart uploads whose keys start with
-// prefix, in key order.
+// prefix, in key order. MinIO lists nothing for a prefix that is not a
+// whole key (a folder such as "ci/"), but everything for "": to find the
+// uploads under a folder, list "" and filter.
 func (s *Store) Uploads(ctx context.Context, prefix string) ([]Upload, error) {
 	var ups []Upload
 	pages := s3.NewListMultipartUploadsPaginator(s.api, &s3.ListMultipartUploadsInput{
