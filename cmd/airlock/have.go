@@ -170,15 +170,22 @@ func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) erro
 				return err
 			}
 		}
+		// Only what was checked: the signer field of a receipt whose
+		// signature was not checked is a claim, not a fact.
+		var signer string
+		if p.Receipt.SignedBy != nil {
+			signer = p.Receipt.SignedBy.ID
+		}
 		return enc.Encode(struct {
 			Event  string `json:"event"`
 			Bucket string `json:"bucket"`
 			Prefix string `json:"prefix"`
+			Signed bool   `json:"receipt_signed"`
 			Signer string `json:"receipt_signer,omitempty"`
 			Ship   int    `json:"ship"`
 			Skip   int    `json:"skip"`
 			Saved  int64  `json:"saved_bytes"`
-		}{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, p.Receipt.Signer, len(p.Ship()), p.Skipped(), p.Saved})
+		}{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, signer != "", signer, len(p.Ship()), p.Skipped(), p.Saved})
 	}
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tKEY\tPLATFORM\tDIGEST\tWHY")
@@ -188,7 +195,18 @@ func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) erro
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(s.out, "ship %d, skip %d (already in bucket %s under %q): %s saved\n",
-		len(p.Ship()), p.Skipped(), p.Receipt.Bucket, p.Receipt.Prefix, humanBytes(p.Saved))
+	_, err := fmt.Fprintf(s.out, "ship %d, skip %d (already in bucket %s under %q): %s saved\nreceipt: %s\n",
+		len(p.Ship()), p.Skipped(), p.Receipt.Bucket, p.Receipt.Prefix, humanBytes(p.Saved), receiptCheck(p.Receipt))
 	return err
+}
+
+// receiptCheck says what was checked of a receipt's signature.
+func receiptCheck(r *inventory.Receipt) string {
+	switch {
+	case r.SignedBy != nil:
+		return fmt.Sprintf("signed by key %s (checked)", r.SignedBy.ID)
+	case r.Unchecked:
+		return "signature not checked (no --have-pub given; accepted with --have-unsigned)"
+	}
+	return "unsigned (accepted with --have-unsigned)"
 }
