@@ -36,6 +36,9 @@ type Result struct {
 func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option) (*Result, error) {
 	start := time.Now()
 	o := makeOptions(opts)
+	if err := checkKeyLengths(r, o.prefix); err != nil {
+		return nil, err
+	}
 	if err := s.Check(ctx); err != nil {
 		return nil, err
 	}

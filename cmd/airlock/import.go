@@ -40,6 +40,11 @@ checksum are skipped, so re-running after any failure finishes the job.
 The bundle's signed manifest is kept in the bucket under .airlock/bundles/
 for audit.
 
+Before anything is uploaded, every key the import would write (the objects
+and the bundle's record) is checked against S3's limit of 1024 bytes; a
+--prefix that makes one longer is a usage error (exit code 2) naming the
+key, and the hint says how long a prefix fits.
+
 Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 		Args: cobra.MinimumNArgs(1),
@@ -97,7 +102,12 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 // importHint adds what to do about a refused overwrite.
 func importHint(err error) error {
 	var c *importer.ConflictError
+	var long *importer.KeyTooLongError
 	switch {
+	case errors.As(err, &long) && long.MaxPrefix > 0:
+		return usageError{withHint(err, fmt.Sprintf("use a --prefix of at most %d bytes for this bundle", long.MaxPrefix))}
+	case errors.As(err, &long):
+		return usageError{withHint(err, "import this bundle without --prefix")}
 	case !errors.As(err, &c):
 		return s3Hint(err)
 	case c.Meanwhile():
