@@ -114,3 +114,45 @@ func TestOverwriteReplacesOnlyWhatWasPlanned(t *testing.T) {
 		t.Fatalf("object holds %q, want the one written after planning", b)
 	}
 }
+
+// Two imports of the same content for one key, both planning "upload"
+// before either writes: the one whose conditional write is refused finds
+// the other's object, with its own checksum, and counts it as already
+// there. Both succeed; neither undoes the other's work.
+func TestConcurrentImportsOfSameContentBothSucceed(t *testing.T) {
+	srv := minio.Get(t)
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"single", 1000}, {"multipart", 12 << 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := buckettest.New(t, srv)
+			files, trusted := writeBundle(t, 2, tc.size, 1)
+			var planned sync.WaitGroup
+			planned.Add(2)
+			errs := make([]error, 2)
+			res := make([]*Result, 2)
+			var wg sync.WaitGroup
+			for i := range 2 {
+				var once sync.Once
+				wg.Go(func() {
+					res[i], errs[i] = runImport(t, s, files, trusted, WithEvents(func(e Event) {
+						if e.Kind == Planned {
+							once.Do(func() { planned.Done(); planned.Wait() }) // both plans saw the keys absent
+						}
+					}))
+				})
+			}
+			wg.Wait()
+			for i := range 2 {
+				if errs[i] != nil || res[i].Uploaded+res[i].Skipped != 2 {
+					t.Fatalf("import %d = %+v, %v; want both to succeed, each key uploaded or found in place", i, res[i], errs[i])
+				}
+			}
+			if ups := buckettest.Uploads(t, srv, s.Bucket(), "ci/img0/img0-1.0.tgz", "ci/img1/img1-1.1.tgz"); len(ups) > 0 {
+				t.Errorf("incomplete uploads left: %v", ups)
+			}
+			assertAuditOK(t, s, trusted, 2)
+		})
+	}
+}

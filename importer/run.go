@@ -194,7 +194,15 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			size, sum, path := e.Size, e.SHA256, e.Path
 			g.Go(func() error {
 				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
-					err = raced(s, p.key, sum, err)
+					err = raced(gctx, s, p.key, size, sum, err)
+					if errors.Is(err, errSameContent) {
+						// Another import of the same content got there
+						// first: the key holds what this one would write.
+						mu.Lock()
+						res.Skipped++
+						mu.Unlock()
+						return nil
+					}
 					if !errors.As(err, new(*ConflictError)) {
 						mu.Lock()
 						failed = append(failed, p.key)
@@ -253,14 +261,23 @@ func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
 	return errors.Join(errs...)
 }
 
+// errSameContent is a write refused because another writer put the same
+// content (size and recorded sha256) under the key meanwhile.
+var errSameContent = errors.New("another writer put the same content meanwhile")
+
 // raced turns a refused conditional write, or a multipart upload aborted
 // by someone else, into a *ConflictError: another writer got to key while
-// this import ran.
-func raced(s *bucket.Store, key, sum string, err error) error {
-	if errors.Is(err, bucket.ErrPrecondition) || errors.Is(err, bucket.ErrUploadGone) {
-		return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
+// this import ran. When the object now under key is what this import was
+// writing (a second import of the same image), it is errSameContent: the
+// key is in place, as if the plan had found it.
+func raced(ctx context.Context, s *bucket.Store, key string, size int64, sum string, err error) error {
+	if !errors.Is(err, bucket.ErrPrecondition) && !errors.Is(err, bucket.ErrUploadGone) {
+		return err
 	}
-	return err
+	if obj, ok, serr := s.Stat(ctx, key); serr == nil && ok && obj.SHA256 == sum && obj.Size == size {
+		return errSameContent
+	}
+	return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
 }
 
 // endSignal closes end once its reader has returned its last byte or an
