@@ -132,6 +132,19 @@ func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...
 	return rep, nil
 }
 
+// Present checks that each object of want is in the bucket with its size
+// and recorded sha256, as a shallow audit checks it, and returns those
+// missing and those that differ, in key order. S3 errors stop it.
+func Present(ctx context.Context, s *bucket.Store, want []bucket.Object) (missing []bucket.Object, changed []Changed, err error) {
+	a := auditor{s: s, rep: &Report{}}
+	for _, w := range sortedByKey(want) {
+		if err := a.check(ctx, w); err != nil {
+			return nil, nil, err
+		}
+	}
+	return a.rep.Missing, a.rep.Changed, nil
+}
+
 // incomplete reports the incomplete multipart uploads under prefix. MinIO
 // answers a listing by a prefix shorter than a whole key with nothing (an
 // upload under ci/c/c-1.0.tgz is not listed for "ci/"), but lists every

@@ -13,15 +13,19 @@ import (
 	"github.com/airlockhq/airlock/keys"
 )
 
+// raceSizes are the object sizes two imports race with: one PutObject, and
+// a multipart upload.
+var raceSizes = []struct {
+	name string
+	size int
+}{{"single", 1000}, {"multipart", 12 << 20}}
+
 // Two imports of different content for one key, both planning "upload"
 // before either writes: exactly one wins, the other fails with a conflict
 // naming the key, and the object is the winner's, whole.
 func TestConcurrentImportsOneWins(t *testing.T) {
 	srv := minio.Get(t)
-	for _, tc := range []struct {
-		name string
-		size int
-	}{{"single", 1000}, {"multipart", 12 << 20}} {
+	for _, tc := range raceSizes {
 		t.Run(tc.name, func(t *testing.T) {
 			s := buckettest.New(t, srv)
 			var bundles [2][]string
@@ -30,21 +34,7 @@ func TestConcurrentImportsOneWins(t *testing.T) {
 				files, pub := writeBundle(t, 1, tc.size, uint64(10*i+1))
 				bundles[i], trusted = files, append(trusted, pub...)
 			}
-			var planned sync.WaitGroup
-			planned.Add(2)
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i := range bundles {
-				wg.Go(func() {
-					_, errs[i] = runImport(t, s, bundles[i], trusted, WithEvents(func(e Event) {
-						if e.Kind == Planned {
-							planned.Done()
-							planned.Wait() // both plans saw the key absent
-						}
-					}))
-				})
-			}
-			wg.Wait()
+			_, errs := importTogether(t, s, bundles, trusted)
 			winner, loser := 0, 1
 			if errs[0] != nil {
 				winner, loser = 1, 0
@@ -70,6 +60,29 @@ func TestConcurrentImportsOneWins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importTogether runs two imports at once, each held after planning its
+// first entry until the other has planned too: both plans see the same
+// bucket before either writes.
+func importTogether(t *testing.T, s *bucket.Store, bundles [2][]string, trusted []keys.Public) ([2]*Result, [2]error) {
+	var res [2]*Result
+	var errs [2]error
+	var planned sync.WaitGroup
+	planned.Add(2)
+	var wg sync.WaitGroup
+	for i := range bundles {
+		var once sync.Once
+		wg.Go(func() {
+			res[i], errs[i] = runImport(t, s, bundles[i], trusted, WithEvents(func(e Event) {
+				if e.Kind == Planned {
+					once.Do(func() { planned.Done(); planned.Wait() })
+				}
+			}))
+		})
+	}
+	wg.Wait()
+	return res, errs
 }
 
 // assertDeepOK checks the object under the one key hashes to the sha256
@@ -121,29 +134,11 @@ func TestOverwriteReplacesOnlyWhatWasPlanned(t *testing.T) {
 // there. Both succeed; neither undoes the other's work.
 func TestConcurrentImportsOfSameContentBothSucceed(t *testing.T) {
 	srv := minio.Get(t)
-	for _, tc := range []struct {
-		name string
-		size int
-	}{{"single", 1000}, {"multipart", 12 << 20}} {
+	for _, tc := range raceSizes {
 		t.Run(tc.name, func(t *testing.T) {
 			s := buckettest.New(t, srv)
 			files, trusted := writeBundle(t, 2, tc.size, 1)
-			var planned sync.WaitGroup
-			planned.Add(2)
-			errs := make([]error, 2)
-			res := make([]*Result, 2)
-			var wg sync.WaitGroup
-			for i := range 2 {
-				var once sync.Once
-				wg.Go(func() {
-					res[i], errs[i] = runImport(t, s, files, trusted, WithEvents(func(e Event) {
-						if e.Kind == Planned {
-							once.Do(func() { planned.Done(); planned.Wait() }) // both plans saw the keys absent
-						}
-					}))
-				})
-			}
-			wg.Wait()
+			res, errs := importTogether(t, s, [2][]string{files, files}, trusted)
 			for i := range 2 {
 				if errs[i] != nil || res[i].Uploaded+res[i].Skipped != 2 {
 					t.Fatalf("import %d = %+v, %v; want both to succeed, each key uploaded or found in place", i, res[i], errs[i])

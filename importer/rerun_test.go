@@ -1,12 +1,8 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/airlockhq/airlock/audit"
@@ -14,7 +10,6 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/internal/buckettest"
 	"github.com/airlockhq/airlock/keys"
-	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/record"
 )
 
@@ -29,27 +24,12 @@ type image struct {
 // writeImages writes a bundle of images signed by a new key.
 func writeImages(t *testing.T, images ...image) ([]string, []keys.Public) {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := keys.Generate(filepath.Join(dir, "k")); err != nil {
-		t.Fatal(err)
-	}
-	priv, _ := keys.LoadPrivate(filepath.Join(dir, "k.key"))
-	pub, _ := keys.LoadPublic(filepath.Join(dir, "k.pub"))
 	var payloads []bundle.Payload
 	for _, im := range images {
 		b, _ := buckettest.Data(im.size, im.seed)
-		key := im.name + "/" + im.name + "-1.0.tgz"
-		payloads = append(payloads, bundle.Payload{
-			Path:  "images/" + key,
-			Image: &manifest.Image{Name: im.name, Version: "1.0", Key: key},
-			Open:  func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		})
+		payloads = append(payloads, imagePayload(im.name, "1.0", b))
 	}
-	res, err := bundle.Write(context.Background(), filepath.Join(dir, "b"), priv, payloads)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Files, []keys.Public{pub}
+	return signedBundle(t, payloads)
 }
 
 // deepAudit audits every record under ci/ with --deep.
@@ -125,25 +105,11 @@ func TestConcurrentImportsThenRerunAuditOK(t *testing.T) {
 			s := buckettest.New(t, srv)
 			var files [2][]string
 			var trusted []keys.Public
-			var once [2]sync.Once
-			var planned sync.WaitGroup
-			planned.Add(2)
 			for i := range files {
 				f, pub := writeImages(t, tc.bundles[i]...)
 				files[i], trusted = f, append(trusted, pub...)
 			}
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i := range files {
-				wg.Go(func() {
-					_, errs[i] = runImport(t, s, files[i], trusted, WithEvents(func(e Event) {
-						if e.Kind == Planned {
-							once[i].Do(func() { planned.Done(); planned.Wait() })
-						}
-					}))
-				})
-			}
-			wg.Wait()
+			_, errs := importTogether(t, s, files, trusted)
 			t.Logf("imports: %v; %v", errs[0], errs[1])
 			for i := range files {
 				if errs[i] != nil {

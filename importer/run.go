@@ -29,8 +29,10 @@ type Result struct {
 // the bucket, in one pass over the bundle: each entry streams straight into
 // an upload while the bundle reader hashes it, and an entry that does not
 // match the signed manifest aborts its upload, so no unverified object ever
-// appears. Objects already there with the same checksum are skipped, so a
-// re-run after a failure finishes the job; objects with other content are
+// appears. A delta bundle is imported only where the bucket holds the base
+// it was cut against (else a *BaseError, before any upload). Objects
+// already there with the same checksum are skipped, so a re-run after a
+// failure finishes the job; objects with other content are
 // a *ConflictError unless overwriting was allowed. The bundle's signed
 // manifest is stored last (package record).
 func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option) (*Result, error) {
@@ -41,6 +43,9 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	}
 	if err := s.Check(ctx); err != nil {
 		return nil, err
+	}
+	if err := checkBase(ctx, s, r.Manifest, o); err != nil {
+		return &Result{}, err
 	}
 	plan, err := makePlan(ctx, s, r, o)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/airlockhq/airlock/inventory"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -21,6 +22,9 @@ type haveFlags struct {
 	unsigned bool
 	prefix   string
 	r        *inventory.Receipt
+	// base is what the delta is cut against, for the bundle's manifest;
+	// set by apply, nil without --have or when nothing is skipped.
+	base *manifest.Base
 }
 
 func (h *haveFlags) add(c *cobra.Command) {
@@ -88,6 +92,7 @@ func (h *haveFlags) apply(s streams, targets []source.Target, dryRun, asJSON boo
 	case err != nil:
 		return nil, err
 	}
+	h.base = p.Base()
 	rows := deltaRows(p)
 	if dryRun {
 		return nil, printDelta(s, p, rows, asJSON)
