@@ -151,3 +151,48 @@ func TestConcurrentImportsOfSameContentBothSucceed(t *testing.T) {
 		})
 	}
 }
+
+// An import that starts while another import of the same bundle is in the
+// middle of a multipart upload leaves that upload alone: both succeed. (An
+// import aborts the incomplete uploads under its keys, the leftovers of
+// interrupted runs, only once its own objects are in place under them.)
+func TestImportStartingMidUploadLeavesTheOtherAlone(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	files, trusted := writeBundle(t, 1, 12<<20, 1)
+	var once sync.Once
+	var second *Result
+	var secondErr error
+	done := make(chan struct{})
+	first, firstErr := runImport(t, s, files, trusted, WithEvents(func(e Event) {
+		if e.Kind != Progress {
+			return
+		}
+		once.Do(func() {
+			// A part of the first import is in: run a second import until
+			// it uploads too (or ends), then let the first one go on.
+			uploading := make(chan struct{})
+			var up sync.Once
+			go func() {
+				defer close(done)
+				second, secondErr = runImport(t, s, files, trusted, WithEvents(func(e Event) {
+					if e.Kind == Progress {
+						up.Do(func() { close(uploading) })
+					}
+				}))
+			}()
+			select {
+			case <-uploading:
+			case <-done:
+			}
+		})
+	}))
+	<-done
+	if firstErr != nil || secondErr != nil {
+		t.Fatalf("imports ended with %v and %v; want both to succeed", firstErr, secondErr)
+	}
+	if first.Uploaded+first.Skipped != 1 || second.Uploaded+second.Skipped != 1 {
+		t.Fatalf("imports: %+v and %+v", first, second)
+	}
+	assertAuditOK(t, s, trusted, 1)
+}

@@ -61,19 +61,24 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	if o.dryRun {
 		return &Result{}, nil
 	}
+	res, err := upload(ctx, s, r, plan, o)
+	if err != nil {
+		return nil, err
+	}
 	// Every key of the bundle, skipped ones too: an upload left by an
 	// interrupted run (or one whose CreateMultipartUpload answer was lost)
 	// is invisible, takes space, and may outlive an object that is in place.
+	// Only now, with this import's objects in place under every key: an
+	// upload still running there is another import's, and one of the same
+	// content then finds the object in place (errSameContent), one of other
+	// content would be refused anyway. Before uploading, it would abort
+	// the uploads of an import still running, which then fails.
 	var keys []string
 	for _, p := range plan {
 		keys = append(keys, p.key)
 	}
 	slices.Sort(keys)
 	if _, err := s.AbortIncomplete(ctx, keys...); err != nil {
-		return nil, err
-	}
-	res, err := upload(ctx, s, r, plan, o)
-	if err != nil {
 		return nil, err
 	}
 	if res.Record, err = record.Put(ctx, s, o.prefix, r); err != nil {
