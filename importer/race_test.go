@@ -196,3 +196,40 @@ func TestImportStartingMidUploadLeavesTheOtherAlone(t *testing.T) {
 	}
 	assertAuditOK(t, s, trusted, 1)
 }
+
+// An import that fails (here on a conflict) cleans up after its own
+// uploads only: a multipart upload another import has under the same key,
+// with parts in, is left alone, and that import succeeds.
+func TestFailedImportLeavesOtherUploadsAlone(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	shared := image{"b", 12 << 20, 7}
+	filesA, trustedA := writeImages(t, shared)
+	filesB, trustedB := writeImages(t, image{"a", 1000, 1}, shared)
+	trusted := append(trustedA, trustedB...)
+	var once sync.Once
+	var errB error
+	_, errA := runImport(t, s, filesA, trusted, WithEvents(func(e Event) {
+		if e.Kind != Progress {
+			return
+		}
+		// A part of A's upload is in: B runs to its end meanwhile, and
+		// fails when another writer takes its first key after planning.
+		once.Do(func() {
+			_, errB = runImport(t, s, filesB, trusted, WithEvents(func(e Event) {
+				if e.Kind == Planned && e.Key == "ci/a/a-1.0.tgz" {
+					buckettest.RawPut(t, srv, s.Bucket(), e.Key, []byte("other"), nil)
+				}
+			}))
+		})
+	}))
+	if !errors.As(errB, new(*ConflictError)) {
+		t.Fatalf("import B = %v, want a *ConflictError", errB)
+	}
+	if errA != nil {
+		t.Fatalf("import A = %v; B's clean-up must leave A's upload alone", errA)
+	}
+	if ups := buckettest.Uploads(t, srv, s.Bucket(), "ci/a/a-1.0.tgz", "ci/b/b-1.0.tgz"); len(ups) > 0 {
+		t.Errorf("incomplete uploads left: %v", ups)
+	}
+}

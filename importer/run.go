@@ -252,8 +252,10 @@ const abortGrace = 10 * time.Second
 
 // cleanUp aborts what failed uploads may have left under keys: Put aborts
 // its own upload, but not one whose CreateMultipartUpload answer was lost
-// (as when the import is interrupted during that call). Keys another
-// writer got to are left alone: their uploads may be the other writer's.
+// (as when the import is interrupted during that call), which holds no
+// part. Uploads with parts in are left alone: they are another writer's
+// work in progress (another import of the same image), and aborting them
+// would make it fail. Keys another writer got to are left alone too.
 // It runs on a fresh context, so it works after an interrupt, and returns
 // a *bucket.LeftBehindError for any key it could not clean.
 func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
@@ -261,7 +263,7 @@ func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
 	defer cancel()
 	var errs []error
 	for _, key := range keys {
-		if _, err := s.AbortIncomplete(ctx, key); err != nil {
+		if _, err := s.AbortAbandoned(ctx, key); err != nil {
 			if !errors.As(err, new(*bucket.LeftBehindError)) {
 				err = &bucket.LeftBehindError{Key: key, Err: err}
 			}
