@@ -145,22 +145,35 @@ func Present(ctx context.Context, s *bucket.Store, want []bucket.Object) (missin
 	return a.rep.Missing, a.rep.Changed, nil
 }
 
-// incomplete reports the incomplete multipart uploads under prefix. MinIO
-// answers a listing by a prefix shorter than a whole key with nothing (an
-// upload under ci/c/c-1.0.tgz is not listed for "ci/"), but lists every
-// upload of the bucket for no prefix: so it asks for all of them and keeps
-// those under prefix. It also asks by each key of want, since MinIO forgets
-// uploads listed by a shorter prefix when it restarts but finds them by
-// their whole key.
+// incomplete reports the incomplete multipart uploads under prefix. On
+// MinIO only a listing by a whole key is to be trusted: a listing by a
+// shorter prefix answers nothing (an upload under ci/c/c-1.0.tgz is not
+// listed for "ci/"), and one by no prefix, which lists the whole bucket,
+// also lists uploads that are gone (aborted while a part was still being
+// written; ListParts says NoSuchUpload), and forgets some when the server
+// restarts. So the listing of the whole bucket only finds keys; each key
+// under prefix, and each key of want, is then asked for by itself, and what
+// that answers is reported.
 func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
+	all, err := s.Uploads(ctx, "")
+	if err != nil {
+		return err
+	}
+	keys := keysOf(want)
+	for _, u := range all {
+		if strings.HasPrefix(u.Key, prefix) {
+			keys = append(keys, u.Key)
+		}
+	}
+	slices.Sort(keys)
 	seen := map[string]bool{}
-	for _, p := range append([]string{""}, keysOf(want)...) {
-		ups, err := s.Uploads(ctx, p)
+	for _, key := range slices.Compact(keys) {
+		ups, err := s.Uploads(ctx, key)
 		if err != nil {
 			return err
 		}
 		for _, u := range ups {
-			if strings.HasPrefix(u.Key, prefix) && !seen[u.ID] {
+			if u.Key == key && !seen[u.ID] {
 				seen[u.ID] = true
 				rep.Incomplete = append(rep.Incomplete, u)
 			}
