@@ -82,9 +82,11 @@ func (s *Store) AbortAbandoned(ctx context.Context, key string) (int, error) {
 }
 
 // Uploads lists the incomplete multipart uploads whose keys start with
-// prefix, in key order. MinIO lists nothing for a prefix that is not a
-// whole key (a folder such as "ci/"), but everything for "": to find the
-// uploads under a folder, list "" and filter.
+// prefix, in key order. On MinIO only a listing by a whole key is to be
+// trusted: it lists nothing for a prefix that is not a whole key (a folder
+// such as "ci/"), and for "" it lists every upload but also some that are
+// gone (aborted while a part was being written). To find the uploads under
+// a folder, list "" for the keys, then list each key by itself.
 func (s *Store) Uploads(ctx context.Context, prefix string) ([]Upload, error) {
 	var ups []Upload
 	pages := s3.NewListMultipartUploadsPaginator(s.api, &s3.ListMultipartUploadsInput{
