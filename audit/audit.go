@@ -132,18 +132,48 @@ func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...
 	return rep, nil
 }
 
-// incomplete reports the incomplete multipart uploads under prefix. It
-// also asks by each key of want: MinIO lists uploads only by their whole
-// key (and forgets those listed by a shorter prefix when it restarts).
+// Present checks that each object of want is in the bucket with its size
+// and recorded sha256, as a shallow audit checks it, and returns those
+// missing and those that differ, in key order. S3 errors stop it.
+func Present(ctx context.Context, s *bucket.Store, want []bucket.Object) (missing []bucket.Object, changed []Changed, err error) {
+	a := auditor{s: s, rep: &Report{}}
+	for _, w := range sortedByKey(want) {
+		if err := a.check(ctx, w); err != nil {
+			return nil, nil, err
+		}
+	}
+	return a.rep.Missing, a.rep.Changed, nil
+}
+
+// incomplete reports the incomplete multipart uploads under prefix. On
+// MinIO only a listing by a whole key is to be trusted: a listing by a
+// shorter prefix answers nothing (an upload under ci/c/c-1.0.tgz is not
+// listed for "ci/"), and one by no prefix, which lists the whole bucket,
+// also lists uploads that are gone (aborted while a part was still being
+// written; ListParts says NoSuchUpload), and forgets some when the server
+// restarts. So the listing of the whole bucket only finds keys; each key
+// under prefix, and each key of want, is then asked for by itself, and what
+// that answers is reported.
 func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
+	all, err := s.Uploads(ctx, "")
+	if err != nil {
+		return err
+	}
+	keys := keysOf(want)
+	for _, u := range all {
+		if strings.HasPrefix(u.Key, prefix) {
+			keys = append(keys, u.Key)
+		}
+	}
+	slices.Sort(keys)
 	seen := map[string]bool{}
-	for _, p := range append([]string{prefix}, keysOf(want)...) {
-		ups, err := s.Uploads(ctx, p)
+	for _, key := range slices.Compact(keys) {
+		ups, err := s.Uploads(ctx, key)
 		if err != nil {
 			return err
 		}
 		for _, u := range ups {
-			if !seen[u.ID] {
+			if u.Key == key && !seen[u.ID] {
 				seen[u.ID] = true
 				rep.Incomplete = append(rep.Incomplete, u)
 			}

@@ -43,8 +43,50 @@ func (s *Store) AbortIncomplete(ctx context.Context, keys ...string) (int, error
 	return n, nil
 }
 
+// AbortAbandoned aborts the unfinished multipart uploads of key that hold
+// no part: what a Put leaves when the answer to its CreateMultipartUpload
+// was lost (it never learnt the upload's id, so it sent no part and could
+// not abort it). An upload with parts in is someone's work in progress,
+// such as another import of the same key, and is left alone (a Put aborts
+// its own uploads with parts itself; AbortIncomplete removes the rest once
+// the key's object is in place). It returns how many uploads it aborted;
+// an upload it could not abort is a *LeftBehindError.
+func (s *Store) AbortAbandoned(ctx context.Context, key string) (int, error) {
+	ups, err := s.Uploads(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range ups {
+		if u.Key != key {
+			continue
+		}
+		parts, err := s.api.ListParts(ctx, &s3.ListPartsInput{
+			Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(u.ID), MaxParts: aws.Int32(1),
+		})
+		if code, _ := apiCode(err); code == "NoSuchUpload" {
+			continue // gone meanwhile
+		}
+		if err != nil {
+			return n, &LeftBehindError{Key: key, UploadID: u.ID, Err: s.fail("list uploads", key, err)}
+		}
+		if len(parts.Parts) > 0 {
+			continue
+		}
+		if err := s.abort(ctx, key, u.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Uploads lists the incomplete multipart uploads whose keys start with
-// prefix, in key order.
+// prefix, in key order. On MinIO only a listing by a whole key is to be
+// trusted: it lists nothing for a prefix that is not a whole key (a folder
+// such as "ci/"), and for "" it lists every upload but also some that are
+// gone (aborted while a part was being written). To find the uploads under
+// a folder, list "" for the keys, then list each key by itself.
 func (s *Store) Uploads(ctx context.Context, prefix string) ([]Upload, error) {
 	var ups []Upload
 	pages := s3.NewListMultipartUploadsPaginator(s.api, &s3.ListMultipartUploadsInput{

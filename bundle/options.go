@@ -1,6 +1,10 @@
 package bundle
 
-import "time"
+import (
+	"time"
+
+	"github.com/airlockhq/airlock/manifest"
+)
 
 const (
 	copyBufferSize = 1 << 20
@@ -15,6 +19,7 @@ type options struct {
 	parity   int
 	created  time.Time
 	tool     string
+	base     *manifest.Base
 	progress func(path string, n int64)
 }
 
@@ -33,6 +38,10 @@ func WithPartSize(n int64) Option { return func(o *options) { o.partSize = n } }
 // WithCreated sets the creation time recorded in the manifest and in every
 // tar header (default: now). Fix it (SOURCE_DATE_EPOCH) for reproducible bundles.
 func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
+
+// WithBase records what a delta bundle was cut against in the manifest
+// (docs/format.md section 5, Delta base); nil records none.
+func WithBase(b *manifest.Base) Option { return func(o *options) { o.base = b } }
 
 // WithTool records the writing program in the manifest.
 func WithTool(name string) Option { return func(o *options) { o.tool = name } }

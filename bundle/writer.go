@@ -65,6 +65,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		Created: o.created,
 		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
 		Tool:    o.tool,
+		Base:    o.base,
 	}
 	for _, p := range payloads {
 		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image})

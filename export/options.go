@@ -28,6 +28,7 @@ type options struct {
 	carry     bool
 	compress  manifest.Compression
 	lint      source.LintPolicy
+	base      *manifest.Base
 }
 
 func makeOptions(opts []Option) *options {
@@ -39,6 +40,11 @@ func makeOptions(opts []Option) *options {
 	o.rootfs = append(o.rootfs, rootfs.WithLevel(gzipLevel(o.compress)))
 	return o
 }
+
+// WithBase records, in the bundle's signed manifest, the base a delta was
+// cut against: the images it leaves out because the bucket holds them
+// (docs/format.md section 5). Default nil: a full bundle.
+func WithBase(b *manifest.Base) Option { return func(o *options) { o.base = b } }
 
 // WithJobs converts up to n images at a time (default 2; each conversion
 // already compresses on every core).

@@ -129,7 +129,7 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 	emit(Event{Kind: Writing, Total: total})
 	return bundle.Write(ctx, out, priv, payloads,
 		bundle.WithPartSize(o.partSize), bundle.WithParity(o.parity), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
-		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+		bundle.WithBase(o.base), bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
 }
 
 // corruptCached returns the index of the cached target whose tgz failed

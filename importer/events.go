@@ -12,6 +12,10 @@ const (
 	// Series says where Key's version lands in its series (Series): what
 	// the S3 resource picks once the import is done.
 	Series EventKind = "series"
+	// BaseMissing: Key, an object of the delta's base, is not in the
+	// bucket as the base records it (Reason says how); reported instead of
+	// a *BaseError when WithAllowMissingBase allows it.
+	BaseMissing EventKind = "base_missing"
 )
 
 // Action is what import does with one image.
@@ -33,4 +37,5 @@ type Event struct {
 	Size   int64         `json:"size,omitempty"`
 	Bytes  int64         `json:"bytes,omitempty"`
 	Series *SeriesReport `json:"series,omitempty"`
+	Reason string        `json:"reason,omitempty"`
 }

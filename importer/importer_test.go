@@ -33,23 +33,34 @@ func TestMain(m *testing.M) {
 // content chosen by seed.
 func writeBundle(t *testing.T, n, size int, seed uint64) ([]string, []keys.Public) {
 	t.Helper()
+	var payloads []bundle.Payload
+	for i := range n {
+		b, _ := buckettest.Data(size, seed+uint64(i))
+		payloads = append(payloads, imagePayload(fmt.Sprintf("img%d", i), fmt.Sprintf("1.%d", i), b))
+	}
+	return signedBundle(t, payloads)
+}
+
+// imagePayload is the image entry NAME/NAME-VERSION.tgz holding b.
+func imagePayload(name, version string, b []byte) bundle.Payload {
+	key := name + "/" + name + "-" + version + ".tgz"
+	return bundle.Payload{
+		Path:  manifest.ImagesFolder + key,
+		Image: &manifest.Image{Name: name, Version: version, Key: key},
+		Open:  func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+	}
+}
+
+// signedBundle writes payloads as a bundle signed by a new key.
+func signedBundle(t *testing.T, payloads []bundle.Payload, opts ...bundle.Option) ([]string, []keys.Public) {
+	t.Helper()
 	dir := t.TempDir()
 	if _, err := keys.Generate(filepath.Join(dir, "k")); err != nil {
 		t.Fatal(err)
 	}
 	priv, _ := keys.LoadPrivate(filepath.Join(dir, "k.key"))
 	pub, _ := keys.LoadPublic(filepath.Join(dir, "k.pub"))
-	var payloads []bundle.Payload
-	for i := range n {
-		b, _ := buckettest.Data(size, seed+uint64(i))
-		key := fmt.Sprintf("img%d/img%d-1.%d.tgz", i, i, i)
-		payloads = append(payloads, bundle.Payload{
-			Path:  "images/" + key,
-			Image: &manifest.Image{Name: fmt.Sprintf("img%d", i), Version: fmt.Sprintf("1.%d", i), Key: key},
-			Open:  func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		})
-	}
-	res, err := bundle.Write(context.Background(), filepath.Join(dir, "b"), priv, payloads)
+	res, err := bundle.Write(context.Background(), filepath.Join(dir, "b"), priv, payloads, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

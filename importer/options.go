@@ -10,8 +10,10 @@ type options struct {
 	overwrite bool
 	force     bool
 	dryRun    bool
-	events    func(Event)
-	put       []bucket.PutOption
+	// allowMissingBase imports a delta whose base the bucket lacks.
+	allowMissingBase bool
+	events           func(Event)
+	put              []bucket.PutOption
 }
 
 func makeOptions(opts []Option) options {
@@ -36,6 +38,11 @@ func WithForce(ok bool) Option { return func(o *options) { o.force = ok } }
 
 // WithDryRun plans the import, reporting Planned events, and uploads nothing.
 func WithDryRun(ok bool) Option { return func(o *options) { o.dryRun = ok } }
+
+// WithAllowMissingBase imports a delta bundle even where the bucket lacks
+// objects of the base it was cut against, reporting each as a BaseMissing
+// event (default: refuse with a *BaseError before uploading anything).
+func WithAllowMissingBase(ok bool) Option { return func(o *options) { o.allowMissingBase = ok } }
 
 // WithEvents receives progress events; it is called from several
 // goroutines one at a time.

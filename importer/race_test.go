@@ -13,15 +13,19 @@ import (
 	"github.com/airlockhq/airlock/keys"
 )
 
+// raceSizes are the object sizes two imports race with: one PutObject, and
+// a multipart upload.
+var raceSizes = []struct {
+	name string
+	size int
+}{{"single", 1000}, {"multipart", 12 << 20}}
+
 // Two imports of different content for one key, both planning "upload"
 // before either writes: exactly one wins, the other fails with a conflict
 // naming the key, and the object is the winner's, whole.
 func TestConcurrentImportsOneWins(t *testing.T) {
 	srv := minio.Get(t)
-	for _, tc := range []struct {
-		name string
-		size int
-	}{{"single", 1000}, {"multipart", 12 << 20}} {
+	for _, tc := range raceSizes {
 		t.Run(tc.name, func(t *testing.T) {
 			s := buckettest.New(t, srv)
 			var bundles [2][]string
@@ -30,21 +34,7 @@ func TestConcurrentImportsOneWins(t *testing.T) {
 				files, pub := writeBundle(t, 1, tc.size, uint64(10*i+1))
 				bundles[i], trusted = files, append(trusted, pub...)
 			}
-			var planned sync.WaitGroup
-			planned.Add(2)
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i := range bundles {
-				wg.Go(func() {
-					_, errs[i] = runImport(t, s, bundles[i], trusted, WithEvents(func(e Event) {
-						if e.Kind == Planned {
-							planned.Done()
-							planned.Wait() // both plans saw the key absent
-						}
-					}))
-				})
-			}
-			wg.Wait()
+			_, errs := importTogether(t, s, bundles, trusted)
 			winner, loser := 0, 1
 			if errs[0] != nil {
 				winner, loser = 1, 0
@@ -70,6 +60,29 @@ func TestConcurrentImportsOneWins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importTogether runs two imports at once, each held after planning its
+// first entry until the other has planned too: both plans see the same
+// bucket before either writes.
+func importTogether(t *testing.T, s *bucket.Store, bundles [2][]string, trusted []keys.Public) ([2]*Result, [2]error) {
+	var res [2]*Result
+	var errs [2]error
+	var planned sync.WaitGroup
+	planned.Add(2)
+	var wg sync.WaitGroup
+	for i := range bundles {
+		var once sync.Once
+		wg.Go(func() {
+			res[i], errs[i] = runImport(t, s, bundles[i], trusted, WithEvents(func(e Event) {
+				if e.Kind == Planned {
+					once.Do(func() { planned.Done(); planned.Wait() })
+				}
+			}))
+		})
+	}
+	wg.Wait()
+	return res, errs
 }
 
 // assertDeepOK checks the object under the one key hashes to the sha256
@@ -112,5 +125,111 @@ func TestOverwriteReplacesOnlyWhatWasPlanned(t *testing.T) {
 	defer rc.Close()
 	if b, _ := io.ReadAll(rc); string(b) != "written meanwhile" {
 		t.Fatalf("object holds %q, want the one written after planning", b)
+	}
+}
+
+// Two imports of the same content for one key, both planning "upload"
+// before either writes: the one whose conditional write is refused finds
+// the other's object, with its own checksum, and counts it as already
+// there. Both succeed; neither undoes the other's work.
+func TestConcurrentImportsOfSameContentBothSucceed(t *testing.T) {
+	srv := minio.Get(t)
+	for _, tc := range raceSizes {
+		t.Run(tc.name, func(t *testing.T) {
+			s := buckettest.New(t, srv)
+			files, trusted := writeBundle(t, 2, tc.size, 1)
+			res, errs := importTogether(t, s, [2][]string{files, files}, trusted)
+			for i := range 2 {
+				if errs[i] != nil || res[i].Uploaded+res[i].Skipped != 2 {
+					t.Fatalf("import %d = %+v, %v; want both to succeed, each key uploaded or found in place", i, res[i], errs[i])
+				}
+			}
+			if ups := buckettest.Uploads(t, srv, s.Bucket(), "ci/img0/img0-1.0.tgz", "ci/img1/img1-1.1.tgz"); len(ups) > 0 {
+				t.Errorf("incomplete uploads left: %v", ups)
+			}
+			assertAuditOK(t, s, trusted, 2)
+		})
+	}
+}
+
+// An import that starts while another import of the same bundle is in the
+// middle of a multipart upload leaves that upload alone: both succeed. (An
+// import aborts the incomplete uploads under its keys, the leftovers of
+// interrupted runs, only once its own objects are in place under them.)
+func TestImportStartingMidUploadLeavesTheOtherAlone(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	files, trusted := writeBundle(t, 1, 12<<20, 1)
+	var once sync.Once
+	var second *Result
+	var secondErr error
+	done := make(chan struct{})
+	first, firstErr := runImport(t, s, files, trusted, WithEvents(func(e Event) {
+		if e.Kind != Progress {
+			return
+		}
+		once.Do(func() {
+			// A part of the first import is in: run a second import until
+			// it uploads too (or ends), then let the first one go on.
+			uploading := make(chan struct{})
+			var up sync.Once
+			go func() {
+				defer close(done)
+				second, secondErr = runImport(t, s, files, trusted, WithEvents(func(e Event) {
+					if e.Kind == Progress {
+						up.Do(func() { close(uploading) })
+					}
+				}))
+			}()
+			select {
+			case <-uploading:
+			case <-done:
+			}
+		})
+	}))
+	<-done
+	if firstErr != nil || secondErr != nil {
+		t.Fatalf("imports ended with %v and %v; want both to succeed", firstErr, secondErr)
+	}
+	if first.Uploaded+first.Skipped != 1 || second.Uploaded+second.Skipped != 1 {
+		t.Fatalf("imports: %+v and %+v", first, second)
+	}
+	assertAuditOK(t, s, trusted, 1)
+}
+
+// An import that fails (here on a conflict) cleans up after its own
+// uploads only: a multipart upload another import has under the same key,
+// with parts in, is left alone, and that import succeeds.
+func TestFailedImportLeavesOtherUploadsAlone(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	shared := image{"b", 12 << 20, 7}
+	filesA, trustedA := writeImages(t, shared)
+	filesB, trustedB := writeImages(t, image{"a", 1000, 1}, shared)
+	trusted := append(trustedA, trustedB...)
+	var once sync.Once
+	var errB error
+	_, errA := runImport(t, s, filesA, trusted, WithEvents(func(e Event) {
+		if e.Kind != Progress {
+			return
+		}
+		// A part of A's upload is in: B runs to its end meanwhile, and
+		// fails when another writer takes its first key after planning.
+		once.Do(func() {
+			_, errB = runImport(t, s, filesB, trusted, WithEvents(func(e Event) {
+				if e.Kind == Planned && e.Key == "ci/a/a-1.0.tgz" {
+					buckettest.RawPut(t, srv, s.Bucket(), e.Key, []byte("other"), nil)
+				}
+			}))
+		})
+	}))
+	if !errors.As(errB, new(*ConflictError)) {
+		t.Fatalf("import B = %v, want a *ConflictError", errB)
+	}
+	if errA != nil {
+		t.Fatalf("import A = %v; B's clean-up must leave A's upload alone", errA)
+	}
+	if ups := buckettest.Uploads(t, srv, s.Bucket(), "ci/a/a-1.0.tgz", "ci/b/b-1.0.tgz"); len(ups) > 0 {
+		t.Errorf("incomplete uploads left: %v", ups)
 	}
 }

@@ -29,15 +29,23 @@ type Result struct {
 // the bucket, in one pass over the bundle: each entry streams straight into
 // an upload while the bundle reader hashes it, and an entry that does not
 // match the signed manifest aborts its upload, so no unverified object ever
-// appears. Objects already there with the same checksum are skipped, so a
-// re-run after a failure finishes the job; objects with other content are
+// appears. A delta bundle is imported only where the bucket holds the base
+// it was cut against (else a *BaseError, before any upload). Objects
+// already there with the same checksum are skipped, so a re-run after a
+// failure finishes the job; objects with other content are
 // a *ConflictError unless overwriting was allowed. The bundle's signed
 // manifest is stored last (package record).
 func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option) (*Result, error) {
 	start := time.Now()
 	o := makeOptions(opts)
+	if err := checkKeyLengths(r, o.prefix); err != nil {
+		return nil, err
+	}
 	if err := s.Check(ctx); err != nil {
 		return nil, err
+	}
+	if err := checkBase(ctx, s, r.Manifest, o); err != nil {
+		return &Result{}, err
 	}
 	plan, err := makePlan(ctx, s, r, o)
 	if err != nil {
@@ -53,19 +61,24 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	if o.dryRun {
 		return &Result{}, nil
 	}
+	res, err := upload(ctx, s, r, plan, o)
+	if err != nil {
+		return nil, err
+	}
 	// Every key of the bundle, skipped ones too: an upload left by an
 	// interrupted run (or one whose CreateMultipartUpload answer was lost)
 	// is invisible, takes space, and may outlive an object that is in place.
+	// Only now, with this import's objects in place under every key: an
+	// upload still running there is another import's, and one of the same
+	// content then finds the object in place (errSameContent), one of other
+	// content would be refused anyway. Before uploading, it would abort
+	// the uploads of an import still running, which then fails.
 	var keys []string
 	for _, p := range plan {
 		keys = append(keys, p.key)
 	}
 	slices.Sort(keys)
 	if _, err := s.AbortIncomplete(ctx, keys...); err != nil {
-		return nil, err
-	}
-	res, err := upload(ctx, s, r, plan, o)
-	if err != nil {
 		return nil, err
 	}
 	if res.Record, err = record.Put(ctx, s, o.prefix, r); err != nil {
@@ -191,7 +204,15 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			size, sum, path := e.Size, e.SHA256, e.Path
 			g.Go(func() error {
 				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
-					err = raced(s, p.key, sum, err)
+					err = raced(gctx, s, p.key, size, sum, err)
+					if errors.Is(err, errSameContent) {
+						// Another import of the same content got there
+						// first: the key holds what this one would write.
+						mu.Lock()
+						res.Skipped++
+						mu.Unlock()
+						return nil
+					}
 					if !errors.As(err, new(*ConflictError)) {
 						mu.Lock()
 						failed = append(failed, p.key)
@@ -231,8 +252,10 @@ const abortGrace = 10 * time.Second
 
 // cleanUp aborts what failed uploads may have left under keys: Put aborts
 // its own upload, but not one whose CreateMultipartUpload answer was lost
-// (as when the import is interrupted during that call). Keys another
-// writer got to are left alone: their uploads may be the other writer's.
+// (as when the import is interrupted during that call), which holds no
+// part. Uploads with parts in are left alone: they are another writer's
+// work in progress (another import of the same image), and aborting them
+// would make it fail. Keys another writer got to are left alone too.
 // It runs on a fresh context, so it works after an interrupt, and returns
 // a *bucket.LeftBehindError for any key it could not clean.
 func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
@@ -240,7 +263,7 @@ func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
 	defer cancel()
 	var errs []error
 	for _, key := range keys {
-		if _, err := s.AbortIncomplete(ctx, key); err != nil {
+		if _, err := s.AbortAbandoned(ctx, key); err != nil {
 			if !errors.As(err, new(*bucket.LeftBehindError)) {
 				err = &bucket.LeftBehindError{Key: key, Err: err}
 			}
@@ -250,14 +273,23 @@ func cleanUp(ctx context.Context, s *bucket.Store, keys []string) error {
 	return errors.Join(errs...)
 }
 
+// errSameContent is a write refused because another writer put the same
+// content (size and recorded sha256) under the key meanwhile.
+var errSameContent = errors.New("another writer put the same content meanwhile")
+
 // raced turns a refused conditional write, or a multipart upload aborted
 // by someone else, into a *ConflictError: another writer got to key while
-// this import ran.
-func raced(s *bucket.Store, key, sum string, err error) error {
-	if errors.Is(err, bucket.ErrPrecondition) || errors.Is(err, bucket.ErrUploadGone) {
-		return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
+// this import ran. When the object now under key is what this import was
+// writing (a second import of the same image), it is errSameContent: the
+// key is in place, as if the plan had found it.
+func raced(ctx context.Context, s *bucket.Store, key string, size int64, sum string, err error) error {
+	if !errors.Is(err, bucket.ErrPrecondition) && !errors.Is(err, bucket.ErrUploadGone) {
+		return err
 	}
-	return err
+	if obj, ok, serr := s.Stat(ctx, key); serr == nil && ok && obj.SHA256 == sum && obj.Size == size {
+		return errSameContent
+	}
+	return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
 }
 
 // endSignal closes end once its reader has returned its last byte or an

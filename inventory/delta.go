@@ -2,7 +2,10 @@ package inventory
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/airlockhq/airlock/manifest"
 
 	"github.com/airlockhq/airlock/source"
 )
@@ -44,6 +47,30 @@ func (p *Plan) Ship() []source.Target {
 		}
 	}
 	return ts
+}
+
+// Base is what the delta is cut against, for the bundle's manifest
+// (docs/format.md section 5, Delta base): every skipped image as the
+// receipt records it, in key order, with the receipt's bucket, prefix and
+// time, and its signer only when its signature was checked. It is nil when
+// nothing is skipped: the bundle is then complete by itself.
+func (p *Plan) Base() *manifest.Base {
+	var objs []manifest.BaseObject
+	for _, d := range p.Decisions {
+		if !d.Ship {
+			objs = append(objs, manifest.BaseObject{Key: d.Have.Key, Size: d.Have.Size, SHA256: d.Have.SHA256})
+		}
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	slices.SortFunc(objs, func(a, b manifest.BaseObject) int { return strings.Compare(a.Key, b.Key) })
+	r := p.Receipt
+	b := &manifest.Base{Bucket: r.Bucket, Prefix: r.Prefix, Created: r.Created.UTC(), Objects: objs}
+	if r.SignedBy != nil {
+		b.Signer = r.SignedBy.ID
+	}
+	return b
 }
 
 // Skipped counts the targets left out.

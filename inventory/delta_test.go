@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -86,5 +87,41 @@ func TestDeltaRefusesAnotherPrefix(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Have != "concourse/" || pe.Wanted != prefix {
 			t.Errorf("prefix %q: err = %v, want a *PrefixError", prefix, err)
 		}
+	}
+}
+
+// The base of a delta is every skipped image as the receipt records it, in
+// key order; it names the receipt's signer only when its signature was
+// checked, and is nil when nothing is skipped.
+func TestPlanBase(t *testing.T) {
+	r := sampleReceipt()
+	targets := []source.Target{
+		target(t, "tool/tool-2.0.tgz", digestOf("b"), "linux/arm64/v8"), // present
+		target(t, "app/app-1.1.tgz", digestOf("d"), "linux/amd64"),      // new
+		target(t, "app/app-1.0.tgz", digestOf("a"), "linux/amd64"),      // present
+	}
+	p, err := Delta(r, targets, "concourse/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := p.Base()
+	if b == nil || len(b.Objects) != 2 || b.Objects[0].Key != "app/app-1.0.tgz" || b.Objects[1].Key != "tool/tool-2.0.tgz" ||
+		b.Prefix != "concourse/" || b.Bucket != r.Bucket || !b.Created.Equal(r.Created) {
+		t.Fatalf("base = %+v", b)
+	}
+	if b.Objects[0].Size != r.Images[0].Size || b.Objects[0].SHA256 != r.Images[0].SHA256 {
+		t.Errorf("base object %+v, want the receipt's %+v", b.Objects[0], r.Images[0])
+	}
+	r.Signer = "fedcba9876543210" // claimed in the file, never checked
+	if b := p.Base(); b.Signer != "" {
+		t.Errorf("base names signer %q of a receipt whose signature was not checked", b.Signer)
+	}
+	r.SignedBy = &keys.Public{ID: "0123456789abcdef"}
+	if b := p.Base(); b.Signer != "0123456789abcdef" {
+		t.Errorf("base signer = %q, want the key that checked the receipt", b.Signer)
+	}
+	p, err = Delta(r, targets[1:2], "concourse/")
+	if err != nil || p.Base() != nil {
+		t.Fatalf("nothing skipped: base %+v, %v; want none", p.Base(), err)
 	}
 }

@@ -51,6 +51,9 @@ type Receipt struct {
 	// SignedBy is the key that verified the receipt (not in the file); nil
 	// for an unsigned receipt.
 	SignedBy *keys.Public `json:"-"`
+	// Unchecked: a signature file lies beside the receipt, but no key was
+	// given to check it (an unsigned receipt was accepted instead).
+	Unchecked bool `json:"-"`
 }
 
 // Bundle is one bundle record the receipt was made from.
@@ -261,6 +264,7 @@ func Load(path string, trusted []keys.Public, allowUnsigned bool) (*Receipt, err
 		return nil, &verify.Error{Entry: path, Reason: fmt.Sprintf("names signer %q but was signed by key %s", r.Signer, signer.ID)}
 	}
 	r.SignedBy = signer
+	r.Unchecked = hasSig && signer == nil
 	return r, nil
 }
 

@@ -24,8 +24,9 @@ func (e *EntryError) Unwrap() error { return e.Err }
 
 // Validate checks m as a reader must before trusting it (docs/format.md
 // section 5): every entry path is a clean, unique, unreserved name with a
-// size and a SHA-256, and every image entry passes CheckImage, with keys
-// unique across entries. Parse calls it; a writer calls it before writing.
+// size and a SHA-256, every image entry passes CheckImage, with keys unique
+// across entries, and a delta's base passes Base.Validate. Parse calls it;
+// a writer calls it before writing.
 func (m *Manifest) Validate() error {
 	paths := map[string]bool{}
 	keys := map[string]string{}
@@ -54,6 +55,9 @@ func (m *Manifest) Validate() error {
 			return &EntryError{e.Path, fmt.Errorf("key %q is also the key of entry %s; one image would replace the other", e.Image.Key, other)}
 		}
 		keys[e.Image.Key] = e.Path
+	}
+	if m.Base != nil {
+		return m.Base.Validate(keys)
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ type Manifest struct {
 	Signer  string    `json:"signer"`         // key id of the signing key
 	Tool    string    `json:"tool,omitempty"` // the program that wrote the bundle
 	Entries []Entry   `json:"entries"`        // every payload entry, in stream order
+	// Base is what a delta bundle was cut against; nil for a full bundle.
+	Base *Base `json:"base,omitempty"`
 }
 
 // Entry is one payload entry of the bundle.

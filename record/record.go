@@ -57,6 +57,15 @@ var files = []struct{ name, contentType string }{
 	{manifest.SumsName, "text/plain; charset=utf-8"}, // last: its presence marks a complete record
 }
 
+// Keys are the keys of the record of bundle id under prefix.
+func Keys(prefix, id string) []string {
+	keys := make([]string, len(files))
+	for i, f := range files {
+		keys[i] = prefix + Folder + id + "/" + f.name
+	}
+	return keys
+}
+
 // Put stores the signed head of bundle r under prefix and returns the
 // record's folder. Files already there with the same checksum are left
 // alone; a record file is written only where none is (If-None-Match), or

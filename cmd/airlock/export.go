@@ -248,7 +248,8 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		return printPlan(s, targets, o.json)
 	}
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
-		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()), export.WithLint(o.lint.value())}
+		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()),
+		export.WithLint(o.lint.value()), export.WithBase(o.have.base)}
 	if p.sigs != nil {
 		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
 	}

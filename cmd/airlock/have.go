@@ -10,6 +10,7 @@ import (
 
 	"github.com/airlockhq/airlock/inventory"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -21,6 +22,9 @@ type haveFlags struct {
 	unsigned bool
 	prefix   string
 	r        *inventory.Receipt
+	// base is what the delta is cut against, for the bundle's manifest;
+	// set by apply, nil without --have or when nothing is skipped.
+	base *manifest.Base
 }
 
 func (h *haveFlags) add(c *cobra.Command) {
@@ -88,6 +92,7 @@ func (h *haveFlags) apply(s streams, targets []source.Target, dryRun, asJSON boo
 	case err != nil:
 		return nil, err
 	}
+	h.base = p.Base()
 	rows := deltaRows(p)
 	if dryRun {
 		return nil, printDelta(s, p, rows, asJSON)
@@ -155,7 +160,13 @@ func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) erro
 				return err
 			}
 		}
-		return enc.Encode(deltaSummary{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, p.Receipt.Signer, len(p.Ship()), p.Skipped(), p.Saved})
+		// Only what was checked: the signer field of a receipt whose
+		// signature was not checked is a claim, not a fact.
+		var signer string
+		if p.Receipt.SignedBy != nil {
+			signer = p.Receipt.SignedBy.ID
+		}
+		return enc.Encode(deltaSummary{"delta_summary", p.Receipt.Bucket, p.Receipt.Prefix, signer != "", signer, len(p.Ship()), p.Skipped(), p.Saved})
 	}
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tKEY\tPLATFORM\tDIGEST\tWHY")
@@ -165,7 +176,18 @@ func printDelta(s streams, p *inventory.Plan, rows []deltaRow, asJSON bool) erro
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(s.out, "ship %d, skip %d (already in bucket %s under %q): %s saved\n",
-		len(p.Ship()), p.Skipped(), p.Receipt.Bucket, p.Receipt.Prefix, humanBytes(p.Saved))
+	_, err := fmt.Fprintf(s.out, "ship %d, skip %d (already in bucket %s under %q): %s saved\nreceipt: %s\n",
+		len(p.Ship()), p.Skipped(), p.Receipt.Bucket, p.Receipt.Prefix, humanBytes(p.Saved), receiptCheck(p.Receipt))
 	return err
+}
+
+// receiptCheck says what was checked of a receipt's signature.
+func receiptCheck(r *inventory.Receipt) string {
+	switch {
+	case r.SignedBy != nil:
+		return fmt.Sprintf("signed by key %s (checked)", r.SignedBy.ID)
+	case r.Unchecked:
+		return "signature not checked (no --have-pub given; accepted with --have-unsigned)"
+	}
+	return "unsigned (accepted with --have-unsigned)"
 }

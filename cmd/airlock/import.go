@@ -16,15 +16,16 @@ import (
 )
 
 type importOptions struct {
-	s3        s3Flags
-	pubs      []string
-	overwrite bool
-	force     bool
-	dryRun    bool
-	json      bool
-	concourse string
-	style     choiceValue[concourse.Style]
-	versions  choiceValue[concourse.VersionMode]
+	s3          s3Flags
+	pubs        []string
+	overwrite   bool
+	force       bool
+	missingBase bool
+	dryRun      bool
+	json        bool
+	concourse   string
+	style       choiceValue[concourse.Style]
+	versions    choiceValue[concourse.VersionMode]
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -41,6 +42,16 @@ checksum are skipped, so re-running after any failure finishes the job.
 The bundle's signed manifest is kept in the bucket under .airlock/bundles/
 for audit.
 
+A delta bundle (export --have) records the images it leaves out because the
+bucket held them: import checks, before uploading anything, that the bucket
+holds each one under --prefix with the recorded size and sha256, and refuses
+with exit code 3, naming the missing ones, unless --allow-missing-base.
+
+Before anything is uploaded, every key the import would write (the objects
+and the bundle's record) is checked against S3's limit of 1024 bytes; a
+--prefix that makes one longer is a usage error (exit code 2) naming the
+key, and the hint says how long a prefix fits.
+
 Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 		Args: cobra.MinimumNArgs(1),
@@ -52,6 +63,7 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace objects that exist with another checksum")
 	c.Flags().BoolVar(&o.force, "force", false, "upload every image even when the bucket records the same checksum (repairs what audit --deep found)")
+	c.Flags().BoolVar(&o.missingBase, "allow-missing-base", false, "import a delta bundle (export --have) even where the bucket lacks images of the base it was cut against")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the bundle's signature and the bucket, print what would be uploaded")
 	c.Flags().BoolVar(&o.json, "json", false, "print events and the result as JSON lines")
 	c.Flags().StringVar(&o.concourse, "concourse", "", "write Concourse snippets to this file (default: print them)")
@@ -83,7 +95,7 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 	}
 	ui := newImportUI(s, o.json, r.Manifest)
 	res, err := importer.Run(ctx, store, r, importer.WithPrefix(o.s3.prefix), importer.WithOverwrite(o.overwrite),
-		importer.WithForce(o.force), importer.WithDryRun(o.dryRun), importer.WithEvents(ui.event))
+		importer.WithForce(o.force), importer.WithDryRun(o.dryRun), importer.WithAllowMissingBase(o.missingBase), importer.WithEvents(ui.event))
 	ui.close()
 	if err != nil {
 		return importHint(err)
@@ -100,7 +112,16 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 // importHint adds what to do about a refused overwrite.
 func importHint(err error) error {
 	var c *importer.ConflictError
+	var long *importer.KeyTooLongError
+	var base *importer.BaseError
 	switch {
+	case errors.As(err, &base):
+		return withHint(err, fmt.Sprintf("import it into the bucket and --prefix whose receipt it was cut against (bucket %s, --prefix %q), after the bundles that put the listed images there; "+
+			"or export a full bundle (without --have) for this bucket; --allow-missing-base imports it anyway, leaving those images missing", base.Base.Bucket, base.Base.Prefix))
+	case errors.As(err, &long) && long.MaxPrefix > 0:
+		return usageError{withHint(err, fmt.Sprintf("use a --prefix of at most %d bytes for this bundle", long.MaxPrefix))}
+	case errors.As(err, &long):
+		return usageError{withHint(err, "import this bundle without --prefix")}
 	case !errors.As(err, &c):
 		return s3Hint(err)
 	case c.Meanwhile():

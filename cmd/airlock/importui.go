@@ -92,6 +92,8 @@ func (ui *importText) event(e importer.Event) {
 		ui.bars.println(ui.s.err, fmt.Sprintf("recorded the signed manifest at %s", e.Key))
 	case importer.Series:
 		ui.series(e.Series)
+	case importer.BaseMissing:
+		ui.bars.println(ui.s.err, fmt.Sprintf("warning: %s, of the base this delta was cut against, is %s in the bucket (--allow-missing-base)", e.Key, e.Reason))
 	}
 }
 

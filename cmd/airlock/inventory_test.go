@@ -1,17 +1,26 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// pushimage REF [FROM] pushes a new random image to REF (an upstream
-// change), or with FROM the image FROM names (a retag: same digest).
+// pushimage [-size BYTES] REF [FROM] pushes a new random image (two layers
+// of BYTES, default 2048) to REF (an upstream change), or with FROM the
+// image FROM names (a retag: same digest).
 func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
+	size := int64(2048)
+	if len(args) > 2 && args[0] == "-size" {
+		n, err := strconv.ParseInt(args[1], 10, 64)
+		ts.Check(err)
+		size, args = n, args[2:]
+	}
 	if neg || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: pushimage REF [FROM]")
+		ts.Fatalf("usage: pushimage [-size BYTES] REF [FROM]")
 	}
 	ref, err := name.ParseReference(args[0])
 	ts.Check(err)
@@ -23,7 +32,7 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(remote.Write(ref, img))
 		return
 	}
-	img, err := random.Image(2048, 2)
+	img, err := random.Image(size, 2)
 	ts.Check(err)
 	ts.Check(remote.Write(ref, img))
 }

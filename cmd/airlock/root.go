@@ -200,7 +200,7 @@ func report(w io.Writer, err error, code int, hint string) {
 		if errors.As(err, &left) {
 			// Only true when every clean-up worked.
 			fmt.Fprintf(w, "airlock: interrupted; %v\n", left)
-			fmt.Fprintln(w, "airlock: hint: run the import again: it first aborts incomplete uploads under the bundle's keys")
+			fmt.Fprintln(w, "airlock: hint: run the import again: it aborts incomplete uploads under the bundle's keys")
 			return
 		}
 		fmt.Fprintln(w, "airlock: interrupted; nothing half-written was left behind")

@@ -69,6 +69,7 @@ func TestS3Scripts(t *testing.T) {
 // s3ls BUCKET prints every key with its size and recorded sha256.
 func s3ls(client *s3.Client) func(*testscript.TestScript, bool, []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
+		w := ts.Stdout() // now: an empty bucket must empty stdout too
 		out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(args[0])})
 		ts.Check(err)
 		var lines []string
@@ -79,7 +80,7 @@ func s3ls(client *s3.Client) func(*testscript.TestScript, bool, []string) {
 		}
 		sort.Strings(lines)
 		for _, l := range lines {
-			fmt.Fprint(ts.Stdout(), l)
+			fmt.Fprint(w, l)
 		}
 	}
 }

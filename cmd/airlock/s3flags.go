@@ -13,6 +13,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/stall"
+	"github.com/airlockhq/airlock/inventory"
 )
 
 // s3Flags are the bucket connection flags shared by import and audit.
@@ -45,6 +46,11 @@ func (f *s3Flags) open(ctx context.Context) (*bucket.Store, error) {
 	}
 	if f.prefix != "" && !strings.HasSuffix(f.prefix, "/") {
 		f.prefix += "/"
+	}
+	// The prefix is part of every key written and read: the same checks
+	// as a key's levels, before anything reaches the bucket.
+	if err := inventory.CheckPrefix(f.prefix); err != nil {
+		return nil, usageError{withHint(err, "pass --prefix as key levels of letters, digits and ._+- ending in /, none starting with . (e.g. --prefix concourse/)")}
 	}
 	cfg := bucket.Config{Bucket: f.bucket, Endpoint: f.endpoint, Region: f.region, Profile: f.profile, CABundle: f.caBundle,
 		EC2Metadata: f.ec2Metadata || strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "false")}

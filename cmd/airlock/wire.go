@@ -67,7 +67,7 @@ func newExportEvent(e export.Event) exportEvent {
 
 // importEventKinds are the library's import events printed as lines; the
 // byte counts (importer.Progress) are not.
-var importEventKinds = []importer.EventKind{importer.Planned, importer.Series, importer.Uploaded, importer.Recorded}
+var importEventKinds = []importer.EventKind{importer.BaseMissing, importer.Planned, importer.Series, importer.Uploaded, importer.Recorded}
 
 // importEvent is one step of an import (importer.Event).
 type importEvent struct {
@@ -77,11 +77,12 @@ type importEvent struct {
 	Action importer.Action        `json:"action,omitempty"`
 	Size   int64                  `json:"size,omitempty"`
 	Series *importer.SeriesReport `json:"series,omitempty"`
-	Lint   *manifest.Lint         `json:"lint,omitempty"` // planned: the image's lint as the manifest records it
+	Lint   *manifest.Lint         `json:"lint,omitempty"`   // planned: the image's lint as the manifest records it
+	Reason string                 `json:"reason,omitempty"` // base_missing: missing, or what differs
 }
 
 func newImportEvent(e importer.Event) importEvent {
-	return importEvent{Event: string(e.Kind), Key: e.Key, Entry: e.Entry, Action: e.Action, Size: e.Size, Series: e.Series}
+	return importEvent{Event: string(e.Kind), Key: e.Key, Entry: e.Entry, Action: e.Action, Size: e.Size, Series: e.Series, Reason: e.Reason}
 }
 
 // errorEvent is the last line of a failed command run with --json.
@@ -152,7 +153,8 @@ type deltaSummary struct {
 	Event  string `json:"event"` // "delta_summary"
 	Bucket string `json:"bucket"`
 	Prefix string `json:"prefix"`
-	Signer string `json:"receipt_signer,omitempty"`
+	Signed bool   `json:"receipt_signed"`           // a --have-pub key checked the receipt's signature
+	Signer string `json:"receipt_signer,omitempty"` // that key; absent when nothing was checked
 	Ship   int    `json:"ship"`
 	Skip   int    `json:"skip"`
 	Saved  int64  `json:"saved_bytes"`

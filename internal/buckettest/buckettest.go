@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/miniotest"
@@ -88,24 +90,30 @@ func RawPut(t testing.TB, srv *miniotest.Server, bucket, key string, body []byte
 	}
 }
 
-// Uploads lists the bucket's incomplete multipart uploads, asking for all of
-// them and for each of keys (MinIO lists an upload by its whole key even
-// when the full listing forgot it).
+// Uploads lists the bucket's incomplete multipart uploads as MinIO answers
+// for each key by itself: the keys of the listing of the whole bucket and
+// keys. (MinIO's whole-bucket listing also shows uploads that are gone, and
+// forgets some after a restart; a listing by the whole key does neither.)
 func Uploads(t testing.TB, srv *miniotest.Server, bucket string, keys ...string) []string {
 	t.Helper()
-	seen := map[string]bool{}
-	var ups []string
-	for _, prefix := range append([]string{""}, keys...) {
+	list := func(prefix string) []types.MultipartUpload {
 		out, err := srv.Client().ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{
 			Bucket: aws.String(bucket), Prefix: aws.String(prefix),
 		})
 		if err != nil {
 			t.Fatalf("ListMultipartUploads: %v", err)
 		}
-		for _, u := range out.Uploads {
-			if id := aws.ToString(u.UploadId); !seen[id] {
-				seen[id] = true
-				ups = append(ups, aws.ToString(u.Key)+" (upload "+id+")")
+		return out.Uploads
+	}
+	for _, u := range list("") {
+		keys = append(keys, aws.ToString(u.Key))
+	}
+	slices.Sort(keys)
+	var ups []string
+	for _, key := range slices.Compact(keys) {
+		for _, u := range list(key) {
+			if aws.ToString(u.Key) == key {
+				ups = append(ups, key+" (upload "+aws.ToString(u.UploadId)+")")
 			}
 		}
 	}
