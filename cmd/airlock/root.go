@@ -92,6 +92,7 @@ that the bucket still matches what was signed.
 		newAuditCmd(s),
 		newCacheCmd(s),
 		newRepairCmd(s),
+		newSignCmd(s),
 		newVersionCmd(s),
 		newInventoryCmd(s),
 	)
