@@ -112,8 +112,9 @@ for p in $PLATFORMS; do
 done
 ((${#files[@]})) || die "PLATFORMS is empty"
 
-mapfile -t files < <(printf '%s\n' "${files[@]}" | LC_ALL=C sort)
-(cd "$TMP" && "${SHA256[@]}" "${files[@]}" >SHA256SUMS)
+sorted=() # in byte order; no mapfile: macOS has bash 3.2
+while IFS= read -r f; do sorted+=("$f"); done < <(printf '%s\n' "${files[@]}" | LC_ALL=C sort)
+(cd "$TMP" && "${SHA256[@]}" "${sorted[@]}" >SHA256SUMS)
 
 if [[ -n $KEY ]]; then
 	if [[ -z $signer ]]; then # the host is not among PLATFORMS: a signer of its own, outside OUT
