@@ -23,9 +23,6 @@ import (
 	"github.com/airlockhq/airlock/verify"
 )
 
-// version is set at build time (make build).
-var version = "dev"
-
 // Exit codes, documented in the root command's help.
 const (
 	exitOK          = 0
@@ -95,13 +92,8 @@ that the bucket still matches what was signed.
 		newAuditCmd(s),
 		newCacheCmd(s),
 		newRepairCmd(s),
-		&cobra.Command{
-			Use: "version", Short: "Print airlock's version (as --version)", Args: cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error {
-				_, err := fmt.Fprintf(s.out, "airlock version %s\n", version)
-				return err
-			},
-		},
+		newSignCmd(s),
+		newVersionCmd(s),
 		newInventoryCmd(s),
 	)
 	for _, c := range root.Commands() {

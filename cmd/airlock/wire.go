@@ -231,3 +231,40 @@ type inspectResult struct {
 	Signer   string             `json:"signer"`
 	Manifest *manifest.Manifest `json:"manifest"`
 }
+
+// versionDoc is the document version --json prints.
+type versionDoc struct {
+	Schema     int               `json:"schema"`
+	Version    string            `json:"version"`
+	Commit     string            `json:"commit,omitempty"`
+	CommitTime string            `json:"commit_time,omitempty"` // RFC 3339, from the build info
+	Modified   *bool             `json:"modified,omitempty"`    // absent when the build info does not say
+	GoVersion  string            `json:"go_version"`
+	Platform   string            `json:"platform"`
+	Build      map[string]string `json:"build"`
+	Main       moduleVersion     `json:"main"`
+	Deps       []moduleVersion   `json:"dependencies"`
+	Formats    formatVersions    `json:"formats"`
+}
+
+// moduleVersion is one Go module compiled in (debug.Module).
+type moduleVersion struct {
+	Path    string         `json:"path"`
+	Version string         `json:"version"`
+	Sum     string         `json:"sum,omitempty"`
+	Replace *moduleVersion `json:"replace,omitempty"`
+}
+
+// formatVersions are the versions of the formats airlock reads and writes.
+type formatVersions struct {
+	Bundle    formatVersion `json:"bundle"`
+	PartIndex formatVersion `json:"part_index"`
+	Receipt   formatVersion `json:"receipt"`
+	Rootfs    int           `json:"rootfs"` // written; readers accept any (docs/format.md)
+}
+
+// formatVersion is what one format's readers accept and its writer writes.
+type formatVersion struct {
+	Reads  []int `json:"reads"`
+	Writes int   `json:"writes"`
+}

@@ -150,14 +150,22 @@ func TestEventsDoc(t *testing.T) {
 		}
 	}
 	docs := map[string]any{
-		"error (every command with `--json`)": wireEvents()["error"]["error"][0],
-		"verify --json":                       verifyResult{},
-		"inspect --json":                      inspectResult{},
+		"error (every command with `--json`)":                   wireEvents()["error"]["error"][0],
+		"verify --json":                                         verifyResult{},
+		"inspect --json":                                        inspectResult{},
+		"Documents: `version --json`":                           versionDoc{},
 		"Documents: `audit --json` and `audit --evidence FILE`": audit.Evidence{},
 	}
-	for field, v := range map[string]any{"parts": partStatus{}, "image_signatures": imageSignature{}} {
-		if got, want := sortedStrings(doc["verify --json"][field]), jsonFields(v); !slices.Equal(got, want) {
-			t.Errorf("docs/events.md, verify --json: %s lists the fields %v; %T has %v", field, got, v, want)
+	for _, sub := range []struct {
+		heading, field string
+		v              any
+	}{
+		{"verify --json", "parts", partStatus{}},
+		{"verify --json", "image_signatures", imageSignature{}},
+		{"Documents: `version --json`", "dependencies", moduleVersion{}},
+	} {
+		if got, want := sortedStrings(doc[sub.heading][sub.field]), jsonFields(sub.v); !slices.Equal(got, want) {
+			t.Errorf("docs/events.md, %s: %s lists the fields %v; %T has %v", sub.heading, sub.field, got, sub.v, want)
 		}
 	}
 	for heading, v := range docs {
