@@ -1,11 +1,13 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
@@ -232,4 +234,41 @@ func TestFailedImportLeavesOtherUploadsAlone(t *testing.T) {
 	if ups := buckettest.Uploads(t, srv, s.Bucket(), "ci/a/a-1.0.tgz", "ci/b/b-1.0.tgz"); len(ups) > 0 {
 		t.Errorf("incomplete uploads left: %v", ups)
 	}
+}
+
+// An upload that stops before the end of its entry because another import
+// put the same content meanwhile (here: its multipart upload is aborted
+// under it and the object written, after its first bytes) counts as
+// already there, and the import reads on: it once waited forever for the
+// rest of the entry to be read.
+func TestUploadOvertakenMidEntryReadsOn(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	files, trusted := writeImages(t, image{"big", 48 << 20, 7}, image{"small", 1000, 8})
+	body, sum := buckettest.Data(48<<20, 7)
+	key := "ci/big/big-1.0.tgz"
+	var once sync.Once
+	overtake := func(e Event) {
+		if e.Kind != Progress || e.Key != key {
+			return
+		}
+		once.Do(func() {
+			if err := s.Put(context.Background(), key, bytes.NewReader(body), int64(len(body)), sum); err != nil {
+				t.Errorf("the other writer's put: %v", err)
+			}
+			if _, err := s.AbortIncomplete(context.Background(), key); err != nil {
+				t.Errorf("aborting the import's upload: %v", err)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := runImportCtx(ctx, t, s, files, trusted, WithEvents(overtake))
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("import = %+v, %v (context: %v); want it to finish, the overtaken key counted as there", res, err, ctx.Err())
+	}
+	if res.Uploaded != 1 || res.Skipped != 1 {
+		t.Errorf("uploaded %d, skipped %d; want 1 and 1", res.Uploaded, res.Skipped)
+	}
+	assertAuditOK(t, s, trusted, 2)
 }

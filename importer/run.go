@@ -203,6 +203,10 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			put = append(put, p.condition())
 			size, sum, path := e.Size, e.SHA256, e.Path
 			g.Go(func() error {
+				// Put may return before the end of the entry (another
+				// writer's object was there already): the reader goes on
+				// then too, draining the rest.
+				defer body.release()
 				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
 					err = raced(gctx, s, p.key, size, sum, err)
 					if errors.Is(err, errSameContent) {
@@ -228,7 +232,7 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 				return nil
 			})
 			select {
-			case <-body.end: // the upload has all of the entry; read on
+			case <-body.end: // the upload has all of the entry, or is over; read on
 			case <-gctx.Done():
 				return nil // g.Wait has the cause
 			}
@@ -303,7 +307,10 @@ type endSignal struct {
 func (e *endSignal) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	if err != nil {
-		e.once.Do(func() { close(e.end) })
+		e.release()
 	}
 	return n, err
 }
+
+// release says the upload reads no more of the entry.
+func (e *endSignal) release() { e.once.Do(func() { close(e.end) }) }
