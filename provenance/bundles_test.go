@@ -1,0 +1,196 @@
+package provenance_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/airlockhq/airlock/internal/cosigntest"
+	"github.com/airlockhq/airlock/internal/imagetest"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/provenance"
+)
+
+const (
+	workflow = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+	actions  = "https://token.actions.githubusercontent.com"
+)
+
+// TestBundles checks sigstore bundles made by the real cosign CLI: attached
+// through the referrers API and through its tag fallback, key-based and
+// certificate-based under a local CA, an SBOM attestation, and an image
+// signed in both schemes by different publishers; each is re-checked from
+// its carried evidence.
+func TestBundles(t *testing.T) {
+	cosign := cosigntest.Binary(t)
+	refReg := cosigntest.ReferrersRegistry(t)
+	tagReg := imagetest.Registry(t) // no referrers API: the tag fallback
+	dir := t.TempDir()
+	aliceKey, alicePub := cosigntest.KeyPair(t, cosign, dir, "alice")
+	bobKey, bobPub := cosigntest.KeyPair(t, cosign, dir, "bob")
+	carolKey, carolPub := cosigntest.KeyPair(t, cosign, dir, "carol")
+	alice, _ := provenance.LoadKey(alicePub)
+	bob, _ := provenance.LoadKey(bobPub)
+	ca := cosigntest.NewCA(t, dir)
+	carolCert := ca.Issue(t, "carol", carolPub, workflow, actions)
+	root, err := provenance.LoadTrustedRoot(ca.TrustedRoot(t, cosign))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom := filepath.Join(dir, "sbom.json")
+	if err := os.WriteFile(sbom, []byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	push := func(reg, label string) string {
+		img := imagetest.Image(t, []imagetest.File{{Name: "etc/" + label, Body: label}})
+		return imagetest.Push(t, reg+"/team/"+label+":1.0", img)
+	}
+	keyRef := push(refReg, "keyed")
+	cosigntest.SignBundle(t, cosign, aliceKey, keyRef)
+	cosigntest.Attest(t, cosign, aliceKey, "cyclonedx", sbom, keyRef, true)
+	fallbackRef := push(tagReg, "fallback")
+	cosigntest.SignBundle(t, cosign, aliceKey, fallbackRef)
+	certRef := push(refReg, "keyless")
+	cosigntest.SignBundleWithCertificate(t, cosign, carolKey, carolCert, ca.ChainPEM, certRef)
+	bothRef := push(refReg, "both")
+	cosigntest.Sign(t, cosign, aliceKey, bothRef)
+	cosigntest.SignBundle(t, cosign, bobKey, bothRef)
+
+	v := provenance.New()
+	ctx := context.Background()
+	good := []provenance.IdentityPolicy{{SubjectRegexp: `^https://github\.com/acme/`, Issuer: actions}}
+	cases := []struct {
+		name      string
+		ref       string
+		policy    provenance.Policy
+		legacy    bool   // the legacy tag signature verified
+		bundle    bool   // a sigstore bundle signature verified
+		attested  string // the predicate type carried
+		reason    string // part of the expected error
+		identity  bool   // a certificate identity is recorded
+		recheckBy *provenance.Policy
+	}{
+		{name: "referrers/key", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, bundle: true},
+		{name: "referrers/key/attestations", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}, Attestations: true}, bundle: true, attested: "https://cyclonedx.org/bom"},
+		{name: "referrers/wrongkey", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{bob}}, reason: "no signature verifies"},
+		{name: "fallback/key", ref: fallbackRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, bundle: true},
+		{name: "certificate/identity", ref: certRef, policy: provenance.Policy{Root: root, Identities: good}, bundle: true, identity: true},
+		{name: "certificate/wrongidentity", ref: certRef, policy: provenance.Policy{Root: root, Identities: []provenance.IdentityPolicy{{SubjectRegexp: `^https://github\.com/evil/`, Issuer: actions}}}, reason: "no signature verifies"},
+		{name: "certificate/wrongissuer", ref: certRef, policy: provenance.Policy{Root: root, Identities: []provenance.IdentityPolicy{{SubjectRegexp: `acme`, Issuer: "https://accounts.google.com"}}}, reason: "no signature verifies"},
+		{name: "certificate/noroot", ref: certRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, reason: "no trusted root"},
+		{name: "certificate/keydoesnotcount", ref: keyRef, policy: provenance.Policy{Root: root, Identities: good}, reason: "signed with a key"},
+		{name: "both/legacy", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, legacy: true},
+		{name: "both/bundle", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{bob}}, bundle: true},
+		{name: "both/either", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{alice, bob}}, legacy: true, bundle: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := subject(t, c.ref, nil)
+			ev, err := v.Check(ctx, s, c.policy)
+			if c.reason != "" {
+				var pe *provenance.Error
+				if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.reason) || pe.Image != s.Source {
+					t.Fatalf("err = %v, want a *provenance.Error naming the image and %q", err, c.reason)
+				}
+				t.Log(err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := ev.Record
+			if r.Status != provenance.Verified || r.SignedDigest != s.Digest.String() ||
+				(len(r.Signatures) > 0) != c.legacy || (r.SignatureManifest != "") != c.legacy || (len(r.Bundles) == 1) != c.bundle {
+				t.Fatalf("record = %+v", r)
+			}
+			if c.identity != (len(r.Identities) == 1) || c.identity && (r.Identities[0] != manifest.Identity{Subject: workflow, Issuer: actions}) || c.identity != (len(r.Keys) == 0) {
+				t.Fatalf("identities %v, keys %v", r.Identities, r.Keys)
+			}
+			if c.attested == "" && len(r.Attestations) > 0 || c.attested != "" && (len(r.Attestations) != 1 || r.Attestations[0].PredicateType != c.attested) {
+				t.Fatalf("attestations = %+v, want %q", r.Attestations, c.attested)
+			}
+			if err := r.Check(); err != nil {
+				t.Fatal(err)
+			}
+			recheckBundles(t, s, ev, c.policy, c.attested)
+		})
+	}
+}
+
+// recheckBundles re-checks the evidence offline under p, then without p's
+// identity (the recorded one must then match), with the trust changed, and
+// with a carried bundle changed or missing.
+func recheckBundles(t *testing.T, s provenance.Subject, ev *provenance.Evidence, p provenance.Policy, attested string) {
+	t.Helper()
+	ctx := context.Background()
+	rec := ev.Record
+	rec.Carried = true
+	img := &manifest.Image{Source: s.Source, Digest: s.Digest.String(), Signature: &rec}
+	lookup := func(m map[v1.Hash][]byte) func(v1.Hash) ([]byte, bool) {
+		return func(h v1.Hash) ([]byte, bool) { b, ok := m[h]; return b, ok }
+	}
+	got, err := provenance.CheckCarried(ctx, img, lookup(ev.Blobs), p)
+	if err != nil {
+		t.Fatalf("carried evidence: %v", err)
+	}
+	if attested != "" && (len(got.Attestations) != 1 || got.Attestations[0] != attested) {
+		t.Fatalf("rechecked attestations = %v", got.Attestations)
+	}
+	if p.Root != nil {
+		recorded := p
+		recorded.Identities = nil
+		if _, err := provenance.CheckCarried(ctx, img, lookup(ev.Blobs), recorded); err != nil {
+			t.Fatalf("with the recorded identity: %v", err)
+		}
+		other := p
+		other.Identities = []provenance.IdentityPolicy{{SubjectRegexp: "^nobody$", Issuer: actions}}
+		if _, err := provenance.CheckCarried(ctx, img, lookup(ev.Blobs), other); err == nil {
+			t.Fatal("carried evidence verified with another identity")
+		}
+	} else {
+		if _, err := provenance.CheckCarried(ctx, img, lookup(ev.Blobs), provenance.Policy{}); err == nil {
+			t.Fatal("carried evidence verified with no key")
+		}
+	}
+	for _, m := range append(append([]string(nil), rec.Bundles...), attestedManifests(rec)...) {
+		h, _ := v1.NewHash(m)
+		raw := ev.Blobs[h]
+		desc, _ := v1.ParseManifest(strings.NewReader(string(raw)))
+		layer := desc.Layers[0].Digest
+		without, tampered := map[v1.Hash][]byte{}, map[v1.Hash][]byte{}
+		for k, b := range ev.Blobs {
+			tampered[k] = b
+			if k != layer {
+				without[k] = b
+			}
+		}
+		_, err := provenance.CheckCarried(ctx, img, lookup(without), p)
+		switch {
+		case len(rec.Signatures) > 0: // the legacy signature still verifies
+		case err == nil:
+			t.Fatalf("bundle %s missing: verified", layer)
+		case len(rec.Bundles)+len(rec.Attestations) == 1 && !strings.Contains(err.Error(), "not carried"):
+			t.Fatalf("bundle %s missing: err = %v", layer, err)
+		}
+		tampered[layer] = []byte(strings.Replace(string(ev.Blobs[layer]), `"sig":"M`, `"sig":"N`, 1))
+		if string(tampered[layer]) == string(ev.Blobs[layer]) {
+			t.Fatalf("bundle %s: no signature to change in %s", layer, ev.Blobs[layer])
+		}
+		if _, err := provenance.CheckCarried(ctx, img, lookup(tampered), p); err == nil && len(rec.Signatures) == 0 {
+			t.Fatalf("a changed bundle %s verified", layer)
+		}
+	}
+}
+
+func attestedManifests(rec manifest.Signature) []string {
+	var out []string
+	for _, a := range rec.Attestations {
+		out = append(out, a.Manifest)
+	}
+	return out
+}
