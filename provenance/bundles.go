@@ -109,8 +109,8 @@ type referrer struct {
 // bundleVerdict is a verified sigstore bundle.
 type bundleVerdict struct {
 	PredicateType string
-	Key           string              // id of the key that verified it, or ""
-	Identity      *manifest.Identity  // the certificate's identity, or nil
+	Key           string             // id of the key that verified it, or ""
+	Identity      *manifest.Identity // the certificate's identity, or nil
 }
 
 // parseReferrer checks that raw is a referrer manifest of d with one
