@@ -224,3 +224,16 @@ func predicateType(res *verify.VerificationResult) string {
 	}
 	return res.Statement.PredicateType
 }
+
+// Signers names who signed, for messages: "key ID1, ID2 and identity S
+// (issuer I)".
+func Signers(keys []string, ids []manifest.Identity) string {
+	var by []string
+	if len(keys) > 0 {
+		by = append(by, "key "+strings.Join(keys, ", "))
+	}
+	for _, id := range ids {
+		by = append(by, fmt.Sprintf("identity %s (issuer %s)", id.Subject, id.Issuer))
+	}
+	return strings.Join(by, " and ")
+}

@@ -44,6 +44,8 @@ type exportOptions struct {
 	verifyKeys  []string
 	requireSigs bool
 	carrySigs   bool
+	carryAtts   bool
+	sigstore    sigstoreFlags
 	compression compressionValue
 	lint        lintValue
 }
@@ -116,6 +118,8 @@ and path with a fix, are recorded in the signed manifest, and with
 	f.StringArrayVar(&o.verifyKeys, "verify-key", nil, "cosign public key that must have signed images without verify= (repeatable; any one suffices)")
 	f.BoolVar(&o.requireSigs, "require-signatures", false, "refuse unsigned images instead of reporting them")
 	f.BoolVar(&o.carrySigs, "carry-signatures", false, "carry image manifests, configs and cosign signatures in the bundle for offline re-checks")
+	f.BoolVar(&o.carryAtts, "carry-attestations", false, "also carry the images' attestations (SBOMs, SLSA provenance as sigstore bundles) that verify like their signatures; implies --carry-signatures")
+	o.sigstore.add(c, "must issue")
 	f.Var(&o.lint, "lint", "what to do with lint findings of images whose list line sets no lint=: warn (show and record them), error (refuse an image with a warning, writing no bundle), off")
 	f.Var(&o.compression, "compression", "compression `level` of each rootfs tgz, recorded in the manifest: fast (gzip level 1: faster, larger), default, or best (level 9: much slower, a little smaller)")
 	return c
@@ -250,7 +254,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()), export.WithLint(o.lint.value())}
 	if p.sigs != nil {
-		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
+		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs || o.carryAtts))
 	}
 	res, err := export.Run(ctx, targets, o.out, p.priv, opts...)
 	ui.close()
