@@ -104,7 +104,14 @@ type referrer struct {
 	RawManifest []byte
 	Layer       v1.Hash // the bundle layer
 	Bundle      []byte
+	// Claimed is the predicate type the manifest's annotation claims,
+	// unverified: for messages only.
+	Claimed string
 }
+
+// predicateAnnotation is where cosign writes a bundle's predicate type on
+// its referrer manifest.
+const predicateAnnotation = "dev.sigstore.bundle.predicateType"
 
 // bundleVerdict is a verified sigstore bundle.
 type bundleVerdict struct {

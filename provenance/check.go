@@ -251,7 +251,9 @@ func verifyCandidate(ctx context.Context, list []oci.Signature, refs []referrer,
 	for _, r := range refs {
 		bv, err := verifyBundle(r.Bundle, d, p.Keys, p.Root, p.Identities)
 		if err != nil {
-			why = append(why, fmt.Sprintf("sigstore bundle %s: %v", r.Manifest, err))
+			if r.Claimed == "" || r.Claimed == SignPredicate { // attestations do not explain a signature's failure
+				why = append(why, fmt.Sprintf("sigstore bundle %s: %v", r.Manifest, err))
+			}
 			if p.Attestations {
 				notes = append(notes, fmt.Sprintf("the sigstore bundle %s does not verify and is left out: %v", r.Manifest, err))
 			}
@@ -463,7 +465,7 @@ func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Has
 		if err != nil {
 			return nil, fmt.Errorf("sigstore bundle %s of referrer %s: %w", layer.Digest, desc.Digest, err)
 		}
-		out = append(out, referrer{Manifest: desc.Digest, RawManifest: got.Manifest, Layer: layer.Digest, Bundle: b})
+		out = append(out, referrer{Manifest: desc.Digest, RawManifest: got.Manifest, Layer: layer.Digest, Bundle: b, Claimed: desc.Annotations[predicateAnnotation]})
 	}
 	return out, nil
 }

@@ -44,9 +44,12 @@ func (f *sigstoreFlags) load() (*provenance.TrustedRoot, error) {
 		}
 		return nil, nil
 	}
-	if f.identity != "" || f.issuer != "" {
+	if (f.identity == "") != (f.issuer == "") {
+		return nil, usagef("pass both --certificate-identity-regexp and --certificate-oidc-issuer, or neither")
+	}
+	if f.identity != "" {
 		if err := (provenance.IdentityPolicy{SubjectRegexp: f.identity, Issuer: f.issuer}).Check(); err != nil {
-			return nil, usagef("%v: pass both --certificate-identity-regexp and --certificate-oidc-issuer", err)
+			return nil, usagef("--certificate-identity-regexp: %v", err)
 		}
 	}
 	return provenance.LoadTrustedRoot(f.root)

@@ -31,11 +31,13 @@ func TestSignatureScripts(t *testing.T) {
 	reg := imagetest.Registry(t)
 	keyDir := signScriptImages(t, cosign, reg)
 	tlsReg, tlsCA := signedTLSRegistry(t, cosign, keyDir)
+	refReg := signBundleImages(t, cosign, reg, keyDir)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/signatures",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REGISTRY", reg)
 			env.Setenv("TLS_REGISTRY", tlsReg)
+			env.Setenv("REFERRERS_REGISTRY", refReg)
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "registry-ca.pem"), tlsCA, 0o644); err != nil {
 				return err
@@ -43,7 +45,7 @@ func TestSignatureScripts(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(env.WorkDir, "keys"), 0o755); err != nil {
 				return err
 			}
-			for _, k := range []string{"alice.pub", "bob.pub"} {
+			for _, k := range []string{"alice.pub", "bob.pub", "trusted_root.json", "other_root.json"} {
 				b, err := os.ReadFile(filepath.Join(keyDir, k))
 				if err != nil {
 					return err
@@ -107,6 +109,60 @@ func signScriptImages(t *testing.T, cosign, reg string) string {
 	_, plat := index("/library/plat:3.0")
 	cosigntest.Sign(t, cosign, alice, plat)
 	return dir
+}
+
+// signBundleImages signs images in sigstore's bundle format, on a registry
+// with the referrers API (returned) unless said otherwise, with alice's and
+// bob's keys from keyDir and with carol's certificate from a local CA, and
+// writes that CA's trusted root (keyDir/trusted_root.json) and another
+// CA's (keyDir/other_root.json):
+//
+//	team/keyed:1.0      alice's bundle signature, alice's CycloneDX SBOM, bob's SPDX SBOM
+//	team/keyless:1.0    carol's bundle signature and SLSA provenance, certified for
+//	                    https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main
+//	                    by https://token.actions.githubusercontent.com
+//	team/both:1.0       alice's legacy .sig signature and bob's bundle signature
+//	reg: team/fallback:1.0  alice's bundle signature through the referrers tag fallback
+func signBundleImages(t *testing.T, cosign, reg, keyDir string) string {
+	t.Helper()
+	refReg := cosigntest.ReferrersRegistry(t)
+	alice, bob := filepath.Join(keyDir, "alice.key"), filepath.Join(keyDir, "bob.key")
+	carol, carolPub := cosigntest.KeyPair(t, cosign, keyDir, "carol")
+	ca := cosigntest.NewCA(t, keyDir)
+	cert := ca.Issue(t, "carol", carolPub, "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main", "https://token.actions.githubusercontent.com")
+	if err := os.Rename(ca.TrustedRoot(t, cosign), filepath.Join(keyDir, "trusted_root.json")); err != nil {
+		t.Fatal(err)
+	}
+	otherDir := t.TempDir()
+	if err := os.Rename(cosigntest.NewCA(t, otherDir).TrustedRoot(t, cosign), filepath.Join(keyDir, "other_root.json")); err != nil {
+		t.Fatal(err)
+	}
+	pred := func(name, body string) string {
+		p := filepath.Join(keyDir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cdx := pred("cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}`)
+	spdx := pred("spdx.json", `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"keyed","dataLicense":"CC0-1.0"}`)
+	slsa := pred("slsa.json", `{"builder":{"id":"https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"},"buildType":"https://github.com/slsa-framework/slsa-github-generator/generic@v1"}`)
+	push := func(reg, repo string) string {
+		img := imagetest.Image(t, []imagetest.File{{Name: "etc/" + repo, Body: repo + " in a sigstore bundle\n"}})
+		return imagetest.Push(t, reg+"/team/"+repo+":1.0", img)
+	}
+	keyed := push(refReg, "keyed")
+	cosigntest.SignBundle(t, cosign, alice, keyed)
+	cosigntest.Attest(t, cosign, alice, "cyclonedx", cdx, keyed, true)
+	cosigntest.Attest(t, cosign, bob, "spdxjson", spdx, keyed, true)
+	keyless := push(refReg, "keyless")
+	cosigntest.SignBundleWithCertificate(t, cosign, carol, cert, ca.ChainPEM, keyless)
+	cosigntest.Attest(t, cosign, carol, "slsaprovenance", slsa, keyless, true, "--certificate", cert, "--certificate-chain", ca.ChainPEM)
+	both := push(refReg, "both")
+	cosigntest.Sign(t, cosign, alice, both)
+	cosigntest.SignBundle(t, cosign, bob, both)
+	cosigntest.SignBundle(t, cosign, alice, push(reg, "fallback"))
+	return refReg
 }
 
 // signedTLSRegistry serves a registry over TLS with a certificate only its

@@ -53,10 +53,11 @@ func SignBundleWithCertificate(t testing.TB, cosign, key, cert, chain, ref strin
 // Attest attaches an attestation of type typ (cyclonedx, spdxjson,
 // slsaprovenance, ...) with the predicate file predicate to ref, signed
 // with key: in sigstore's bundle format through referrers when bundle is
-// true, else in the legacy ".att" tag.
-func Attest(t testing.TB, cosign, key, typ, predicate, ref string, bundle bool) {
+// true, else in the legacy ".att" tag. extra are more cosign flags, e.g.
+// --certificate and --certificate-chain.
+func Attest(t testing.TB, cosign, key, typ, predicate, ref string, bundle bool, extra ...string) {
 	t.Helper()
-	args := []string{"attest", "--key", key, "--type", typ, "--predicate", predicate}
+	args := append([]string{"attest", "--key", key, "--type", typ, "--predicate", predicate}, extra...)
 	if bundle {
 		args = append(args, offline...)
 	} else {
