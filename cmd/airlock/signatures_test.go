@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/pem"
 	"io"
 	"log"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/airlockhq/airlock/internal/cosigntest"
 	"github.com/airlockhq/airlock/internal/imagetest"
+	"github.com/airlockhq/airlock/internal/miniotest"
 )
 
 // TestSignatureScripts runs the scripts about upstream cosign signatures
@@ -32,12 +36,19 @@ func TestSignatureScripts(t *testing.T) {
 	keyDir := signScriptImages(t, cosign, reg)
 	tlsReg, tlsCA := signedTLSRegistry(t, cosign, keyDir)
 	refReg := signBundleImages(t, cosign, reg, keyDir)
+	srv := miniotest.Start(t) // import stores the carried evidence
+	client := srv.Client()
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/signatures",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REGISTRY", reg)
 			env.Setenv("TLS_REGISTRY", tlsReg)
 			env.Setenv("REFERRERS_REGISTRY", refReg)
+			env.Setenv("ENDPOINT", srv.Endpoint)
+			env.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+			env.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+			env.Setenv("AWS_REGION", "us-east-1")
+			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
 			if err := os.WriteFile(filepath.Join(env.WorkDir, "registry-ca.pem"), tlsCA, 0o644); err != nil {
 				return err
@@ -58,6 +69,11 @@ func TestSignatureScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
+			"mkbucket": func(ts *testscript.TestScript, neg bool, args []string) {
+				_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(args[0])})
+				ts.Check(err)
+			},
+			"s3ls": s3ls(client),
 		},
 	})
 }
