@@ -51,6 +51,10 @@ type Attestation struct {
 	Manifest string `json:"manifest"`
 	// Bundle is the digest of the sigstore bundle layer.
 	Bundle string `json:"bundle"`
+	// Format is "" for a sigstore bundle attached through referrers, or
+	// "dsse" for a legacy attestation: Manifest is then the manifest at the
+	// "sha256-<hex>.att" tag and Bundle its DSSE envelope layer.
+	Format string `json:"format,omitempty"`
 }
 
 // Bounds of a signature record's lists and strings (docs/format.md
@@ -91,6 +95,9 @@ func (s *Signature) Check() error {
 		u, err := url.Parse(a.PredicateType)
 		if err != nil || !u.IsAbs() || len(a.PredicateType) > maxPredicateType || !printable(a.PredicateType) {
 			return fmt.Errorf("attestation predicate type %q is not an absolute URI of at most %d printable bytes", a.PredicateType, maxPredicateType)
+		}
+		if a.Format != "" && a.Format != "dsse" {
+			return fmt.Errorf("attestation %s: unknown format %q (if a newer airlock wrote the bundle, upgrade)", a.PredicateType, a.Format)
 		}
 		if !isDigest(a.Manifest) || !isDigest(a.Bundle) {
 			return fmt.Errorf("attestation %s: manifest %q or bundle %q is not sha256:<64 hex digits>", a.PredicateType, a.Manifest, a.Bundle)

@@ -30,6 +30,7 @@ func TestSignatureCheck(t *testing.T) {
 		"relative predicate":  {func(s *Signature) { s.Attestations[0].PredicateType = "cyclonedx" }, "absolute URI"},
 		"newline predicate":   {func(s *Signature) { s.Attestations[0].PredicateType = "https://x/\n" }, "absolute URI"},
 		"attestation bundle":  {func(s *Signature) { s.Attestations[0].Bundle = "md5:1" }, "not sha256"},
+		"attestation format":  {func(s *Signature) { s.Attestations[0].Format = "jws" }, "unknown format"},
 		"too many identities": {func(s *Signature) { s.Identities = make([]Identity, MaxIdentities+1) }, "identities, more than"},
 	} {
 		s := good()

@@ -3,6 +3,7 @@ package provenance_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +58,10 @@ func TestBundles(t *testing.T) {
 	cosigntest.SignBundle(t, cosign, aliceKey, fallbackRef)
 	certRef := push(refReg, "keyless")
 	cosigntest.SignBundleWithCertificate(t, cosign, carolKey, carolCert, ca.ChainPEM, certRef)
+	legacyRef := push(refReg, "legacyatt")
+	cosigntest.Sign(t, cosign, aliceKey, legacyRef)
+	cosigntest.Attest(t, cosign, aliceKey, "cyclonedx", sbom, legacyRef, false)
+	cosigntest.Attest(t, cosign, bobKey, "spdxjson", sbom, legacyRef, false)
 	bothRef := push(refReg, "both")
 	cosigntest.Sign(t, cosign, aliceKey, bothRef)
 	cosigntest.SignBundle(t, cosign, bobKey, bothRef)
@@ -73,10 +78,12 @@ func TestBundles(t *testing.T) {
 		attested  string // the predicate type carried
 		reason    string // part of the expected error
 		identity  bool   // a certificate identity is recorded
+		note      string // part of the one note expected
 		recheckBy *provenance.Policy
 	}{
 		{name: "referrers/key", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, bundle: true},
 		{name: "referrers/key/attestations", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}, Attestations: true}, bundle: true, attested: "https://cyclonedx.org/bom"},
+		{name: "referrers/key/attestations/otherkey", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{bob, alice}, Attestations: true}, bundle: true, attested: "https://cyclonedx.org/bom"},
 		{name: "referrers/wrongkey", ref: keyRef, policy: provenance.Policy{Keys: []*provenance.Key{bob}}, reason: "no signature verifies"},
 		{name: "fallback/key", ref: fallbackRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, bundle: true},
 		{name: "certificate/identity", ref: certRef, policy: provenance.Policy{Root: root, Identities: good}, bundle: true, identity: true},
@@ -84,6 +91,7 @@ func TestBundles(t *testing.T) {
 		{name: "certificate/wrongissuer", ref: certRef, policy: provenance.Policy{Root: root, Identities: []provenance.IdentityPolicy{{SubjectRegexp: `acme`, Issuer: "https://accounts.google.com"}}}, reason: "no signature verifies"},
 		{name: "certificate/noroot", ref: certRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, reason: "no trusted root"},
 		{name: "certificate/keydoesnotcount", ref: keyRef, policy: provenance.Policy{Root: root, Identities: good}, reason: "signed with a key"},
+		{name: "legacy/attestations", ref: legacyRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}, Attestations: true}, legacy: true, attested: "https://cyclonedx.org/bom", note: ".att does not verify and is left out"},
 		{name: "both/legacy", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, legacy: true},
 		{name: "both/bundle", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{bob}}, bundle: true},
 		{name: "both/either", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{alice, bob}}, legacy: true, bundle: true},
@@ -116,6 +124,9 @@ func TestBundles(t *testing.T) {
 			}
 			if err := r.Check(); err != nil {
 				t.Fatal(err)
+			}
+			if c.note == "" && len(ev.Notes) > 0 || c.note != "" && (len(ev.Notes) != 1 || !strings.Contains(ev.Notes[0], c.note)) {
+				t.Fatalf("notes = %q, want one with %q", ev.Notes, c.note)
 			}
 			recheckBundles(t, s, ev, c.policy, c.attested)
 		})
@@ -157,7 +168,25 @@ func recheckBundles(t *testing.T, s provenance.Subject, ev *provenance.Evidence,
 			t.Fatal("carried evidence verified with no key")
 		}
 	}
-	for _, m := range append(append([]string(nil), rec.Bundles...), attestedManifests(rec)...) {
+	for _, a := range rec.Attestations {
+		if a.Format != provenance.FormatDSSE {
+			continue
+		}
+		h, _ := v1.NewHash(a.Bundle)
+		tampered := maps.Clone(ev.Blobs)
+		tampered[h] = []byte(strings.Replace(string(ev.Blobs[h]), `"sig":"M`, `"sig":"N`, 1))
+		if string(tampered[h]) == string(ev.Blobs[h]) {
+			t.Fatalf("attestation %s: no signature to change in %s", h, ev.Blobs[h])
+		}
+		if _, err := provenance.CheckCarried(ctx, img, lookup(tampered), p); err == nil || !strings.Contains(err.Error(), "attestation") {
+			t.Fatalf("a changed legacy attestation: err = %v", err)
+		}
+		delete(tampered, h)
+		if _, err := provenance.CheckCarried(ctx, img, lookup(tampered), p); err == nil || !strings.Contains(err.Error(), "not carried") {
+			t.Fatalf("a missing legacy attestation: err = %v", err)
+		}
+	}
+	for _, m := range append(append([]string(nil), rec.Bundles...), bundleAttestations(rec)...) {
 		h, _ := v1.NewHash(m)
 		raw := ev.Blobs[h]
 		desc, _ := v1.ParseManifest(strings.NewReader(string(raw)))
@@ -187,10 +216,12 @@ func recheckBundles(t *testing.T, s provenance.Subject, ev *provenance.Evidence,
 	}
 }
 
-func attestedManifests(rec manifest.Signature) []string {
+func bundleAttestations(rec manifest.Signature) []string {
 	var out []string
 	for _, a := range rec.Attestations {
-		out = append(out, a.Manifest)
+		if a.Format != provenance.FormatDSSE {
+			out = append(out, a.Manifest)
+		}
 	}
 	return out
 }

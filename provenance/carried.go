@@ -121,9 +121,20 @@ func CheckCarried(ctx context.Context, img *manifest.Image, blob func(v1.Hash) (
 		return nil, fail(s.SignedDigest, "no carried signature verifies: %s", strings.Join(why, "; "))
 	}
 	for _, a := range s.Attestations {
-		bv, err := carriedBundle(get, a.Manifest, a.Bundle, signed, p, ids)
-		if err == nil && bv.PredicateType != a.PredicateType {
-			err = fmt.Errorf("its statement's predicate type is %s", bv.PredicateType)
+		var (
+			typ string
+			err error
+		)
+		if a.Format == FormatDSSE {
+			typ, err = carriedEnvelope(ctx, get, a, signed, p.Keys)
+		} else {
+			var bv *bundleVerdict
+			if bv, err = carriedBundle(get, a.Manifest, a.Bundle, signed, p, ids); err == nil {
+				typ = bv.PredicateType
+			}
+		}
+		if err == nil && typ != a.PredicateType {
+			err = fmt.Errorf("its statement's predicate type is %s", typ)
 		}
 		if err != nil {
 			return nil, fail(s.SignedDigest, "the carried %s attestation %s does not verify: %v", a.PredicateType, a.Manifest, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -212,6 +213,19 @@ func (v *Verifier) Check(ctx context.Context, s Subject, p Policy) (*Evidence, e
 		}
 		if ev.Blobs, err = v.material(ctx, s, d, legacy, carry); err != nil {
 			return nil, v.fail(s, d, p, err.Error())
+		}
+		if p.Attestations && len(p.Keys) > 0 {
+			atts, blobs, notes, err := v.legacyAttestations(ctx, s.Repo, d, p.Keys)
+			if err != nil {
+				return nil, &FetchError{Image: s.Source, Digest: d.String(), Err: err}
+			}
+			if room := manifest.MaxAttestations - len(ev.Record.Attestations); len(atts) > room {
+				notes = append(notes, fmt.Sprintf("more than %d attestations; %d legacy ones are left out", manifest.MaxAttestations, len(atts)-room))
+				atts = atts[:room]
+			}
+			ev.Record.Attestations = append(ev.Record.Attestations, atts...)
+			ev.Notes = append(ev.Notes, notes...)
+			maps.Copy(ev.Blobs, blobs)
 		}
 		if legacy != nil {
 			smd, _ := sigs.Digest()

@@ -139,6 +139,7 @@ func signScriptImages(t *testing.T, cosign, reg string) string {
 //	                    by https://token.actions.githubusercontent.com
 //	team/both:1.0       alice's legacy .sig signature and bob's bundle signature
 //	reg: team/fallback:1.0  alice's bundle signature through the referrers tag fallback
+//	reg: team/legacyatt:1.0 alice's legacy .sig signature and .att CycloneDX SBOM
 func signBundleImages(t *testing.T, cosign, reg, keyDir string) string {
 	t.Helper()
 	refReg := cosigntest.ReferrersRegistry(t)
@@ -178,6 +179,9 @@ func signBundleImages(t *testing.T, cosign, reg, keyDir string) string {
 	cosigntest.Sign(t, cosign, alice, both)
 	cosigntest.SignBundle(t, cosign, bob, both)
 	cosigntest.SignBundle(t, cosign, alice, push(reg, "fallback"))
+	legacy := push(reg, "legacyatt")
+	cosigntest.Sign(t, cosign, alice, legacy)
+	cosigntest.Attest(t, cosign, alice, "cyclonedx", cdx, legacy, false)
 	return refReg
 }
 
