@@ -3,12 +3,18 @@ package provenance_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/internal/cosigntest"
@@ -224,4 +230,40 @@ func bundleAttestations(rec manifest.Signature) []string {
 		}
 	}
 	return out
+}
+
+// TestBundlesRefusingRegistry: a registry that answers the referrers API
+// with 405 instead of 404 still has its referrers tag fallback read.
+func TestBundlesRefusingRegistry(t *testing.T) {
+	cosign := cosigntest.Binary(t)
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var refusing atomic.Bool // cosign itself needs the 404 to sign
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refusing.Load() && strings.Contains(r.URL.Path, "/referrers/") {
+			http.Error(w, `{"errors":[{"code":"UNSUPPORTED","message":"no referrers API"}]}`, http.StatusMethodNotAllowed)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	key, pub := cosigntest.KeyPair(t, cosign, dir, "alice")
+	alice, err := provenance.LoadKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := imagetest.Push(t, host+"/team/refusing:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/refusing", Body: "x"}}))
+	cosigntest.SignBundle(t, cosign, key, signed)
+	plain := imagetest.Push(t, host+"/team/plain:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/plain", Body: "y"}}))
+	refusing.Store(true)
+	v := provenance.New()
+	ev, err := v.Check(context.Background(), subject(t, signed, nil), provenance.Policy{Keys: []*provenance.Key{alice}, Require: true})
+	if err != nil || len(ev.Record.Bundles) != 1 {
+		t.Fatalf("signed through the tag fallback: %+v, %v", ev, err)
+	}
+	ev, err = v.Check(context.Background(), subject(t, plain, nil), provenance.Policy{Keys: []*provenance.Key{alice}})
+	if err != nil || ev.Record.Status != provenance.Unsigned {
+		t.Fatalf("unsigned: %+v, %v", ev, err)
+	}
 }

@@ -3,16 +3,20 @@ package provenance
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -445,6 +449,10 @@ func (v *Verifier) material(ctx context.Context, s Subject, d v1.Hash, sigs oci.
 // bundle is read bounded and checked against its digest.
 func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Hash) ([]referrer, error) {
 	idx, err := remote.Referrers(repo.Digest(d.String()), v.remoteOptions(ctx)...)
+	var terr *transport.Error
+	if errors.As(err, &terr) && (terr.StatusCode == http.StatusMethodNotAllowed || terr.StatusCode == http.StatusNotImplemented) {
+		idx, err = v.referrersTag(ctx, repo, d) // a registry that refuses the API instead of answering 404
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -482,6 +490,17 @@ func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Has
 		out = append(out, referrer{Manifest: desc.Digest, RawManifest: got.Manifest, Layer: layer.Digest, Bundle: b, Claimed: desc.Annotations[predicateAnnotation]})
 	}
 	return out, nil
+}
+
+// referrersTag reads the referrers tag fallback "sha256-<hex>" of d; none
+// is an empty index.
+func (v *Verifier) referrersTag(ctx context.Context, repo name.Repository, d v1.Hash) (v1.ImageIndex, error) {
+	idx, err := remote.Index(repo.Tag(d.Algorithm+"-"+d.Hex), v.remoteOptions(ctx)...)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return empty.Index, nil
+	}
+	return idx, err
 }
 
 // readBlob reads a layer of at most MaxBlobSize bytes and checks its
