@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
-	"github.com/airlockhq/airlock/internal/bounded"
 	"github.com/airlockhq/airlock/manifest"
 )
 
@@ -45,16 +43,9 @@ type TrustedRoot struct {
 // LoadTrustedRoot reads a trusted_root.json as `cosign trusted-root
 // create` writes it or as sigstore's TUF repository publishes it.
 func LoadTrustedRoot(path string) (*TrustedRoot, error) {
-	fi, err := os.Stat(path)
+	b, err := readFile("trusted root", path, maxTrustedRoot, "a trusted_root.json")
 	if err != nil {
-		return nil, fmt.Errorf("trusted root %s: %w", path, err)
-	}
-	if fi.Size() > maxTrustedRoot {
-		return nil, fmt.Errorf("trusted root %s: larger than %d bytes, not a trusted_root.json", path, maxTrustedRoot)
-	}
-	b, err := bounded.ReadFile(path, maxTrustedRoot)
-	if err != nil {
-		return nil, fmt.Errorf("trusted root %s: %w", path, err)
+		return nil, err
 	}
 	tr, err := root.NewTrustedRootFromJSON(b)
 	if err != nil {

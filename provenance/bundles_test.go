@@ -267,3 +267,31 @@ func TestBundlesRefusingRegistry(t *testing.T) {
 		t.Fatalf("unsigned: %+v, %v", ev, err)
 	}
 }
+
+func TestLoadTrustedRoot(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing.json"):                                                              "no such file",
+		write("big.json", strings.Repeat(" ", 1<<20+1)):                                                 "larger than 1048576 bytes, not a trusted_root.json",
+		write("pem.json", "-----BEGIN PUBLIC KEY-----\n"):                                               "want sigstore's trusted_root.json format",
+		write("noca.json", `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`): "lists no certificate authority",
+	} {
+		_, err := provenance.LoadTrustedRoot(path)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err = %v, want the path and %q", filepath.Base(path), err, want)
+		}
+	}
+	if err := (provenance.IdentityPolicy{SubjectRegexp: "(", Issuer: "x"}).Check(); err == nil {
+		t.Error("a regexp that does not compile passed")
+	}
+	if err := (provenance.IdentityPolicy{SubjectRegexp: "x"}).Check(); err == nil {
+		t.Error("an identity without an issuer passed")
+	}
+}
