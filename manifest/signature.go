@@ -108,13 +108,5 @@ func (s *Signature) Check() error {
 
 func isDigest(d string) bool {
 	hex, ok := strings.CutPrefix(d, "sha256:")
-	if !ok || len(hex) != 64 {
-		return false
-	}
-	for _, c := range hex {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return ok && IsSHA256Hex(hex)
 }
