@@ -61,8 +61,10 @@ write one signed bundle NAME.tar (or NAME.tar.001... with --part-size).
 Images come from arguments and/or a list file (-f): one reference per line,
 '#' comments, an optional override "REF as NAME:VERSION", and an optional
 "verify=PATH" naming the cosign public key the image must be signed with
-(relative to the list's folder), and an optional "lint=error|warn|off"
-overriding --lint for that image. Each tgz is
+(relative to the list's folder), optional "identity=REGEXP" and
+"issuer=URL" overriding --certificate-identity-regexp and
+--certificate-oidc-issuer for that image, and an optional
+"lint=error|warn|off" overriding --lint for that image. Each tgz is
 destined for the S3 key NAME/NAME-VERSION.tgz (NAME: the repository's last
 path element, VERSION: the tag), or --key-template. Every reference is
 resolved before any work starts. With several --platform, each image is
@@ -84,7 +86,14 @@ verify with one of the keys. A signature that does not verify stops the
 export (exit 3) before any bundle is written; an unsigned image is reported
 and recorded, or refused with --require-signatures. The result is recorded
 in the signed manifest; --carry-signatures also carries the evidence so that
-'airlock verify --image-signatures KEY.pub' re-checks it offline.
+'airlock verify --image-signatures KEY.pub' re-checks it offline. Both of
+cosign's schemes are read: the ".sig" tag, and sigstore bundles attached
+through the referrers API or its tag fallback (cosign sign
+--new-bundle-format). With --trusted-root trusted_root.json, certificate-based
+(keyless) bundles verify when the certificate chains to one of its
+authorities and its identity matches the image's policy, still offline.
+--carry-attestations also carries the attestations (SBOMs, SLSA
+provenance) that verify under the same policy.
 
 While it flattens, export checks each image for what fails or misbehaves in
 a Concourse task (README "Will it run in Concourse?"): metadata.json's user
