@@ -100,6 +100,34 @@ type referrer struct {
 	Claimed string
 }
 
+// sigReferrer is a legacy cosign signature manifest attached as a
+// referrer (cosign sign --registry-referrers-mode=oci-1-1): the same
+// layers as at the ".sig" tag.
+type sigReferrer struct {
+	Manifest v1.Hash
+	Blobs    map[v1.Hash][]byte // the manifest and its payloads
+}
+
+// SigArtifactType is the artifact (config media) type of a cosign
+// signature manifest attached as a referrer.
+const SigArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
+
+// parseSigReferrer checks that raw is a cosign signature manifest of d and
+// returns its layers.
+func parseSigReferrer(raw []byte, d v1.Hash) ([]v1.Descriptor, bool) {
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil || m.Subject == nil || m.Subject.Digest != d {
+		return nil, false
+	}
+	if string(m.Config.MediaType) != SigArtifactType && m.Config.ArtifactType != SigArtifactType {
+		return nil, false
+	}
+	if len(m.Layers) > maxReferrers {
+		return nil, false
+	}
+	return m.Layers, true
+}
+
 // predicateAnnotation is where cosign writes a bundle's predicate type on
 // its referrer manifest.
 const predicateAnnotation = "dev.sigstore.bundle.predicateType"

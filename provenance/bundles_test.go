@@ -68,6 +68,8 @@ func TestBundles(t *testing.T) {
 	cosigntest.Sign(t, cosign, aliceKey, legacyRef)
 	cosigntest.Attest(t, cosign, aliceKey, "cyclonedx", sbom, legacyRef, false)
 	cosigntest.Attest(t, cosign, bobKey, "spdxjson", sbom, legacyRef, false)
+	sigRefRef := push(refReg, "sigreferrer")
+	cosigntest.SignReferrer(t, cosign, aliceKey, sigRefRef)
 	bothRef := push(refReg, "both")
 	cosigntest.Sign(t, cosign, aliceKey, bothRef)
 	cosigntest.SignBundle(t, cosign, bobKey, bothRef)
@@ -97,6 +99,8 @@ func TestBundles(t *testing.T) {
 		{name: "certificate/wrongissuer", ref: certRef, policy: provenance.Policy{Root: root, Identities: []provenance.IdentityPolicy{{SubjectRegexp: `acme`, Issuer: "https://accounts.google.com"}}}, reason: "no signature verifies"},
 		{name: "certificate/noroot", ref: certRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, reason: "no trusted root"},
 		{name: "certificate/keydoesnotcount", ref: keyRef, policy: provenance.Policy{Root: root, Identities: good}, reason: "signed with a key"},
+		{name: "referrers/legacy", ref: sigRefRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}, Require: true}, legacy: true},
+		{name: "referrers/legacy/wrongkey", ref: sigRefRef, policy: provenance.Policy{Keys: []*provenance.Key{bob}}, reason: "signature referrer sha256:"},
 		{name: "legacy/attestations", ref: legacyRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}, Attestations: true}, legacy: true, attested: "https://cyclonedx.org/bom", note: ".att does not verify and is left out"},
 		{name: "both/legacy", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{alice}}, legacy: true},
 		{name: "both/bundle", ref: bothRef, policy: provenance.Policy{Keys: []*provenance.Key{bob}}, bundle: true},

@@ -93,7 +93,7 @@ func CheckCarried(ctx context.Context, img *manifest.Image, blob func(v1.Hash) (
 	rec := &Rechecked{SignedDigest: signed.String()}
 	var why []string
 	if s.SignatureManifest != "" {
-		keys, w, err := checkLegacy(ctx, get, s.SignatureManifest, signed, p.Keys)
+		keys, _, w, err := checkLegacy(ctx, get, s.SignatureManifest, signed, p.Keys)
 		if err != nil {
 			return nil, fail(s.SignedDigest, "%v", err)
 		}
@@ -178,30 +178,31 @@ func carriedBundle(get func(string, v1.Hash) ([]byte, error), m, layer string, s
 	return verifyBundle(b, signed, p.Keys, p.Root, ids)
 }
 
-// checkLegacy verifies the carried legacy signatures of the signature
-// manifest sm with keys; it returns the ids of the keys that verified one,
-// or why none did.
-func checkLegacy(ctx context.Context, get func(string, v1.Hash) ([]byte, error), sm string, signed v1.Hash, keys []*Key) ([]string, []string, error) {
+// checkLegacy verifies the legacy signatures of the signature manifest sm
+// (at the ".sig" tag or a cosign signature referrer) with keys; it returns
+// the ids of the keys that verified one and the digests of the payloads
+// that verified, or why none did.
+func checkLegacy(ctx context.Context, get func(string, v1.Hash) ([]byte, error), sm string, signed v1.Hash, keys []*Key) ([]string, []string, []string, error) {
 	h, err := v1.NewHash(sm)
 	if err != nil {
-		return nil, nil, errors.New("malformed signature manifest digest in the signed manifest")
+		return nil, nil, nil, errors.New("malformed signature manifest digest in the signed manifest")
 	}
 	raw, err := get("signature manifest", h)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, nil, fmt.Errorf("signature manifest %s: %w", h, err)
+		return nil, nil, nil, fmt.Errorf("signature manifest %s: %w", h, err)
 	}
-	var ids, why []string
+	var ids, verified, why []string
 	if len(keys) == 0 && len(m.Layers) > 0 {
 		why = append(why, "the legacy signatures need a cosign public key (--image-signatures)")
 	}
 	for _, l := range m.Layers {
 		payload, err := get("signature payload", l.Digest)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		opts := []static.Option{static.WithAnnotations(l.Annotations), static.WithLayerMediaType(l.MediaType)}
 		if c := l.Annotations[certAnnotation]; c != "" {
@@ -209,7 +210,7 @@ func checkLegacy(ctx context.Context, get func(string, v1.Hash) ([]byte, error),
 		}
 		sig, err := static.NewSignature(payload, l.Annotations[static.SignatureAnnotationKey], opts...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("signature %s: %v", l.Digest, err)
+			return nil, nil, nil, fmt.Errorf("signature %s: %v", l.Digest, err)
 		}
 		for _, k := range keys {
 			if err := verifyOne(ctx, sig, signed, k); err != nil {
@@ -219,9 +220,12 @@ func checkLegacy(ctx context.Context, get func(string, v1.Hash) ([]byte, error),
 			if !slices.Contains(ids, k.ID) {
 				ids = append(ids, k.ID)
 			}
+			if !slices.Contains(verified, l.Digest.String()) {
+				verified = append(verified, l.Digest.String())
+			}
 		}
 	}
-	return ids, why, nil
+	return ids, verified, why, nil
 }
 
 // checkChain checks that signed leads to the converted image digest: it is

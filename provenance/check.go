@@ -193,31 +193,35 @@ func (v *Verifier) Check(ctx context.Context, s Subject, p Policy) (*Evidence, e
 		if err == nil {
 			list, err = sigs.Get()
 		}
-		var refs []referrer
+		var (
+			refs    []referrer
+			sigRefs []sigReferrer
+		)
 		if err == nil {
-			refs, err = v.referrers(ctx, s.Repo, d)
+			refs, sigRefs, err = v.referrers(ctx, s.Repo, d)
 		}
 		if err != nil {
 			return nil, &FetchError{Image: s.Source, Digest: d.String(), Err: err}
 		}
-		if len(list) == 0 && len(refs) == 0 {
+		if len(list) == 0 && len(refs) == 0 && len(sigRefs) == 0 {
 			continue
 		}
 		found = true
-		rec, carry, notes, why := verifyCandidate(ctx, list, refs, d, p)
+		rec, carry, notes, why := verifyCandidate(ctx, list, sigRefs, refs, d, p)
 		if rec == nil {
 			reasons = append(reasons, fmt.Sprintf("%s: %s", d, why))
 			continue
 		}
 		rec.Status, rec.Checked, rec.SignedDigest = Verified, checked, d.String()
 		ev := &Evidence{Record: *rec, Notes: notes}
-		legacy := sigs
-		if len(rec.Signatures) == 0 {
+		legacy := sigs // the tag's signatures verified
+		if len(rec.Signatures) == 0 || rec.SignatureManifest != "" {
 			legacy = nil
 		}
-		if ev.Blobs, err = v.material(ctx, s, d, legacy, carry); err != nil {
+		if ev.Blobs, err = v.material(ctx, s, d, legacy, carry.refs); err != nil {
 			return nil, v.fail(s, d, p, err.Error())
 		}
+		maps.Copy(ev.Blobs, carry.sigs)
 		if p.Attestations && len(p.Keys) > 0 {
 			atts, blobs, notes, err := v.legacyAttestations(ctx, s.Repo, d, p.Keys)
 			if err != nil {
@@ -246,26 +250,51 @@ func (v *Verifier) Check(ctx context.Context, s Subject, p Policy) (*Evidence, e
 	return &Evidence{Record: manifest.Signature{Status: Unsigned, Checked: checked}}, nil
 }
 
-// verifyCandidate verifies the legacy signatures and the sigstore bundles
-// of digest d under p. It returns the record (nil when no signature
-// verified, with why), the referrers whose bundles verified and travel as
-// evidence, and notes on attestations left out.
-func verifyCandidate(ctx context.Context, list []oci.Signature, refs []referrer, d v1.Hash, p Policy) (*manifest.Signature, []referrer, []string, string) {
+// carriedRefs is what a verified candidate carries besides the image: the
+// referrers whose sigstore bundles verified, and the blobs of a cosign
+// signature referrer that verified.
+type carriedRefs struct {
+	refs []referrer
+	sigs map[v1.Hash][]byte
+}
+
+// verifyCandidate verifies the legacy signatures (at the tag, list, or as
+// referrers, sigRefs) and the sigstore bundles of digest d under p. It
+// returns the record (nil when no signature verified, with why), what
+// travels as evidence, and notes on attestations left out.
+func verifyCandidate(ctx context.Context, list []oci.Signature, sigRefs []sigReferrer, refs []referrer, d v1.Hash, p Policy) (*manifest.Signature, carriedRefs, []string, string) {
 	rec := &manifest.Signature{}
-	var why []string
-	if len(list) > 0 {
+	var (
+		why   []string
+		carry carriedRefs
+		notes []string
+	)
+	if len(list) > 0 || len(sigRefs) > 0 {
 		if len(p.Keys) == 0 {
 			why = append(why, "the signatures at "+sigTags([]v1.Hash{d})+" need a cosign public key")
 		} else if r, w := verifyAll(ctx, list, d, p.Keys); r != nil {
 			rec = r
-		} else {
+		} else if len(list) > 0 {
 			why = append(why, w)
 		}
 	}
-	var (
-		carry []referrer
-		notes []string
-	)
+	for _, sr := range sigRefs {
+		if len(rec.Signatures) > 0 || len(p.Keys) == 0 {
+			break
+		}
+		get := func(what string, h v1.Hash) ([]byte, error) {
+			if b, ok := sr.Blobs[h]; ok {
+				return b, nil
+			}
+			return nil, fmt.Errorf("the %s %s was not read", what, h)
+		}
+		ids, verified, w, err := checkLegacy(ctx, get, sr.Manifest.String(), d, p.Keys)
+		if err != nil || len(ids) == 0 {
+			why = append(why, fmt.Sprintf("signature referrer %s: %v", sr.Manifest, errors.Join(err, errors.New(strings.Join(w, "; ")))))
+			continue
+		}
+		rec.Keys, rec.Signatures, rec.SignatureManifest, carry.sigs = ids, verified, sr.Manifest.String(), sr.Blobs
+	}
 	for _, r := range refs {
 		bv, err := verifyBundle(r.Bundle, d, p.Keys, p.Root, p.Identities)
 		if err != nil {
@@ -281,7 +310,7 @@ func verifyCandidate(ctx context.Context, list []oci.Signature, refs []referrer,
 			continue
 		}
 		addTrust(rec, bv)
-		carry = append(carry, r)
+		carry.refs = append(carry.refs, r)
 		if bv.PredicateType == SignPredicate {
 			rec.Bundles = append(rec.Bundles, r.Manifest.String())
 			continue
@@ -293,7 +322,7 @@ func verifyCandidate(ctx context.Context, list []oci.Signature, refs []referrer,
 		rec.Attestations = append(rec.Attestations, manifest.Attestation{PredicateType: bv.PredicateType, Manifest: r.Manifest.String(), Bundle: r.Layer.String()})
 	}
 	if len(rec.Signatures) == 0 && len(rec.Bundles) == 0 {
-		return nil, nil, nil, strings.Join(why, "; ")
+		return nil, carriedRefs{}, nil, strings.Join(why, "; ")
 	}
 	return rec, carry, notes, ""
 }
@@ -447,20 +476,23 @@ func (v *Verifier) material(ctx context.Context, s Subject, d v1.Hash, sigs oci.
 // through the referrers API or its tag fallback (at most maxReferrers;
 // referrers that are no sigstore bundle are skipped). Each manifest and
 // bundle is read bounded and checked against its digest.
-func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Hash) ([]referrer, error) {
+func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Hash) ([]referrer, []sigReferrer, error) {
 	idx, err := remote.Referrers(repo.Digest(d.String()), v.remoteOptions(ctx)...)
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusMethodNotAllowed || terr.StatusCode == http.StatusNotImplemented) {
 		idx, err = v.referrersTag(ctx, repo, d) // a registry that refuses the API instead of answering 404
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []referrer
+	var (
+		out  []referrer
+		sigs []sigReferrer
+	)
 	for i, desc := range im.Manifests {
 		if i == maxReferrers {
 			break
@@ -470,10 +502,18 @@ func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Has
 		}
 		got, err := remote.Get(repo.Digest(desc.Digest.String()), v.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, fmt.Errorf("referrer %s: %w", desc.Digest, err)
+			return nil, nil, fmt.Errorf("referrer %s: %w", desc.Digest, err)
 		}
 		if got.Digest != desc.Digest {
-			return nil, fmt.Errorf("referrer %s: the registry gave %s", desc.Digest, got.Digest)
+			return nil, nil, fmt.Errorf("referrer %s: the registry gave %s", desc.Digest, got.Digest)
+		}
+		if layers, ok := parseSigReferrer(got.Manifest, d); ok {
+			sr, err := v.sigReferrer(ctx, repo, desc.Digest, got.Manifest, layers)
+			if err != nil {
+				return nil, nil, err
+			}
+			sigs = append(sigs, *sr)
+			continue
 		}
 		layer, err := parseReferrer(got.Manifest, d)
 		if err != nil {
@@ -481,15 +521,33 @@ func (v *Verifier) referrers(ctx context.Context, repo name.Repository, d v1.Has
 		}
 		l, err := remote.Layer(repo.Digest(layer.Digest.String()), v.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, fmt.Errorf("sigstore bundle %s: %w", layer.Digest, err)
+			return nil, nil, fmt.Errorf("sigstore bundle %s: %w", layer.Digest, err)
 		}
 		b, err := readBlob(l, layer.Digest)
 		if err != nil {
-			return nil, fmt.Errorf("sigstore bundle %s of referrer %s: %w", layer.Digest, desc.Digest, err)
+			return nil, nil, fmt.Errorf("sigstore bundle %s of referrer %s: %w", layer.Digest, desc.Digest, err)
 		}
 		out = append(out, referrer{Manifest: desc.Digest, RawManifest: got.Manifest, Layer: layer.Digest, Bundle: b, Claimed: desc.Annotations[predicateAnnotation]})
 	}
-	return out, nil
+	return out, sigs, nil
+}
+
+// sigReferrer reads the payloads of the cosign signature referrer m.
+func (v *Verifier) sigReferrer(ctx context.Context, repo name.Repository, m v1.Hash, raw []byte, layers []v1.Descriptor) (*sigReferrer, error) {
+	sr := &sigReferrer{Manifest: m, Blobs: map[v1.Hash][]byte{m: raw}}
+	for _, l := range layers {
+		if l.Size > MaxBlobSize {
+			return nil, fmt.Errorf("signature %s of referrer %s: larger than %d bytes", l.Digest, m, MaxBlobSize)
+		}
+		layer, err := remote.Layer(repo.Digest(l.Digest.String()), v.remoteOptions(ctx)...)
+		if err != nil {
+			return nil, fmt.Errorf("signature %s of referrer %s: %w", l.Digest, m, err)
+		}
+		if sr.Blobs[l.Digest], err = readBlob(layer, l.Digest); err != nil {
+			return nil, fmt.Errorf("signature %s of referrer %s: %w", l.Digest, m, err)
+		}
+	}
+	return sr, nil
 }
 
 // referrersTag reads the referrers tag fallback "sha256-<hex>" of d; none

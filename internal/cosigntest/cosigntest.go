@@ -56,10 +56,16 @@ func Sign(t testing.TB, cosign, key, ref string) {
 
 func run(t testing.TB, cosign, dir string, args ...string) {
 	t.Helper()
+	runEnv(t, cosign, dir, nil, args...)
+}
+
+// runEnv runs cosign with env added to the environment.
+func runEnv(t testing.TB, cosign, dir string, env []string, args ...string) {
+	t.Helper()
 	cmd := exec.Command(cosign, args...)
 	cmd.Dir = dir
 	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+home, "DOCKER_CONFIG="+home, "TUF_ROOT="+filepath.Join(home, "tuf"))
+	cmd.Env = append(append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+home, "DOCKER_CONFIG="+home, "TUF_ROOT="+filepath.Join(home, "tuf")), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

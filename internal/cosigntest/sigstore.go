@@ -43,6 +43,15 @@ func SignBundle(t testing.TB, cosign, key, ref string) {
 	run(t, cosign, filepath.Dir(key), append([]string{"sign", "--key", key}, append(offline, ref)...)...)
 }
 
+// SignReferrer signs ref with key in cosign's legacy signature layout,
+// attached as an OCI 1.1 referrer instead of at the ".sig" tag (cosign's
+// experimental --registry-referrers-mode=oci-1-1).
+func SignReferrer(t testing.TB, cosign, key, ref string) {
+	t.Helper()
+	runEnv(t, cosign, filepath.Dir(key), []string{"COSIGN_EXPERIMENTAL=1"}, "sign", "--key", key, "--tlog-upload=false",
+		"--registry-referrers-mode=oci-1-1", "--allow-insecure-registry", "--allow-http-registry", "--yes", ref)
+}
+
 // SignBundleWithCertificate signs ref like SignBundle with key, putting
 // cert (issued for key's public half, see CA.Issue) in the bundle.
 func SignBundleWithCertificate(t testing.TB, cosign, key, cert, chain, ref string) {
