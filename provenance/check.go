@@ -223,17 +223,9 @@ func (v *Verifier) Check(ctx context.Context, s Subject, p Policy) (*Evidence, e
 		}
 		maps.Copy(ev.Blobs, carry.sigs)
 		if p.Attestations && len(p.Keys) > 0 {
-			atts, blobs, notes, err := v.legacyAttestations(ctx, s.Repo, d, p.Keys)
-			if err != nil {
+			if err := v.addLegacyAttestations(ctx, s.Repo, d, p.Keys, ev); err != nil {
 				return nil, &FetchError{Image: s.Source, Digest: d.String(), Err: err}
 			}
-			if room := manifest.MaxAttestations - len(ev.Record.Attestations); len(atts) > room {
-				notes = append(notes, fmt.Sprintf("more than %d attestations; %d legacy ones are left out", manifest.MaxAttestations, len(atts)-room))
-				atts = atts[:room]
-			}
-			ev.Record.Attestations = append(ev.Record.Attestations, atts...)
-			ev.Notes = append(ev.Notes, notes...)
-			maps.Copy(ev.Blobs, blobs)
 		}
 		if legacy != nil {
 			smd, _ := sigs.Digest()

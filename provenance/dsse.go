@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -92,6 +93,23 @@ type statement struct {
 
 type subject struct {
 	Digest map[string]string `json:"digest"`
+}
+
+// addLegacyAttestations adds the legacy attestations of d that verify
+// with keys to ev (up to manifest.MaxAttestations in all).
+func (v *Verifier) addLegacyAttestations(ctx context.Context, repo name.Repository, d v1.Hash, keys []*Key, ev *Evidence) error {
+	atts, blobs, notes, err := v.legacyAttestations(ctx, repo, d, keys)
+	if err != nil {
+		return err
+	}
+	if room := manifest.MaxAttestations - len(ev.Record.Attestations); len(atts) > room {
+		notes = append(notes, fmt.Sprintf("more than %d attestations; %d legacy ones are left out", manifest.MaxAttestations, len(atts)-room))
+		atts = atts[:room]
+	}
+	ev.Record.Attestations = append(ev.Record.Attestations, atts...)
+	ev.Notes = append(ev.Notes, notes...)
+	maps.Copy(ev.Blobs, blobs)
+	return nil
 }
 
 // verifyEnvelope checks a DSSE envelope as `cosign verify-attestation
