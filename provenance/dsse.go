@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -108,7 +107,12 @@ func (v *Verifier) addLegacyAttestations(ctx context.Context, repo name.Reposito
 	}
 	ev.Record.Attestations = append(ev.Record.Attestations, atts...)
 	ev.Notes = append(ev.Notes, notes...)
-	maps.Copy(ev.Blobs, blobs)
+	for _, a := range atts { // the kept ones only
+		for _, d := range []string{a.Manifest, a.Bundle} {
+			h, _ := v1.NewHash(d)
+			ev.Blobs[h] = blobs[h]
+		}
+	}
 	return nil
 }
 
