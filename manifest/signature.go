@@ -82,19 +82,16 @@ func (s *Signature) Check() error {
 		return fmt.Errorf("%d identities, more than %d", len(s.Identities), MaxIdentities)
 	}
 	for _, id := range s.Identities {
-		for _, t := range []string{id.Subject, id.Issuer} {
-			if t == "" || len(t) > maxIdentityText || !printable(t) {
-				return fmt.Errorf("identity %q (issuer %q): want printable text of 1 to %d bytes", id.Subject, id.Issuer, maxIdentityText)
-			}
+		if err := id.Check(); err != nil {
+			return err
 		}
 	}
 	if len(s.Attestations) > MaxAttestations {
 		return fmt.Errorf("%d attestations, more than %d", len(s.Attestations), MaxAttestations)
 	}
 	for _, a := range s.Attestations {
-		u, err := url.Parse(a.PredicateType)
-		if err != nil || !u.IsAbs() || len(a.PredicateType) > maxPredicateType || !printable(a.PredicateType) {
-			return fmt.Errorf("attestation predicate type %q is not an absolute URI of at most %d printable bytes", a.PredicateType, maxPredicateType)
+		if err := CheckPredicateType(a.PredicateType); err != nil {
+			return err
 		}
 		if a.Format != "" && a.Format != "dsse" {
 			return fmt.Errorf("attestation %s: unknown format %q (if a newer airlock wrote the bundle, upgrade)", a.PredicateType, a.Format)
@@ -102,6 +99,27 @@ func (s *Signature) Check() error {
 		if !isDigest(a.Manifest) || !isDigest(a.Bundle) {
 			return fmt.Errorf("attestation %s: manifest %q or bundle %q is not sha256:<64 hex digits>", a.PredicateType, a.Manifest, a.Bundle)
 		}
+	}
+	return nil
+}
+
+// Check checks that both halves of id are printable text of 1 to 1024
+// bytes.
+func (id Identity) Check() error {
+	for _, t := range []string{id.Subject, id.Issuer} {
+		if t == "" || len(t) > maxIdentityText || !printable(t) {
+			return fmt.Errorf("identity %q (issuer %q): want printable text of 1 to %d bytes", id.Subject, id.Issuer, maxIdentityText)
+		}
+	}
+	return nil
+}
+
+// CheckPredicateType checks that t is an absolute URI of at most 256
+// printable bytes.
+func CheckPredicateType(t string) error {
+	u, err := url.Parse(t)
+	if err != nil || !u.IsAbs() || len(t) > maxPredicateType || !printable(t) {
+		return fmt.Errorf("attestation predicate type %q is not an absolute URI of at most %d printable bytes", t, maxPredicateType)
 	}
 	return nil
 }

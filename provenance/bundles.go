@@ -183,6 +183,9 @@ func verifyBundle(raw []byte, d v1.Hash, keys []*Key, tr *TrustedRoot, ids []Ide
 				why = append(why, fmt.Sprintf("key %s: %v", k.Path, err))
 				continue
 			}
+			if err := checkType(predicateType(res)); err != nil {
+				return nil, err
+			}
 			return &bundleVerdict{PredicateType: predicateType(res), Key: k.ID}, nil
 		}
 		if len(why) == 0 {
@@ -226,6 +229,12 @@ func verifyBundle(raw []byte, d v1.Hash, keys []*Key, tr *TrustedRoot, ids []Ide
 		out := &bundleVerdict{PredicateType: predicateType(res)}
 		if c := res.Signature.Certificate; c != nil {
 			out.Identity = &manifest.Identity{Subject: c.SubjectAlternativeName, Issuer: c.Issuer}
+			if err := out.Identity.Check(); err != nil {
+				return nil, fmt.Errorf("the certificate's identity cannot be recorded: %w", err)
+			}
+		}
+		if err := checkType(out.PredicateType); err != nil {
+			return nil, err
 		}
 		return out, nil
 	}
@@ -240,6 +249,14 @@ func verifyWithKey(b *sgbundle.Bundle, artifact verify.ArtifactPolicyOption, k *
 		return nil, err
 	}
 	return v.Verify(b, verify.NewPolicy(artifact, verify.WithKey()))
+}
+
+// checkType refuses a predicate type that the manifest could not record.
+func checkType(t string) error {
+	if t == SignPredicate {
+		return nil
+	}
+	return manifest.CheckPredicateType(t)
 }
 
 // predicateType is the verified statement's predicate type; a bundle with

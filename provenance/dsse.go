@@ -159,7 +159,7 @@ func verifyEnvelope(ctx context.Context, raw []byte, d v1.Hash, keys []*Key) (st
 	if !slices.ContainsFunc(st.Subject, func(s subject) bool { return s.Digest[d.Algorithm] == d.Hex }) {
 		return "", "", fmt.Errorf("the statement's subjects do not include %s", d)
 	}
-	return st.PredicateType, id, nil
+	return st.PredicateType, id, manifest.CheckPredicateType(st.PredicateType)
 }
 
 // carriedEnvelope verifies the carried legacy attestation a for signed.
