@@ -87,3 +87,63 @@ func TestHostileAttestation(t *testing.T) {
 		t.Fatal("the kept attestation is not carried")
 	}
 }
+
+// TestMovedBundle: a valid sigstore bundle of one image, attached as a
+// referrer to another image, does not sign the other image.
+func TestMovedBundle(t *testing.T) {
+	cosignBin := cosigntest.Binary(t)
+	reg := cosigntest.ReferrersRegistry(t)
+	dir := t.TempDir()
+	key, pub := cosigntest.KeyPair(t, cosignBin, dir, "alice")
+	alice, err := provenance.LoadKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := imagetest.Push(t, reg+"/team/signed:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/a", Body: "a"}}))
+	cosigntest.SignBundle(t, cosignBin, key, signed)
+	other := imagetest.Push(t, reg+"/team/other:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/b", Body: "b"}}))
+	sd, _ := name.NewDigest(signed)
+	od, _ := name.NewDigest(other)
+	idx, err := remote.Referrers(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 {
+		t.Fatalf("referrers of %s: %v, %v", signed, im, err)
+	}
+	img, err := remote.Image(sd.Context().Digest(im.Manifests[0].Digest.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the same bundle layer, in a manifest whose subject is the other image
+	desc, err := remote.Get(od)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := mutate.Subject(mutate.Annotations(img, m.Annotations).(v1.Image), desc.Descriptor).(v1.Image)
+	if err := remote.Write(od.Context().Tag("moved"), moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteLayer(od.Context(), layers[0]); err != nil {
+		t.Fatal(err)
+	}
+	if idx, err := remote.Referrers(od); err != nil {
+		t.Fatal(err)
+	} else if im, _ := idx.IndexManifest(); len(im.Manifests) != 1 {
+		t.Fatalf("the moved bundle is not a referrer of %s: %+v", other, im)
+	}
+	_, err = provenance.New().Check(context.Background(), subject(t, other, nil), provenance.Policy{Keys: []*provenance.Key{alice}})
+	if err == nil || !strings.Contains(err.Error(), "no signature verifies") {
+		t.Fatalf("a bundle of %s verified for %s: %v", signed, other, err)
+	}
+	t.Log(err)
+}
