@@ -278,12 +278,7 @@ func TestBundlesRefusingRegistry(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	dir := t.TempDir()
-	key, pub := cosigntest.KeyPair(t, cosign, dir, "alice")
-	alice, err := provenance.LoadKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, alice := publisher(t, cosign)
 	signed := imagetest.Push(t, host+"/team/refusing:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/refusing", Body: "x"}}))
 	cosigntest.SignBundle(t, cosign, key, signed)
 	plain := imagetest.Push(t, host+"/team/plain:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/plain", Body: "y"}}))

@@ -30,12 +30,7 @@ import (
 func TestHostileAttestation(t *testing.T) {
 	cosignBin := cosigntest.Binary(t)
 	reg := imagetest.Registry(t)
-	dir := t.TempDir()
-	key, pub := cosigntest.KeyPair(t, cosignBin, dir, "alice")
-	alice, err := provenance.LoadKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, alice := publisher(t, cosignBin)
 	ref := imagetest.Push(t, reg+"/team/hostile:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/hostile", Body: "h"}}))
 	cosigntest.Sign(t, cosignBin, key, ref)
 	d, err := name.NewDigest(ref)
@@ -93,12 +88,7 @@ func TestHostileAttestation(t *testing.T) {
 func TestMovedBundle(t *testing.T) {
 	cosignBin := cosigntest.Binary(t)
 	reg := cosigntest.ReferrersRegistry(t)
-	dir := t.TempDir()
-	key, pub := cosigntest.KeyPair(t, cosignBin, dir, "alice")
-	alice, err := provenance.LoadKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, alice := publisher(t, cosignBin)
 	signed := imagetest.Push(t, reg+"/team/signed:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/a", Body: "a"}}))
 	cosigntest.SignBundle(t, cosignBin, key, signed)
 	other := imagetest.Push(t, reg+"/team/other:1.0", imagetest.Image(t, []imagetest.File{{Name: "etc/b", Body: "b"}}))
@@ -146,4 +136,16 @@ func TestMovedBundle(t *testing.T) {
 		t.Fatalf("a bundle of %s verified for %s: %v", signed, other, err)
 	}
 	t.Log(err)
+}
+
+// publisher makes a cosign key pair and returns the private key file and
+// the trusted public key.
+func publisher(t *testing.T, cosign string) (string, *provenance.Key) {
+	t.Helper()
+	key, pub := cosigntest.KeyPair(t, cosign, t.TempDir(), "alice")
+	k, err := provenance.LoadKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, k
 }
