@@ -249,7 +249,8 @@ func signedTLSRegistry(t *testing.T, cosign, keyDir string) (host string, caPEM 
 }
 
 // sigRequest reports whether r asks for a cosign signature (the tag
-// sha256-<digest>.sig).
+// sha256-<digest>.sig) or for the referrers of a digest (sigstore bundles).
 func sigRequest(r *http.Request) bool {
-	return strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig")
+	return strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig") ||
+		strings.Contains(r.URL.Path, "/referrers/")
 }
