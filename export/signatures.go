@@ -28,7 +28,9 @@ func WithSignatureCheck(v *provenance.Verifier, policyFor func(source.Target) pr
 }
 
 // WithCarrySignatures adds the evidence of every verified signature (image
-// manifest and config, signed index, signature manifest and payloads) to
+// manifest and config, signed index, signature manifest and payloads,
+// sigstore bundles and their referrer manifests, and the attestations the
+// policy asked for) to
 // the bundle as content-addressed entries under manifest.SignaturePrefix,
 // so that it can be re-checked offline.
 func WithCarrySignatures(carry bool) Option { return func(o *options) { o.carry = carry } }
@@ -59,6 +61,9 @@ func checkSignatures(ctx context.Context, targets []source.Target, o *options, e
 			evidence[i] = ev
 			if ev != nil {
 				emit(signatureEvent(t, ev))
+				for _, n := range ev.Notes {
+					emit(Event{Kind: Warned, Key: t.Key, Source: t.Request.Ref, Digest: ev.Record.SignedDigest, Message: t.Request.Ref + ": " + n})
+				}
 			}
 			return nil
 		})
@@ -82,7 +87,14 @@ func signatureEvent(t source.Target, ev *provenance.Evidence) Event {
 		e.Message = fmt.Sprintf("%s (%s) is not signed; exporting it unverified", t.Request.Ref, t.Platform)
 		return e
 	}
-	e.Message = fmt.Sprintf("signed at %s by key %s", r.SignedDigest, strings.Join(r.Keys, ", "))
+	e.Message = fmt.Sprintf("signed at %s by %s", r.SignedDigest, provenance.Signers(r.Keys, r.Identities))
+	if len(r.Attestations) > 0 {
+		var types []string
+		for _, a := range r.Attestations {
+			types = append(types, a.PredicateType)
+		}
+		e.Message += "; attestations: " + strings.Join(types, ", ")
+	}
 	return e
 }
 
@@ -117,5 +129,8 @@ func signatureRecord(ev *provenance.Evidence, carry bool) *manifest.Signature {
 	}
 	r := ev.Record
 	r.Carried = carry && r.Status == provenance.Verified
+	if !r.Carried {
+		r.Attestations = nil // recorded only when they travel
+	}
 	return &r
 }

@@ -121,7 +121,7 @@ func TestSignaturesRecordedAndCarried(t *testing.T) {
 		t.Fatalf("bundle carries %d evidence blobs, want 4", len(blobs))
 	}
 	lookup := func(h v1.Hash) ([]byte, bool) { b, ok := blobs[h]; return b, ok }
-	if _, err := provenance.CheckCarried(context.Background(), signed, lookup, []*provenance.Key{alice}); err != nil {
+	if _, err := provenance.CheckCarried(context.Background(), signed, lookup, provenance.Policy{Keys: []*provenance.Key{alice}}); err != nil {
 		t.Fatal(err)
 	}
 }

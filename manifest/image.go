@@ -68,8 +68,9 @@ func (m *Manifest) Validate() error {
 // (concourse.CheckKeyFolder), path = ImagesFolder + key, and, when a
 // regexp is recorded, one that reads exactly the version from the key as
 // the S3 resource applies it (concourse.CheckRegexp), a compression
-// that is absent or one of Compressions, and a lint, when recorded, that
-// passes Lint.Check. Failures are *EntryError.
+// that is absent or one of Compressions, a lint, when recorded, that
+// passes Lint.Check, and a signature record, when recorded, that passes
+// Signature.Check. Failures are *EntryError.
 func CheckImage(path string, im *Image) error {
 	fail := func(rule string, err error) error { return &EntryError{path, fmt.Errorf("image %s: %w", rule, err)} }
 	if err := concourse.ValidateName(im.Name); err != nil {
@@ -98,6 +99,11 @@ func CheckImage(path string, im *Image) error {
 	if im.Lint != nil {
 		if err := im.Lint.Check(); err != nil {
 			return fail("lint", err)
+		}
+	}
+	if im.Signature != nil {
+		if err := im.Signature.Check(); err != nil {
+			return fail("signature", err)
 		}
 	}
 	return nil

@@ -121,6 +121,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", "compression": "fast"}}]}`))
 	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", ` +
 		`"lint": {"files": 2, "uncompressed_size": 9, "findings": [{"check": "capability", "severity": "warning", "path": "bin/ping", "message": "dropped"}, {"check": "size", "severity": "info", "message": "\u00e9"}], "omitted": {"setuid": 3}}}}]}`))
+	f.Add([]byte(`{"format": 1, "entries": [{"path": "images/a/a-1.tgz", "size": 3, "sha256": "` + hexA + `", "image": {"name": "a", "version": "1", "key": "a/a-1.tgz", ` +
+		`"signature": {"status": "verified", "checked": "2026-11-01T00:00:00Z", "signed_digest": "sha256:` + hexA + `", "bundles": ["sha256:` + hexA + `"], ` +
+		`"identities": [{"subject": "https://github.com/a/b", "issuer": "https://token.actions.githubusercontent.com"}], ` +
+		`"attestations": [{"predicate_type": "https://cyclonedx.org/bom", "manifest": "sha256:` + hexA + `", "bundle": "sha256:` + hexA + `", "format": "dsse"}]}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {

@@ -30,18 +30,28 @@ type Key struct {
 // LoadKey reads a PEM public key as `cosign generate-key-pair` writes it
 // (ECDSA P-256; RSA and Ed25519 keys work too).
 func LoadKey(path string) (*Key, error) {
-	fi, err := os.Stat(path)
+	b, err := readFile("cosign public key", path, maxKeyFile, "a PEM public key")
 	if err != nil {
-		return nil, fmt.Errorf("cosign public key %s: %w", path, err)
-	}
-	if fi.Size() > maxKeyFile {
-		return nil, fmt.Errorf("cosign public key %s: larger than %d bytes, not a PEM public key", path, maxKeyFile)
-	}
-	b, err := bounded.ReadFile(path, maxKeyFile) // it may have grown since
-	if err != nil {
-		return nil, fmt.Errorf("cosign public key %s: %w", path, err)
+		return nil, err
 	}
 	return ParseKey(path, b)
+}
+
+// readFile reads the file path of at most limit bytes; what names it and
+// want says what it should be, in messages.
+func readFile(what, path string, limit int64, want string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s %s: larger than %d bytes, not %s", what, path, limit, want)
+	}
+	b, err := bounded.ReadFile(path, limit) // it may have grown since
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return b, nil
 }
 
 // ParseKey parses a PEM public key; path names it in messages.

@@ -10,8 +10,9 @@ import (
 
 // ParseList reads an image list: one request per line, either "REF" or
 // "REF as NAME:VERSION" ("REF as NAME" overrides the name only), either
-// optionally followed by "verify=PATH" (see Request.VerifyKey), then by
-// "lint=error|warn|off" (see Request.Lint). A "#"
+// optionally followed by "verify=PATH" (see Request.VerifyKey),
+// "identity=REGEXP" and "issuer=URL" (see Request.Identity) and
+// "lint=error|warn|off" (see Request.Lint), in any order. A "#"
 // starts a comment that runs to the end of the line; blank lines are
 // ignored. filename is used in error messages only.
 //

@@ -137,6 +137,7 @@ func FuzzParseList(f *testing.F) {
 		"", "#", "ubuntu", "ubuntu:22.04 as u:1", "a as b", "x@sha256:" + strings.Repeat("a", 64) + " as x:1",
 		"ubuntu:1..2", "\ufeffalpine # c\r\n", "a:1 as b:c:d", "localhost:5000/a/b:1.2+x",
 		"a:1 lint=off", "a:1 as b:2 verify=k.pub lint=error", "a:1 lint=warn verify=k.pub", "a:1 lint=", "lint=off",
+		`a:1 identity=^https://github\.com/a/ issuer=https://token.actions.githubusercontent.com`, "a:1 issuer=x lint=off identity=y verify=k.pub", "a:1 identity=", "issuer=x",
 	} {
 		f.Add(s)
 	}

@@ -17,6 +17,11 @@ type Request struct {
 	// VerifyKey is PATH from "verify=PATH": the cosign public key the
 	// image's signature must verify with, as written.
 	VerifyKey string
+	// Identity and Issuer are REGEXP from "identity=REGEXP" and URL from
+	// "issuer=URL": the identity policy of the image's certificate-based
+	// signatures, overriding export's --certificate-identity-regexp and
+	// --certificate-oidc-issuer.
+	Identity, Issuer string
 	// Lint is the policy from "lint=POLICY" for this image's lint
 	// findings; empty when the line does not set one.
 	Lint LintPolicy
@@ -48,6 +53,12 @@ func (r Request) String() string {
 	if r.VerifyKey != "" {
 		s += " " + verifyOption + r.VerifyKey
 	}
+	if r.Identity != "" {
+		s += " " + identityOption + r.Identity
+	}
+	if r.Issuer != "" {
+		s += " " + issuerOption + r.Issuer
+	}
 	if r.Lint != "" {
 		s += " " + lintOption + string(r.Lint)
 	}
@@ -73,44 +84,68 @@ func ParseLintPolicy(s string) (LintPolicy, error) {
 	return "", fmt.Errorf("lint policy %q: want error, warn or off", s)
 }
 
-// lintOption starts the per-image lint option "lint=POLICY"; verifyOption
-// the per-image signature option "verify=PATH".
+// The per-image options: lintOption "lint=POLICY", verifyOption
+// "verify=PATH", identityOption "identity=REGEXP" and issuerOption
+// "issuer=URL".
 const (
-	lintOption   = "lint="
-	verifyOption = "verify="
+	lintOption     = "lint="
+	verifyOption   = "verify="
+	identityOption = "identity="
+	issuerOption   = "issuer="
 )
 
 // parseSpec parses the fields of one request: REF, REF as NAME, or
-// REF as NAME:VERSION, each optionally followed by verify=PATH and
-// lint=POLICY, in either order. It checks the shape only; Check validates
-// content.
+// REF as NAME:VERSION, each optionally followed by verify=PATH,
+// identity=REGEXP, issuer=URL and lint=POLICY, in any order, each at most
+// once. It checks the shape only; Check validates content.
 func parseSpec(fields []string) (Request, error) {
-	var key string
-	var lint LintPolicy
+	var req Request
+	var lint string
+	opts := []struct {
+		prefix, value, want string
+		v                   *string
+	}{
+		{lintOption, "", "", &lint},
+		{verifyOption, "PATH", "naming a cosign public key", &req.VerifyKey},
+		{identityOption, "REGEXP", "that the certificate's identity must match", &req.Identity},
+		{issuerOption, "URL", "of the certificate's OIDC issuer", &req.Issuer},
+	}
+	seen := map[string]bool{}
 	for len(fields) > 1 {
 		last := fields[len(fields)-1]
-		if v, ok := strings.CutPrefix(last, lintOption); ok && lint == "" {
-			p, err := ParseLintPolicy(v)
-			if err != nil {
-				return Request{}, err
+		matched := false
+		for _, o := range opts {
+			v, ok := strings.CutPrefix(last, o.prefix)
+			if !ok || seen[o.prefix] {
+				continue
 			}
-			lint = p
-		} else if v, ok := strings.CutPrefix(last, verifyOption); ok && key == "" {
-			if v == "" {
-				return Request{}, fmt.Errorf(`empty PATH in %q; want "verify=PATH" naming a cosign public key`, last)
+			if v == "" && o.value != "" {
+				return Request{}, fmt.Errorf(`empty %s in %q; want "%s%s" %s`, o.value, last, o.prefix, o.value, o.want)
 			}
-			key = v
-		} else {
+			seen[o.prefix], *o.v, matched = true, v, true
+		}
+		if !matched {
 			break
 		}
 		fields = fields[:len(fields)-1]
 	}
-	if len(fields) == 1 && (strings.HasPrefix(fields[0], lintOption) || strings.HasPrefix(fields[0], verifyOption)) {
-		return Request{}, fmt.Errorf(`%q needs an image reference before it`, fields[0])
+	if lint != "" || seen[lintOption] {
+		p, err := ParseLintPolicy(lint)
+		if err != nil {
+			return Request{}, err
+		}
+		req.Lint = p
 	}
-	req, err := parseShape(fields)
-	req.VerifyKey, req.Lint = key, lint
-	return req, err
+	if len(fields) == 1 {
+		for _, o := range opts {
+			if strings.HasPrefix(fields[0], o.prefix) {
+				return Request{}, fmt.Errorf(`%q needs an image reference before it`, fields[0])
+			}
+		}
+	}
+	shape, err := parseShape(fields)
+	shape.VerifyKey, shape.Identity, shape.Issuer, shape.Lint = req.VerifyKey, req.Identity, req.Issuer, req.Lint
+	return shape, err
 }
 
 func parseShape(fields []string) (Request, error) {

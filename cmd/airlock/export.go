@@ -44,6 +44,8 @@ type exportOptions struct {
 	verifyKeys  []string
 	requireSigs bool
 	carrySigs   bool
+	carryAtts   bool
+	sigstore    sigstoreFlags
 	compression compressionValue
 	lint        lintValue
 }
@@ -59,8 +61,10 @@ write one signed bundle NAME.tar (or NAME.tar.001... with --part-size).
 Images come from arguments and/or a list file (-f): one reference per line,
 '#' comments, an optional override "REF as NAME:VERSION", and an optional
 "verify=PATH" naming the cosign public key the image must be signed with
-(relative to the list's folder), and an optional "lint=error|warn|off"
-overriding --lint for that image. Each tgz is
+(relative to the list's folder), optional "identity=REGEXP" and
+"issuer=URL" overriding --certificate-identity-regexp and
+--certificate-oidc-issuer for that image, and an optional
+"lint=error|warn|off" overriding --lint for that image. Each tgz is
 destined for the S3 key NAME/NAME-VERSION.tgz (NAME: the repository's last
 path element, VERSION: the tag), or --key-template. Every reference is
 resolved before any work starts. With several --platform, each image is
@@ -82,7 +86,14 @@ verify with one of the keys. A signature that does not verify stops the
 export (exit 3) before any bundle is written; an unsigned image is reported
 and recorded, or refused with --require-signatures. The result is recorded
 in the signed manifest; --carry-signatures also carries the evidence so that
-'airlock verify --image-signatures KEY.pub' re-checks it offline.
+'airlock verify --image-signatures KEY.pub' re-checks it offline. Both of
+cosign's schemes are read: the ".sig" tag, and sigstore bundles attached
+through the referrers API or its tag fallback (cosign sign
+--new-bundle-format). With --trusted-root trusted_root.json, certificate-based
+(keyless) bundles verify when the certificate chains to one of its
+authorities and its identity matches the image's policy, still offline.
+--carry-attestations also carries the attestations (SBOMs, SLSA
+provenance) that verify under the same policy.
 
 While it flattens, export checks each image for what fails or misbehaves in
 a Concourse task (README "Will it run in Concourse?"): metadata.json's user
@@ -116,6 +127,8 @@ and path with a fix, are recorded in the signed manifest, and with
 	f.StringArrayVar(&o.verifyKeys, "verify-key", nil, "cosign public key that must have signed images without verify= (repeatable; any one suffices)")
 	f.BoolVar(&o.requireSigs, "require-signatures", false, "refuse unsigned images instead of reporting them")
 	f.BoolVar(&o.carrySigs, "carry-signatures", false, "carry image manifests, configs and cosign signatures in the bundle for offline re-checks")
+	f.BoolVar(&o.carryAtts, "carry-attestations", false, "also carry the images' attestations (SBOMs, SLSA provenance as sigstore bundles) that verify like their signatures; implies --carry-signatures")
+	o.sigstore.add(c, "must issue")
 	f.Var(&o.lint, "lint", "what to do with lint findings of images whose list line sets no lint=: warn (show and record them), error (refuse an image with a warning, writing no bundle), off")
 	f.Var(&o.compression, "compression", "compression `level` of each rootfs tgz, recorded in the manifest: fast (gzip level 1: faster, larger), default, or best (level 9: much slower, a little smaller)")
 	return c
@@ -251,7 +264,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()),
 		export.WithLint(o.lint.value()), export.WithBase(o.have.base)}
 	if p.sigs != nil {
-		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs))
+		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs || o.carryAtts))
 	}
 	res, err := export.Run(ctx, targets, o.out, p.priv, opts...)
 	ui.close()

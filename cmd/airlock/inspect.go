@@ -16,8 +16,9 @@ import (
 )
 
 type inspectOptions struct {
-	pubs []string
-	json bool
+	pubs         []string
+	json         bool
+	attestations bool
 }
 
 func newInspectCmd(s streams) *cobra.Command {
@@ -33,7 +34,11 @@ sizes, findings). The signature is checked first; payload checksums are not
 
 With --json, the signed manifest is printed as docs/format.md describes it;
 an image without "compression" was written before it was recorded and was
-compressed as "default".`,
+compressed as "default".
+
+With --attestations, the attestations the bundle carries (export
+--carry-attestations: SBOMs, SLSA provenance) are listed per image with
+their predicate type; 'airlock verify --image-signatures' re-checks them.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd.Context(), o, args, s)
@@ -41,6 +46,7 @@ compressed as "default".`,
 	}
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.json, "json", false, "print the bundle's description as JSON")
+	c.Flags().BoolVar(&o.attestations, "attestations", false, "list the attestations (SBOMs, provenance) carried for each image")
 	return c
 }
 
@@ -83,7 +89,10 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 		fmt.Fprintf(s.out, "\nsignature evidence: %d entries under %s, %s\n", evidence, manifest.SignaturePrefix, humanBytes(evidenceSize))
 	}
 	printLint(s, m)
-	return printSignatures(s, m)
+	if err := printSignatures(s, m); err != nil {
+		return err
+	}
+	return printAttestations(s, m, o.attestations)
 }
 
 // printLint shows, per image, what the export's lint recorded.
@@ -141,7 +150,47 @@ func printSignatures(s streams, m *manifest.Manifest) error {
 			header = true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\n", e.Image.Key, sig.Status, orDash(shortDigest(sig.SignedDigest)),
-			orDash(strings.Join(sig.Keys, ",")), orDash(shortDigests(sig.Signatures)), sig.Checked.Format(time.RFC3339), sig.Carried)
+			orDash(strings.Join(sig.Keys, ",")), orDash(shortDigests(append(slices.Clone(sig.Signatures), sig.Bundles...))), sig.Checked.Format(time.RFC3339), sig.Carried)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, e := range m.Entries {
+		if e.Image == nil || e.Image.Signature == nil {
+			continue
+		}
+		for _, id := range e.Image.Signature.Identities {
+			fmt.Fprintf(s.out, "%s: signed by certificate identity %s (issuer %s)\n", e.Image.Key, id.Subject, id.Issuer)
+		}
+	}
+	return nil
+}
+
+// printAttestations lists the carried attestations with list, or counts
+// them.
+func printAttestations(s streams, m *manifest.Manifest, list bool) error {
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	n := 0
+	for _, e := range m.Entries {
+		if e.Image == nil || e.Image.Signature == nil {
+			continue
+		}
+		for _, a := range e.Image.Signature.Attestations {
+			if n == 0 && list {
+				fmt.Fprintln(s.out, "\nattestations (verified at export, carried):")
+				fmt.Fprintln(tw, "KEY\tPREDICATE TYPE\tSIGNED DIGEST\tBUNDLE")
+			}
+			n++
+			if list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Image.Key, a.PredicateType, shortDigest(e.Image.Signature.SignedDigest), shortDigest(a.Bundle))
+			}
+		}
+	}
+	if n > 0 && !list {
+		fmt.Fprintf(s.out, "\nattestations: %d carried (inspect --attestations lists them)\n", n)
+	}
+	if list && n == 0 {
+		fmt.Fprintln(s.out, "\nattestations: none carried (export with --carry-attestations)")
 	}
 	return tw.Flush()
 }

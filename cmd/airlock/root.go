@@ -226,7 +226,7 @@ func hintFor(err error, code int, cmd *cobra.Command) string {
 		return "pass --pub with the public key whose id the error names; a key's id is what airlock keygen printed, or " +
 			"the first 16 digits of 'openssl pkey -pubin -in KEY.pub -outform DER | sha256sum'"
 	case errors.As(err, new(*provenance.Error)):
-		return "do not carry this image across; if the publisher signs with another key, name it with verify=KEY.pub on the image's line or --verify-key"
+		return "do not carry this image across; if the publisher signs with another key, name it with verify=KEY.pub on the image's line or --verify-key; for keyless signatures, check --trusted-root and the identity (identity= and issuer= on the line, or --certificate-identity-regexp and --certificate-oidc-issuer)"
 	}
 	return ""
 }

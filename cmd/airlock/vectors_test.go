@@ -318,6 +318,10 @@ func writeVectors(t *testing.T) {
 			im.Lint = &manifest.Lint{Files: 1, UncompressedSize: 6, Findings: []manifest.Finding{
 				{Check: "newer-check", Severity: manifest.SeverityInfo, Message: "something a newer airlock checks"}}}
 		}), ok},
+		{"bad-identity", "an upstream signature record whose certificate identity holds a terminal escape sequence (section 12)", withImage(func(im *manifest.Image) {
+			im.Signature = &manifest.Signature{Status: "verified", SignedDigest: im.Digest, Bundles: []string{im.Digest},
+				Identities: []manifest.Identity{{Subject: "https://github.com/acme/\x1b[2Kok", Issuer: "https://token.actions.githubusercontent.com"}}}
+		}), rule},
 		{"truncated-tar", "the stream ends inside the payload entry, without the end-of-archive marker", func() crafted {
 			c := good()
 			c.damage = func([]bundletest.File) {}

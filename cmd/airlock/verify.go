@@ -14,6 +14,7 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/verify"
 )
 
@@ -22,6 +23,7 @@ type verifyOptions struct {
 	json      bool
 	partial   bool
 	imageSigs []string
+	sigstore  sigstoreFlags
 }
 
 func newVerifyCmd(s streams) *cobra.Command {
@@ -49,7 +51,13 @@ that matches the index is used and the other named.
 With --image-signatures KEY.pub, every image's upstream cosign signature is
 re-checked offline from the evidence the bundle carries (export
 --carry-signatures): the signature must verify with one of the keys for the
-recorded signed digest, and that digest must lead to the converted image.`,
+recorded signed digest, and that digest must lead to the converted image.
+With --trusted-root trusted_root.json, certificate-based signatures in
+sigstore bundles are re-checked too: the certificate must chain to the
+trusted root and be valid now, and its identity must match
+--certificate-identity-regexp and --certificate-oidc-issuer (without them,
+the identity recorded at export). Carried attestations (export
+--carry-attestations) must verify alike.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), o, args, s)
@@ -58,7 +66,8 @@ recorded signed digest, and that digest must lead to the converted image.`,
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
 	c.Flags().BoolVar(&o.partial, "partial", false, "check only the parts given; missing parts are listed, not a failure")
-	c.Flags().StringArrayVar(&o.imageSigs, "image-signatures", nil, "cosign public key: re-check every image's carried upstream signature with it (repeatable; any one suffices)")
+	c.Flags().StringArrayVar(&o.imageSigs, "image-signatures", nil, "cosign public key: re-check every image's carried upstream signature and attestations with it (repeatable; any one suffices)")
+	o.sigstore.add(c, "re-check")
 	return c
 }
 
@@ -105,6 +114,12 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	if err != nil {
 		return err
 	}
+	root, err := o.sigstore.load()
+	if err != nil {
+		return err
+	}
+	recheck := provenance.Policy{Keys: cosignKeys, Root: root, Identities: o.sigstore.identities()}
+	rechecking := cosignKeys != nil || root != nil
 	trusted, err := loadTrusted(o.pubs, s.err)
 	if err != nil {
 		return err
@@ -132,7 +147,7 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 		return partsHint(err, set)
 	}
 	defer r.Close()
-	ev := newCarriedEvidence(cosignKeys != nil)
+	ev := newCarriedEvidence(rechecking)
 	if !o.json {
 		fmt.Fprintf(s.out, "bundle %s: signature ok, signed by %s (%s)\n", r.ID, r.Signer.ID, r.Signer.Path)
 	}
@@ -167,13 +182,17 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	if set == nil && !o.json {
 		warnIgnored(s.err, r.Ignored) // parts after the end of the stream, known now
 	}
-	if cosignKeys != nil {
-		if res.Signatures, err = ev.check(ctx, r.Manifest, cosignKeys); err != nil {
-			return withHint(err, "do not import images whose upstream signature fails; pass every publisher's key with --image-signatures, and export with --carry-signatures so the evidence travels")
+	if rechecking {
+		if res.Signatures, err = ev.check(ctx, r.Manifest, recheck); err != nil {
+			return withHint(err, "do not import images whose upstream signature fails; pass every publisher's key with --image-signatures (or the trusted root and identity of keyless signers), and export with --carry-signatures so the evidence travels")
 		}
 		if !o.json {
 			for _, sig := range res.Signatures {
-				fmt.Fprintf(s.out, "ok  %-60s signed at %s by key %s\n", sig.Key, sig.SignedDigest, strings.Join(sig.Keys, ", "))
+				line := fmt.Sprintf("ok  %-60s signed at %s by %s", sig.Key, sig.SignedDigest, provenance.Signers(sig.Keys, sig.Identities))
+				if len(sig.Attestations) > 0 {
+					line += "; attestations: " + strings.Join(sig.Attestations, ", ")
+				}
+				fmt.Fprintln(s.out, line)
 			}
 		}
 	}

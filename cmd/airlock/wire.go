@@ -222,6 +222,10 @@ type imageSignature struct {
 	Source       string   `json:"source"`
 	SignedDigest string   `json:"signed_digest"`
 	Keys         []string `json:"keys"`
+	// Identities are the certificate identities that verified; Attestations
+	// the predicate types of the carried attestations that verified.
+	Identities   []manifest.Identity `json:"identities,omitempty"`
+	Attestations []string            `json:"attestations,omitempty"`
 }
 
 // inspectResult is the document inspect --json prints.

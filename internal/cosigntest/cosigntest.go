@@ -56,15 +56,34 @@ func Sign(t testing.TB, cosign, key, ref string) {
 
 func run(t testing.TB, cosign, dir string, args ...string) {
 	t.Helper()
+	runEnv(t, cosign, dir, nil, args...)
+}
+
+// runEnv runs cosign with env added to the environment.
+func runEnv(t testing.TB, cosign, dir string, env []string, args ...string) {
+	t.Helper()
+	if out, err := command(t, cosign, dir, env, args...); err != nil {
+		t.Fatalf("cosign %v: %v\n%s", args, err, out)
+	}
+}
+
+// Accepts reports whether `cosign ARGS` succeeds, e.g. a `cosign verify`
+// whose verdict a test compares with airlock's; out is what it printed.
+func Accepts(t testing.TB, cosign, dir string, args ...string) (ok bool, out string) {
+	t.Helper()
+	out, err := command(t, cosign, dir, nil, args...)
+	return err == nil, out
+}
+
+func command(t testing.TB, cosign, dir string, env []string, args ...string) (string, error) {
 	cmd := exec.Command(cosign, args...)
 	cmd.Dir = dir
 	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+home, "DOCKER_CONFIG="+home, "TUF_ROOT="+filepath.Join(home, "tuf"))
+	cmd.Env = append(append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+home, "DOCKER_CONFIG="+home, "TUF_ROOT="+filepath.Join(home, "tuf")), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("cosign %v: %v\n%s", args, err, out.String())
-	}
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // TamperPayload rewrites the signature image cosign attached to digestRef
