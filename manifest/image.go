@@ -45,6 +45,9 @@ func (m *Manifest) Validate() error {
 		if !IsSHA256Hex(e.SHA256) {
 			return &EntryError{e.Path, errors.New("malformed sha256")}
 		}
+		if err := checkBinaryEntry(e); err != nil {
+			return err
+		}
 		if e.Image == nil {
 			continue
 		}

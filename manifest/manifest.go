@@ -3,6 +3,8 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/concourse"
@@ -31,6 +33,8 @@ type Entry struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	Image  *Image `json:"image,omitempty"` // set when the entry is a rootfs tgz
+	// Binary is set when the entry is a carried airlock binary.
+	Binary *Binary `json:"binary,omitempty"`
 }
 
 // Image describes a rootfs tgz: where it came from and where it goes.
@@ -68,12 +72,39 @@ func Parse(data []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
 	if m.Format != FormatVersion {
-		return nil, fmt.Errorf("%s: format %d is not supported (this airlock reads format %d); upgrade airlock", ManifestName, m.Format, FormatVersion)
+		return nil, &FormatError{Format: m.Format, Tool: m.Tool}
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
 	return &m, nil
+}
+
+// FormatError is a manifest of a format this package does not read: a
+// bundle written by a newer airlock.
+type FormatError struct {
+	Format int    // the bundle's format
+	Tool   string // what wrote it, as it says; may be empty
+}
+
+func (e *FormatError) Error() string {
+	msg := fmt.Sprintf("%s: format %d is not supported (this airlock reads format %d)", ManifestName, e.Format, FormatVersion)
+	if t := quoteTool(e.Tool); t != "" {
+		msg += "; the bundle was written by " + t
+	}
+	return msg
+}
+
+// quoteTool renders a tool name from an unverified manifest for a message:
+// at most 64 bytes, quoted when it is not plain printable ASCII.
+func quoteTool(t string) string {
+	if len(t) > 64 {
+		t = t[:64] + "..."
+	}
+	if strings.IndexFunc(t, func(r rune) bool { return r <= ' ' && r != ' ' || r > '~' || r == '"' }) >= 0 {
+		return strconv.QuoteToASCII(t)
+	}
+	return t
 }
 
 func isReserved(name string) bool {

@@ -256,6 +256,16 @@ func writeVectors(t *testing.T) {
 		c.payloads[0].Name = c.m.Entries[0].Path
 		return c
 	}
+	withBinary := func(b manifest.Binary, path string) crafted {
+		c := good()
+		if path == "" {
+			path = b.Path()
+		}
+		body := []byte("#!/bin/sh\necho carried airlock\n")
+		c.m.Entries = append(c.m.Entries, manifest.Entry{Path: path, Binary: &b, Size: int64(len(body)), SHA256: sha256Hex(body)})
+		c.payloads = append(c.payloads, bundletest.File{Name: path, Body: body})
+		return c
+	}
 	signature := verdict{3, "signature"}
 	rule := verdict{3, "manifest_rule"}
 	cases := []struct {
@@ -322,6 +332,9 @@ func writeVectors(t *testing.T) {
 			im.Signature = &manifest.Signature{Status: "verified", SignedDigest: im.Digest, Bundles: []string{im.Digest},
 				Identities: []manifest.Identity{{Subject: "https://github.com/acme/\x1b[2Kok", Issuer: "https://token.actions.githubusercontent.com"}}}
 		}), rule},
+		{"carried-binary", "an airlock binary carried beside the image (section 14)", withBinary(manifest.Binary{Version: "v1.4.0", Platform: "linux/amd64"}, ""), ok},
+		{"bad-binary-path", "a carried airlock binary whose path does not follow from its version and platform (section 14)",
+			withBinary(manifest.Binary{Version: "v1.4.0", Platform: "linux/amd64"}, "airlock/v1.4.0/airlock"), rule},
 		{"truncated-tar", "the stream ends inside the payload entry, without the end-of-archive marker", func() crafted {
 			c := good()
 			c.damage = func([]bundletest.File) {}
