@@ -178,9 +178,15 @@ func VerifyHead(sums, sig, raw []byte, trusted []keys.Public) (keys.Public, *man
 		return fail("does not match the first line of the signed SHA256SUMS")
 	}
 	m, err := manifest.Parse(raw)
-	var ee *manifest.EntryError
-	if errors.As(err, &ee) {
+	var (
+		ee *manifest.EntryError
+		fe *manifest.FormatError
+	)
+	switch {
+	case errors.As(err, &ee):
 		return keys.Public{}, nil, &verify.Error{Entry: ee.Path, Reason: "the signed " + manifest.ManifestName + " breaks a rule: " + ee.Err.Error()}
+	case errors.As(err, &fe):
+		return keys.Public{}, nil, &verify.Error{Entry: manifest.ManifestName, Reason: err.Error(), Kind: fe}
 	}
 	if err != nil {
 		return fail(err.Error())

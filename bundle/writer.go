@@ -26,6 +26,7 @@ type Payload struct {
 	Size   int64  // ignored when SHA256 is empty: both are then computed
 	SHA256 string // lowercase hex; empty to have Write hash the data first
 	Image  *manifest.Image
+	Binary *manifest.Binary // a carried airlock binary (docs/format.md section 14)
 	Open   func() (io.ReadCloser, error)
 }
 
@@ -68,7 +69,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		Base:    o.base,
 	}
 	for _, p := range payloads {
-		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image})
+		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary})
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("not writing bundle %s: %w", base, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
+	"github.com/airlockhq/airlock/release"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 )
@@ -29,6 +30,7 @@ type options struct {
 	compress  manifest.Compression
 	lint      source.LintPolicy
 	base      *manifest.Base
+	binaries  []release.Binary
 }
 
 func makeOptions(opts []Option) *options {
@@ -40,6 +42,10 @@ func makeOptions(opts []Option) *options {
 	o.rootfs = append(o.rootfs, rootfs.WithLevel(gzipLevel(o.compress)))
 	return o
 }
+
+// WithBinaries carries airlock's own binaries in the bundle, after the
+// images (docs/format.md section 14). Default none.
+func WithBinaries(bins []release.Binary) Option { return func(o *options) { o.binaries = bins } }
 
 // WithBase records, in the bundle's signed manifest, the base a delta was
 // cut against: the images it leaves out because the bucket holds them

@@ -16,6 +16,7 @@ import (
 	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
+	"github.com/airlockhq/airlock/release"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/stage"
@@ -126,10 +127,21 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 			total += p.Size
 		}
 	}
+	for _, b := range o.binaries {
+		payloads = append(payloads, binaryPayload(b))
+		total += b.Size
+	}
 	emit(Event{Kind: Writing, Total: total})
 	return bundle.Write(ctx, out, priv, payloads,
 		bundle.WithPartSize(o.partSize), bundle.WithParity(o.parity), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
 		bundle.WithBase(o.base), bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+}
+
+// binaryPayload carries b; the writer checks its bytes against the size
+// and sha256 found when it was chosen, as it streams them.
+func binaryPayload(b release.Binary) bundle.Payload {
+	return bundle.Payload{Path: b.Path(), Size: b.Size, SHA256: b.SHA256, Binary: &b.Binary,
+		Open: func() (io.ReadCloser, error) { return os.Open(b.File) }}
 }
 
 // corruptCached returns the index of the cached target whose tgz failed

@@ -141,12 +141,14 @@ func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options)
 }
 
 // importKey is where an entry goes: an image to its key under prefix,
-// carried signature evidence into the record area, where no S3 resource
-// regexp looks; other entries are not imported.
+// carried signature evidence and airlock binaries into the record area,
+// where no S3 resource regexp looks; other entries are not imported.
 func importKey(e manifest.Entry, prefix string) (string, bool) {
 	switch {
 	case e.Image != nil:
 		return prefix + e.Image.Key, true
+	case e.Binary != nil:
+		return record.BinaryKey(prefix, e.Binary), true
 	case strings.HasPrefix(e.Path, manifest.SignaturePrefix):
 		return prefix + record.SignatureFolder + strings.TrimPrefix(e.Path, manifest.SignaturePrefix), true
 	}

@@ -26,6 +26,16 @@ const Folder = ".airlock/bundles/"
 // relative to the import prefix: SignatureFolder + "sha256/" + hex.
 const SignatureFolder = ".airlock/signatures/"
 
+// BinariesFolder is where import keeps carried airlock binaries, relative
+// to the import prefix: BinariesFolder + VERSION + "/" + file name
+// (docs/format.md section 14).
+const BinariesFolder = ".airlock/bin/"
+
+// BinaryKey is where import keeps carried binary b under prefix.
+func BinaryKey(prefix string, b *manifest.Binary) string {
+	return prefix + BinariesFolder + b.Version + "/" + b.FileName()
+}
+
 // Record is a bundle's signed manifest as kept in the bucket.
 type Record struct {
 	ID       string
@@ -39,12 +49,16 @@ func FromBundle(prefix string, r *bundle.Reader) Record {
 	return Record{ID: r.ID, Prefix: prefix, Signer: r.Signer, Manifest: r.Manifest}
 }
 
-// Expected lists the objects a record says the bucket holds.
+// Expected lists the objects a record says the bucket holds: its images
+// and carried airlock binaries.
 func (r Record) Expected() []bucket.Object {
 	var objs []bucket.Object
 	for _, e := range r.Manifest.Entries {
-		if e.Image != nil {
+		switch {
+		case e.Image != nil:
 			objs = append(objs, bucket.Object{Key: r.Prefix + e.Image.Key, Size: e.Size, SHA256: e.SHA256})
+		case e.Binary != nil:
+			objs = append(objs, bucket.Object{Key: BinaryKey(r.Prefix, e.Binary), Size: e.Size, SHA256: e.SHA256})
 		}
 	}
 	return objs

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/release"
 	"github.com/airlockhq/airlock/source"
 )
 
@@ -48,6 +51,8 @@ type exportOptions struct {
 	sigstore    sigstoreFlags
 	compression compressionValue
 	lint        lintValue
+	carryBins   []string
+	distDir     string
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -130,6 +135,9 @@ and path with a fix, are recorded in the signed manifest, and with
 	f.BoolVar(&o.carryAtts, "carry-attestations", false, "also carry the images' attestations (SBOMs, SLSA provenance as sigstore bundles) that verify like their signatures; implies --carry-signatures")
 	o.sigstore.add(c, "must issue")
 	f.Var(&o.lint, "lint", "what to do with lint findings of images whose list line sets no lint=: warn (show and record them), error (refuse an image with a warning, writing no bundle), off")
+	f.StringSliceVar(&o.carryBins, "carry-airlock", nil, "carry airlock itself for the disconnected side: --carry-airlock for this machine's platform, --carry-airlock=linux/amd64,windows/amd64 for others (from --airlock-dist, checked against its SHA256SUMS)")
+	f.Lookup("carry-airlock").NoOptDefVal = release.Host
+	f.StringVar(&o.distDir, "airlock-dist", "dist", "the folder make dist wrote the airlock binaries to carry into")
 	f.Var(&o.compression, "compression", "compression `level` of each rootfs tgz, recorded in the manifest: fast (gzip level 1: faster, larger), default, or best (level 9: much slower, a little smaller)")
 	return c
 }
@@ -142,6 +150,7 @@ type exportPlan struct {
 	created   time.Time
 	priv      ed25519.PrivateKey
 	sigs      *signaturePolicy
+	binaries  []release.Binary
 }
 
 func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error) {
@@ -171,6 +180,9 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 	if p.sigs, err = loadSignaturePolicy(o, reqs); err != nil {
 		return nil, err
 	}
+	if p.binaries, err = carriedBinaries(o, args); err != nil {
+		return nil, err
+	}
 	if o.dryRun {
 		return p, nil
 	}
@@ -182,6 +194,44 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 	}
 	return p, bundle.CheckOutput(o.out)
 }
+
+// carriedBinaries finds the airlock binaries --carry-airlock asks for. A
+// platform given after a space instead of "=" would read as an image
+// reference, so such an argument is refused.
+func carriedBinaries(o exportOptions, args []string) ([]release.Binary, error) {
+	if len(o.carryBins) == 0 {
+		return nil, nil
+	}
+	for _, p := range o.carryBins {
+		if p != release.Host && !isPlatform(p) {
+			return nil, usagef("--carry-airlock %s: want os/arch (linux/amd64), or no value for this machine's platform", p)
+		}
+	}
+	for _, a := range args {
+		if isPlatform(a) {
+			return nil, usagef("%s is a platform, not an image: write --carry-airlock=%s", a, a)
+		}
+	}
+	bins, err := release.Find(o.distDir, o.carryBins, version)
+	if errors.As(err, new(*release.NotFoundError)) {
+		return nil, withHint(err, "build the release binaries first: make dist PLATFORMS=\"linux/amd64 ...\", or pass --airlock-dist DIR")
+	}
+	return bins, err
+}
+
+// isPlatform reports whether s reads as os/arch (lowercase letters and
+// digits), as no image reference airlock takes does: a reference without
+// a tag gets none here.
+func isPlatform(s string) bool {
+	osName, arch, ok := strings.Cut(s, "/")
+	word := func(w string) bool {
+		return w != "" && len(w) <= 16 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz0123456789") == ""
+	}
+	return ok && word(osName) && word(arch) && slices.Contains(knownOS, osName)
+}
+
+// knownOS are the operating systems Go builds for that a platform names.
+var knownOS = []string{"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows"}
 
 func exportRequests(file string, args []string, s streams) ([]source.Request, error) {
 	reqs, err := source.FromArgs(args)
@@ -262,7 +312,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	}
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()),
-		export.WithLint(o.lint.value()), export.WithBase(o.have.base)}
+		export.WithLint(o.lint.value()), export.WithBase(o.have.base), export.WithBinaries(p.binaries)}
 	if p.sigs != nil {
 		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs || o.carryAtts))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/stall"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/source"
 	"github.com/airlockhq/airlock/verify"
@@ -225,6 +226,9 @@ func hintFor(err error, code int, cmd *cobra.Command) string {
 	case errors.Is(err, verify.ErrUntrustedSignature):
 		return "pass --pub with the public key whose id the error names; a key's id is what airlock keygen printed, or " +
 			"the first 16 digits of 'openssl pkey -pubin -in KEY.pub -outform DER | sha256sum'"
+	case errors.As(err, new(*manifest.FormatError)):
+		return "this airlock (" + version + ") is older than the bundle: use the airlock that wrote it, or a newer one; " +
+			"a bundle exported with --carry-airlock holds it under airlock/VERSION/, checked by the bundle's SHA256SUMS (docs/format.md section 14)"
 	case errors.As(err, new(*provenance.Error)):
 		return "do not carry this image across; if the publisher signs with another key, name it with verify=KEY.pub on the image's line or --verify-key; for keyless signatures, check --trusted-root and the identity (identity= and issuer= on the line, or --certificate-identity-regexp and --certificate-oidc-issuer)"
 	}
