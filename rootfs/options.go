@@ -26,6 +26,10 @@ type options struct {
 	blockSize   int
 	progress    func(int64)
 	warn        func(Warning)
+	members     func(Member) // nil: one pgzip stream
+	minRun      int64
+	cutScale    int64
+	maxRun      int64
 }
 
 func makeOptions(opts []Option) options {
@@ -35,6 +39,9 @@ func makeOptions(opts []Option) options {
 		blockSize:   DefaultBlockSize,
 		progress:    func(int64) {},
 		warn:        func(Warning) {},
+		minRun:      MemberMinRun,
+		cutScale:    MemberCutScale,
+		maxRun:      MemberMaxRun,
 	}
 	for _, opt := range opts {
 		opt(&o)
