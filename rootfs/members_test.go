@@ -265,13 +265,7 @@ func TestMembersCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Write error %v, want context.Canceled", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := runtime.NumGoroutine(); got > before {
-		t.Errorf("%d goroutines left running after cancel, %d before", got, before)
-	}
+	noGoroutinesLeft(t, before, "cancel")
 }
 
 func TestMembersWriteError(t *testing.T) {
@@ -281,13 +275,7 @@ func TestMembersWriteError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Write error %v, want the writer's", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := runtime.NumGoroutine(); got > before {
-		t.Errorf("%d goroutines left running after a write error, %d before", got, before)
-	}
+	noGoroutinesLeft(t, before, "a write error")
 }
 
 // failAfter fails its n-th write.
@@ -298,4 +286,16 @@ func (f *failAfter) Write(p []byte) (int, error) {
 		return 0, errors.New("disk full")
 	}
 	return len(p), nil
+}
+
+// noGoroutinesLeft waits up to 5 s for the goroutines to be back to before.
+func noGoroutinesLeft(t *testing.T, before int, after string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := runtime.NumGoroutine(); got > before {
+		t.Errorf("%d goroutines left running after %s, %d before", got, after, before)
+	}
 }
