@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -56,7 +55,8 @@ func (k MemberKind) String() string {
 // in order, once its bytes are written, on Write's goroutine. The output
 // is still an ordinary tgz (gzip readers read the members as one stream);
 // its bytes depend on the level, not on the concurrency or the block size.
-// WithConcurrency sets how many members are compressed at once.
+// WithConcurrency sets how many runs compress at once; memory is about
+// (2 × concurrency + 1) × 2 × MemberMaxRun.
 func WithMembers(fn func(Member)) Option {
 	return func(o *options) {
 		if fn != nil {
@@ -77,8 +77,10 @@ type pgzipCompressor struct{ *pgzip.Writer }
 func (c pgzipCompressor) Abort() { c.Reset(io.Discard) } // stops pgzip's goroutines without a trailer
 
 // memberWriter compresses the runs of a splitter, up to conc at once,
-// and writes them in order. Runs in flight, each at most MemberMaxRun
-// bytes raw plus its compressed bytes, are capped at conc+1.
+// and writes them in order. Runs in flight (compressing, or done and
+// waiting for an older one), each at most MemberMaxRun bytes raw plus its
+// compressed bytes, are capped at 2×conc, so that one slow run does not
+// leave the other cores idle.
 type memberWriter struct {
 	*splitter
 	w       io.Writer
@@ -89,9 +91,10 @@ type memberWriter struct {
 	off     int64
 	tarOff  int64
 	index   int
+	sem     chan struct{} // a slot per run compressing
 	stop    atomic.Bool
-	bufs    sync.Pool // raw run buffers
-	zws     sync.Pool // gzip writers of level
+	bufs    chan []byte       // free run buffers
+	zws     chan *gzip.Writer // free gzip writers of level
 	failed  error
 }
 
@@ -108,23 +111,32 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 	if _, err := gzip.NewWriterLevel(io.Discard, o.level); err != nil {
 		return nil, fmt.Errorf("compression level %d: %w", o.level, err)
 	}
-	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members}
-	m.bufs.New = func() any { b := make([]byte, 0, o.maxRun); return &b }
-	newBuf := func() []byte { return (*m.bufs.Get().(*[]byte))[:0] }
+	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, sem: make(chan struct{}, o.concurrency)}
+	m.bufs = make(chan []byte, 2*o.concurrency+1)
+	m.zws = make(chan *gzip.Writer, o.concurrency)
+	newBuf := func() []byte {
+		select {
+		case b := <-m.bufs:
+			return b[:0]
+		default:
+			return make([]byte, 0, o.maxRun)
+		}
+	}
 	m.splitter = newSplitter(o.minRun, o.cutScale, o.maxRun, newBuf, m.start)
 	return m, nil
 }
 
 // start compresses run on a goroutine of its own, first finishing the
-// oldest run when conc+1 are in flight.
+// oldest run when 2×conc are in flight.
 func (m *memberWriter) start(run []byte, kind MemberKind) error {
+	for len(m.pending) >= 2*m.conc {
+		if err := m.finishOldest(); err != nil {
+			return err
+		}
+	}
 	j := &memberJob{raw: run, kind: kind, done: make(chan struct{})}
-	j.out.Grow(len(run)/2 + 64)
 	m.pending = append(m.pending, j)
 	go m.compress(j)
-	if len(m.pending) > m.conc {
-		return m.finishOldest()
-	}
 	return nil
 }
 
@@ -133,13 +145,17 @@ const compressStep = 256 << 10
 
 func (m *memberWriter) compress(j *memberJob) {
 	defer close(j.done)
-	zw, _ := m.zws.Get().(*gzip.Writer)
-	if zw == nil {
-		zw, _ = gzip.NewWriterLevel(&j.out, m.level) // level checked in newMemberWriter
-	} else {
+	m.sem <- struct{}{}
+	defer func() { <-m.sem }()
+	j.out.Grow(len(j.raw)/2 + 64)
+	var zw *gzip.Writer
+	select {
+	case zw = <-m.zws:
 		zw.Reset(&j.out)
+	default:
+		zw, _ = gzip.NewWriterLevel(&j.out, m.level) // level checked in newMemberWriter
 	}
-	defer m.zws.Put(zw)
+	defer func() { m.zws <- zw }() // never blocks: at most conc writers exist
 	zw.ModTime = epoch
 	for p := j.raw; len(p) > 0; {
 		if m.stop.Load() {
@@ -175,8 +191,10 @@ func (m *memberWriter) finishOldest() error {
 	m.index++
 	m.off += mem.Size
 	m.tarOff += mem.TarSize
-	raw := j.raw[:0]
-	m.bufs.Put(&raw)
+	select {
+	case m.bufs <- j.raw:
+	default:
+	}
 	m.report(mem)
 	return nil
 }
