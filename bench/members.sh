@@ -2,8 +2,9 @@
 # bench/members.sh: what gzip members (rootfs.WithMembers, docs/format-v2.md
 # section 3) cost against today's single pgzip stream, on a realistic rootfs:
 # tgz size at the levels fast, default and best, and write speed, in
-# alternated runs of the two writers (BenchmarkMembers in rootfs). Prints a
-# Markdown table; not part of `make bench`. A few minutes on 2 cores.
+# alternated runs of the two writers (BenchmarkMembers in rootfs): median
+# wall-clock MB/s and median CPU seconds (steadier on a shared machine).
+# Prints a Markdown table; not part of `make bench`. ~10 min on 2 cores.
 #
 #   bash bench/members.sh [TAR]
 #
@@ -78,17 +79,19 @@ function median(list,   n, a, i, j, t) {
 	split($1, p, "/"); level = substr(p[2], 7); mode = p[3]; sub(/-[0-9]+$/, "", mode)
 	for (i = 2; i <= NF; i++) {
 		if ($i == "MB/s") speed[level, mode] = speed[level, mode] " " $(i - 1)
+		if ($i == "cpu-s/op") cpu[level, mode] = cpu[level, mode] " " $(i - 1)
 		if ($i == "tgz-bytes") size[level, mode] = $(i - 1)
 		if ($i == "members") members[level] = $(i - 1)
 	}
 	if (!(level in seen)) { seen[level] = 1; order[++nl] = level }
 }
 END {
-	print "| level | single stream, bytes | members, bytes | members | size change | stream MB/s | members MB/s | speed ratio |"
-	print "|---|---|---|---|---|---|---|---|"
+	print "| level | single stream, bytes | members, bytes | members | size change | stream MB/s | members MB/s | speed ratio | stream CPU s | members CPU s | CPU ratio |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|"
 	for (k = 1; k <= nl; k++) {
 		l = order[k]; s = size[l, "stream"]; m = size[l, "members"]
 		vs = median(speed[l, "stream"]); vm = median(speed[l, "members"])
-		printf "| %s | %d | %d | %d | %+.3f%% | %.1f | %.1f | %.2f |\n", l, s, m, members[l], 100 * (m - s) / s, vs, vm, vm / vs
+		cs = median(cpu[l, "stream"]); cm = median(cpu[l, "members"])
+		printf "| %s | %d | %d | %d | %+.3f%% | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f |\n", l, s, m, members[l], 100 * (m - s) / s, vs, vm, vm / vs, cs, cm, (cs > 0 ? cm / cs : 0)
 	}
 }' "$WORK/raw.txt"

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -125,11 +127,29 @@ func TestMembersAreTodaysTar(t *testing.T) {
 			if want, got := tree(t, unpack(t, old)), tree(t, unpack(t, tgz)); !reflect.DeepEqual(want, got) {
 				t.Errorf("GNU tar unpacks another tree: %d paths, want %d", len(got), len(want))
 			}
+			if want, got := tree(t, unpack(t, old)), tree(t, untarGz(t, tgz)); !reflect.DeepEqual(want, got) {
+				t.Errorf("tar -xzf unpacks another tree: %d paths, want %d", len(got), len(want))
+			}
 			if want, got := tree(t, unpackPython(t, old)), tree(t, unpackPython(t, tgz)); !reflect.DeepEqual(want, got) {
 				t.Errorf("Python unpacks another tree: %d paths, want %d", len(got), len(want))
 			}
 		})
 	}
+}
+
+// untarGz unpacks tgz with GNU tar's own gunzip, tar -xzf.
+func untarGz(t *testing.T, tgz []byte) string {
+	t.Helper()
+	tmp := t.TempDir()
+	archive, dest := filepath.Join(tmp, "image.tgz"), filepath.Join(tmp, "dest")
+	if err := os.WriteFile(archive, tgz, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "tar", "-xzf", archive, "-C", dest)
+	return dest
 }
 
 func TestMembersAreDeterministic(t *testing.T) {
