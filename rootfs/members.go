@@ -3,6 +3,7 @@ package rootfs
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -174,7 +175,7 @@ func (m *memberWriter) compress(j *memberJob) {
 	}
 }
 
-var errAborted = fmt.Errorf("aborted")
+var errAborted = errors.New("aborted")
 
 func (m *memberWriter) finishOldest() error {
 	j := m.pending[0]
@@ -184,7 +185,7 @@ func (m *memberWriter) finishOldest() error {
 		return fmt.Errorf("compressing member %d: %w", m.index, j.err)
 	}
 	if _, err := m.w.Write(j.out.Bytes()); err != nil {
-		return err
+		return fmt.Errorf("writing member %d: %w", m.index, err)
 	}
 	mem := Member{Index: m.index, Kind: j.kind, Offset: m.off, Size: int64(j.out.Len()), SHA256: j.sum,
 		TarOffset: m.tarOff, TarSize: int64(len(j.raw))}
