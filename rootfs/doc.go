@@ -36,4 +36,11 @@
 // docs/format.md section 5. Output is deterministic: the same image
 // and options give the same bytes; [FormatVersion] changes whenever that
 // output changes for the same input.
+//
+// By default the tar is compressed as one pgzip stream. With [WithMembers]
+// the same tar is cut at content-defined entry boundaries into runs, each
+// compressed as a gzip member of its own and reported with its offset, size
+// and SHA-256, so that images sharing files share members: the draft of
+// bundle format 2, docs/format-v2.md section 3. The file is still an
+// ordinary tgz.
 package rootfs

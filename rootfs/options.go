@@ -27,6 +27,10 @@ type options struct {
 	progress    func(int64)
 	warn        func(Warning)
 	lint        func(Lint)
+	members     func(Member) // nil: one pgzip stream
+	minRun      int64
+	cutScale    int64
+	maxRun      int64
 }
 
 func makeOptions(opts []Option) options {
@@ -37,6 +41,9 @@ func makeOptions(opts []Option) options {
 		progress:    func(int64) {},
 		warn:        func(Warning) {},
 		lint:        func(Lint) {},
+		minRun:      MemberMinRun,
+		cutScale:    MemberCutScale,
+		maxRun:      MemberMaxRun,
 	}
 	for _, opt := range opts {
 		opt(&o)

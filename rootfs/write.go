@@ -30,13 +30,13 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (conc
 		return concourse.Metadata{}, fmt.Errorf("reading image config: %w", err)
 	}
 	md := MetadataOf(cfg)
-	zw, err := newGzip(w, o)
+	zw, err := newCompressor(w, o)
 	if err != nil {
 		return concourse.Metadata{}, err
 	}
 	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
 	if err := writeTar(ctx, pw, img, md, o); err != nil {
-		zw.Reset(io.Discard) // stops pgzip's goroutines without a trailer
+		zw.Abort()
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
 		}
@@ -47,6 +47,17 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (conc
 	}
 	pw.Flush()
 	return md, nil
+}
+
+func newCompressor(w io.Writer, o options) (compressor, error) {
+	if o.members != nil {
+		return newMemberWriter(w, o)
+	}
+	zw, err := newGzip(w, o)
+	if err != nil {
+		return nil, err
+	}
+	return pgzipCompressor{zw}, nil
 }
 
 func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {

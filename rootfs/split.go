@@ -1,0 +1,307 @@
+package rootfs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Member cutting thresholds of docs/format-v2.md section 3. They decide
+// member identity: two writers share members only when they cut alike.
+const (
+	// MemberMinRun is the size a run of tar entries reaches before a
+	// content-defined cut may end it.
+	MemberMinRun = 1 << 20
+	// MemberCutScale is S of the cut test: past MemberMinRun, an entry of
+	// L bytes ends its run with probability min(1, L/S).
+	MemberCutScale = 1 << 20
+	// MemberMaxRun bounds every member's uncompressed bytes; an entry of
+	// at least this size is cut into pieces of exactly this size.
+	MemberMaxRun = 4 << 20
+)
+
+// maxChain bounds the extension headers (PAX, GNU long names) in front of
+// one entry that the splitter holds.
+const maxChain = 1 << 20
+
+// splitter cuts a tar stream into the runs of docs/format-v2.md section 3
+// as the stream passes: it follows the tar's block structure, and hands
+// each finished run to emit, which owns the slice from then on. The last
+// run it hands over is the end-of-archive tail.
+type splitter struct {
+	min, scale, max int64
+	emit            func(run []byte, kind MemberKind) error
+	newBuf          func() []byte
+
+	run      []byte // the run being gathered
+	hdr      [512]byte
+	hdrN     int
+	chain    []byte // header blocks (and extension data) of the entry in progress
+	extLeft  int64  // extension data and padding still to gather into chain
+	extStart int    // where the extension data starts in chain
+	extSize  int64
+	extType  byte
+	paxSize  int64 // size from a PAX record, or -1
+	dataLeft int64 // data and padding of the entry in progress still to pass
+	entryLen int64
+	cutHash  uint64
+	pieces   bool // the entry in progress is cut into pieces
+	entries  int
+	eoa      bool // the end-of-archive marker has begun
+}
+
+func newSplitter(min, scale, max int64, newBuf func() []byte, emit func([]byte, MemberKind) error) *splitter {
+	return &splitter{min: min, scale: scale, max: max, emit: emit, newBuf: newBuf, run: newBuf(), paxSize: -1}
+}
+
+func (s *splitter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		var k int
+		var err error
+		switch {
+		case s.eoa:
+			s.run = append(s.run, p...)
+			k = len(p)
+		case s.dataLeft > 0:
+			k, err = s.data(p)
+		case s.extLeft > 0:
+			k = int(min(int64(len(p)), s.extLeft))
+			s.chain = append(s.chain, p[:k]...)
+			s.extLeft -= int64(k)
+			if s.extLeft == 0 {
+				err = s.extDone()
+			}
+		default:
+			k = copy(s.hdr[s.hdrN:], p)
+			s.hdrN += k
+			if s.hdrN == len(s.hdr) {
+				s.hdrN = 0
+				err = s.header()
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// data passes entry data on into the run.
+func (s *splitter) data(p []byte) (int, error) {
+	k := int(min(int64(len(p)), s.dataLeft))
+	if err := s.add(p[:k]); err != nil {
+		return 0, err
+	}
+	s.dataLeft -= int64(k)
+	if s.dataLeft == 0 {
+		return k, s.entryDone()
+	}
+	return k, nil
+}
+
+// add appends bytes of the entry in progress to the run; an entry cut into
+// pieces ends a piece whenever the run is full and more bytes follow.
+func (s *splitter) add(p []byte) error {
+	if !s.pieces {
+		s.run = append(s.run, p...)
+		return nil
+	}
+	for len(p) > 0 {
+		if int64(len(s.run)) == s.max {
+			if err := s.cut(MemberPiece); err != nil {
+				return err
+			}
+		}
+		k := int(min(int64(len(p)), s.max-int64(len(s.run))))
+		s.run = append(s.run, p[:k]...)
+		p = p[k:]
+	}
+	return nil
+}
+
+// header handles one 512-byte block where a header is due.
+func (s *splitter) header() error {
+	if s.hdr == [512]byte{} {
+		if len(s.chain) > 0 {
+			return errors.New("tar stream: end-of-archive marker after an extension header")
+		}
+		if err := s.cut(MemberRun); err != nil {
+			return err
+		}
+		s.eoa = true
+		s.run = append(s.run, s.hdr[:]...)
+		return nil
+	}
+	if err := checkHeaderSum(&s.hdr); err != nil {
+		return err
+	}
+	size, err := parseTarNumber(s.hdr[124:136])
+	if err != nil {
+		return fmt.Errorf("tar stream: size field: %w", err)
+	}
+	typ := s.hdr[156]
+	s.chain = append(s.chain, s.hdr[:]...)
+	if len(s.chain) > maxChain {
+		return fmt.Errorf("tar stream: more than %d bytes of extension headers before one entry", maxChain)
+	}
+	switch typ {
+	case 'x', 'g', 'L', 'K':
+		s.extType, s.extStart, s.extSize = typ, len(s.chain), size
+		s.extLeft = padded(size)
+		if s.extLeft == 0 {
+			return s.extDone()
+		}
+		return nil
+	}
+	if s.paxSize >= 0 {
+		size = s.paxSize
+	}
+	switch typ {
+	case '1', '2', '3', '4', '5', '6': // header-only types, as archive/tar reads them
+		size = 0
+	}
+	s.entries++
+	s.entryLen = int64(len(s.chain)) + padded(size)
+	sum := sha256.Sum256(s.chain)
+	s.cutHash = binary.BigEndian.Uint64(sum[:8])
+	switch {
+	case s.entryLen >= s.max:
+		if err := s.cut(MemberRun); err != nil {
+			return err
+		}
+		s.pieces = true
+	case int64(len(s.run))+s.entryLen > s.max:
+		if err := s.cut(MemberRun); err != nil {
+			return err
+		}
+	}
+	if err := s.add(s.chain); err != nil {
+		return err
+	}
+	s.chain, s.paxSize = s.chain[:0], -1
+	s.dataLeft = padded(size)
+	if s.dataLeft == 0 {
+		return s.entryDone()
+	}
+	return nil
+}
+
+// extDone reads the size record of a finished PAX extended header.
+func (s *splitter) extDone() error {
+	if s.extType != 'x' {
+		return nil
+	}
+	recs := s.chain[s.extStart : s.extStart+int(s.extSize)]
+	for len(recs) > 0 {
+		sp := bytes.IndexByte(recs, ' ')
+		if sp < 0 {
+			return errors.New("tar stream: malformed PAX record")
+		}
+		n, err := strconv.Atoi(string(recs[:sp]))
+		if err != nil || n <= sp || n > len(recs) || recs[n-1] != '\n' {
+			return errors.New("tar stream: malformed PAX record")
+		}
+		if k, v, ok := bytes.Cut(recs[sp+1:n-1], []byte{'='}); ok && string(k) == "size" {
+			size, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || size < 0 {
+				return fmt.Errorf("tar stream: PAX size %q", v)
+			}
+			s.paxSize = size
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// entryDone ends the run after an entry when the rule says so.
+func (s *splitter) entryDone() error {
+	switch {
+	case s.pieces:
+		s.pieces = false
+		return s.cut(MemberPiece)
+	case s.entries == 2:
+		return s.cut(MemberHead)
+	case int64(len(s.run)) >= s.min && cutHit(s.cutHash, s.entryLen, s.scale):
+		return s.cut(MemberRun)
+	}
+	return nil
+}
+
+// cutHit is the content-defined test: true with probability
+// min(1, entryLen/scale) over the top 24 bits of the entry's hash.
+func cutHit(h uint64, entryLen, scale int64) bool {
+	return (h>>40)*uint64(scale) < uint64(entryLen)<<24
+}
+
+// cut hands the run gathered so far, if any, to emit.
+func (s *splitter) cut(kind MemberKind) error {
+	if len(s.run) == 0 {
+		return nil
+	}
+	run := s.run
+	s.run = s.newBuf()
+	return s.emit(run, kind)
+}
+
+// finish hands over the tail. The stream must have ended with the
+// end-of-archive marker.
+func (s *splitter) finish() error {
+	if !s.eoa || s.hdrN != 0 {
+		return errors.New("tar stream: ended without its end-of-archive marker")
+	}
+	return s.cut(MemberTail)
+}
+
+func padded(n int64) int64 { return (n + 511) &^ 511 }
+
+func checkHeaderSum(b *[512]byte) error {
+	want, err := parseTarNumber(b[148:156])
+	if err != nil {
+		return fmt.Errorf("tar stream: header checksum field: %w", err)
+	}
+	var sum int64
+	for i, c := range b {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		sum += int64(c)
+	}
+	if sum != want {
+		return errors.New("tar stream: header checksum mismatch")
+	}
+	return nil
+}
+
+// parseTarNumber reads an octal field, or a base-256 one (GNU).
+func parseTarNumber(b []byte) (int64, error) {
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		if b[0] != 0x80 || len(b) < 9 {
+			return 0, errors.New("base-256 number out of range")
+		}
+		var n uint64
+		for _, c := range b[1:] {
+			if n>>56 != 0 {
+				return 0, errors.New("base-256 number out of range")
+			}
+			n = n<<8 | uint64(c)
+		}
+		if n > 1<<62 {
+			return 0, errors.New("base-256 number out of range")
+		}
+		return int64(n), nil
+	}
+	s := string(bytes.Trim(b, " \x00"))
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 8, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("octal number %q", s)
+	}
+	return n, nil
+}
