@@ -31,7 +31,7 @@ var t0 = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 // sequence apart.
 func bundleAt(seq uint64, content string) Bundle {
 	return Bundle{ID: Digest([]byte("id" + content)), Digest: Digest([]byte(content)), Signer: signer,
-		Created: t0.Add(time.Duration(seq) * time.Hour),
+		Created:   t0.Add(time.Duration(seq) * time.Hour),
 		Freshness: &manifest.Freshness{Channel: "prod", Sequence: seq, Expires: t0.Add(30 * 24 * time.Hour)}}
 }
 
