@@ -72,10 +72,26 @@ func Reserve(keyPath, channel string) (*Reservation, error) {
 	return r, err
 }
 
+// Fixed is a reservation of sequence seq given by the user (to rebuild a
+// bundle byte for byte): it leaves the state file alone.
+func Fixed(channel string, seq uint64, previous string) (*Reservation, error) {
+	r := &Reservation{Channel: channel, Sequence: seq, Previous: previous}
+	if err := manifest.CheckChannel(channel); err != nil {
+		return nil, err
+	}
+	if seq == 0 || previous != "" && !manifest.IsSHA256Hex(previous) {
+		return nil, fmt.Errorf("sequence %d previous %q: want a sequence of 1 or more and a previous digest of 64 hex digits", seq, previous)
+	}
+	return r, nil
+}
+
 // Complete records digest as the channel's newest complete bundle, the
 // previous of the next one, unless a later sequence recorded one
 // meanwhile.
 func (r *Reservation) Complete(digest string) error {
+	if r.path == "" {
+		return nil
+	}
 	return update(r.path, func(st *localState) error {
 		c := st.Channels[r.Channel]
 		if c == nil { // the state was replaced meanwhile

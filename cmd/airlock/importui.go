@@ -94,6 +94,13 @@ func (ui *importText) event(e importer.Event) {
 		ui.series(e.Series)
 	case importer.BaseMissing:
 		ui.bars.println(ui.s.err, fmt.Sprintf("warning: %s, of the base this delta was cut against, is %s in the bucket (--allow-missing-base)", e.Key, e.Reason))
+	case importer.Freshness:
+		ui.bars.println(ui.s.err, freshnessLine(e.Freshness))
+		if e.Reason != "" {
+			ui.bars.println(ui.s.err, "warning: "+e.Reason)
+		}
+	case importer.Accepted:
+		ui.bars.println(ui.s.err, fmt.Sprintf("channel state %s now names sequence %d", e.Key, e.Freshness.Sequence))
 	}
 }
 
