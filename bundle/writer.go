@@ -36,7 +36,7 @@ type Result struct {
 	ID       string
 	Manifest *manifest.Manifest
 	Digest   string // sha256 of manifest.json: the bundle's digest (docs/format.md section 5, Freshness)
-	Bytes    int64 // size of the whole tar stream
+	Bytes    int64  // size of the whole tar stream
 }
 
 // Write creates a signed bundle named after base (base.tar, or

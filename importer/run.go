@@ -26,7 +26,7 @@ type Result struct {
 	// Freshness is the verdict on the bundle; the channel state names it
 	// when the import succeeded (unless it is Unversioned).
 	Freshness freshness.Verdict
-	Elapsed           time.Duration
+	Elapsed   time.Duration
 }
 
 // Run loads every image of a bundle whose signature r has checked into
