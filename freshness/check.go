@@ -45,6 +45,9 @@ const (
 	Fresh       Status = "fresh"       // newer than the channel state (or the first of its channel)
 	Same        Status = "same"        // the bundle the state names: imported again
 	Unversioned Status = "unversioned" // written before freshness existed: not checked
+	// Superseded: a newer bundle was accepted while this one was imported
+	// (its objects are in place, the state stays at the newer one).
+	Superseded Status = "superseded"
 	Refused     Status = "refused"
 )
 
@@ -80,18 +83,13 @@ type Error struct {
 	Expires   time.Time // Expired
 	Now       time.Time
 	Created   time.Time // Clock
-	Meanwhile bool      // another import moved the state while this one ran
 }
 
 func (e *Error) Error() string {
 	ch := fmt.Sprintf("channel %s of key %s", e.Channel, e.Signer)
 	switch e.Kind {
 	case Rollback:
-		msg := fmt.Sprintf("bundle sequence %d is older than sequence %d, the last accepted on %s: a replayed old bundle (rollback)", e.Sequence, e.Stored, ch)
-		if e.Meanwhile {
-			msg += "; another import accepted the newer one while this one ran (its objects are in place, the state stays at the newer bundle)"
-		}
-		return msg + "; import the newest bundle, or pass --allow-rollback to go back on purpose (recorded in the state's history)"
+		return fmt.Sprintf("bundle sequence %d is older than sequence %d, the last accepted on %s: a replayed old bundle (rollback); import the newest bundle, or pass --allow-rollback to go back on purpose (recorded in the state's history)", e.Sequence, e.Stored, ch)
 	case Conflict:
 		return fmt.Sprintf("bundle sequence %d on %s was accepted before with other content: two bundles with one sequence (the sequence state beside the key was lost or copied?); pass --allow-rollback to take this one (recorded in the state's history)", e.Sequence, ch)
 	case Expired:
@@ -154,12 +152,15 @@ const maxAttempts = 10
 // Accept moves the channel state of bundle b under prefix to b, once
 // every object of b is in place and its record stored: it re-reads the
 // state and re-checks b against it (another import may have moved it
-// meanwhile: an *Error with Meanwhile), and writes it only over the state
+// meanwhile), and writes it only over the state
 // it read (If-None-Match or If-Match), trying again when another import
 // wrote first, so the higher sequence wins and the state never goes back.
+// seen is the state's sequence when the caller checked b (0: none): a
+// state moved past b since then (two imports at once) is Superseded, not
+// a rollback.
 // A bundle without freshness leaves the state alone; a bundle the state
 // names already leaves it as it is.
-func Accept(ctx context.Context, s *bucket.Store, prefix string, b Bundle, now time.Time, allow ...Override) (Verdict, error) {
+func Accept(ctx context.Context, s *bucket.Store, prefix string, b Bundle, seen uint64, now time.Time, allow ...Override) (Verdict, error) {
 	if b.Freshness == nil {
 		return Verdict{Status: Unversioned}, nil
 	}
@@ -169,11 +170,14 @@ func Accept(ctx context.Context, s *bucket.Store, prefix string, b Bundle, now t
 			return Verdict{}, err
 		}
 		v, err := Check(b, st, now, allow...)
+		var fe *Error
+		if errors.As(err, &fe) && fe.Kind == Rollback && fe.Stored > seen {
+			// Another import moved the state past b after the caller's
+			// check: as if b had been accepted just before it.
+			v.Status = Superseded
+			return v, nil
+		}
 		if err != nil {
-			var fe *Error
-			if errors.As(err, &fe) {
-				fe.Meanwhile = true
-			}
 			return v, err
 		}
 		if v.Status == Same {

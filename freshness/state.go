@@ -12,6 +12,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/bounded"
+	"github.com/airlockhq/airlock/internal/hexdigits"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 )
@@ -91,7 +92,7 @@ func (st *State) validate(signer, channel string) error {
 		return errors.New("sequence 0")
 	case !manifest.IsSHA256Hex(st.Digest):
 		return fmt.Errorf("malformed digest %q", st.Digest)
-	case !manifest.IsSHA256Hex(st.Bundle):
+	case !isBundleID(st.Bundle):
 		return fmt.Errorf("malformed bundle id %q", st.Bundle)
 	case len(st.History) > maxHistory:
 		return fmt.Errorf("%d history entries, at most %d", len(st.History), maxHistory)
@@ -103,7 +104,7 @@ func (st *State) validate(signer, channel string) error {
 		return errors.New("its history does not start with its current bundle")
 	}
 	for i, p := range st.History {
-		if !manifest.IsSHA256Hex(p.Digest) || !manifest.IsSHA256Hex(p.Bundle) || p.Sequence == 0 {
+		if !manifest.IsSHA256Hex(p.Digest) || !isBundleID(p.Bundle) || p.Sequence == 0 {
 			return fmt.Errorf("history entry %d is malformed", i)
 		}
 		if i+1 == len(st.History) {
@@ -116,6 +117,10 @@ func (st *State) validate(signer, channel string) error {
 	}
 	return nil
 }
+
+// isBundleID reports whether id has the form of a bundle id (16 lowercase
+// hex digits, docs/format.md section 6).
+func isBundleID(id string) bool { return hexdigits.IsLower(id, 16) }
 
 func (p Past) overridden(o Override) bool {
 	for _, x := range p.Override {

@@ -30,14 +30,19 @@ var t0 = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 // bundleAt is bundle seq of channel prod; content tells bundles of one
 // sequence apart.
 func bundleAt(seq uint64, content string) Bundle {
-	return Bundle{ID: Digest([]byte("id" + content)), Digest: Digest([]byte(content)), Signer: signer,
+	return Bundle{ID: Digest([]byte("id" + content))[:16], Digest: Digest([]byte(content)), Signer: signer,
 		Created:   t0.Add(time.Duration(seq) * time.Hour),
 		Freshness: &manifest.Freshness{Channel: "prod", Sequence: seq, Expires: t0.Add(30 * 24 * time.Hour)}}
 }
 
 func accept(t *testing.T, s *bucket.Store, b Bundle, allow ...Override) (Verdict, error) {
 	t.Helper()
-	return Accept(context.Background(), s, "p/", b, t0.Add(100*time.Hour), allow...)
+	// As import does: the state seen when the bundle was checked.
+	var seen uint64
+	if st, _, err := ReadState(context.Background(), s, "p/", signer, "prod"); err == nil && st != nil {
+		seen = st.Sequence
+	}
+	return Accept(context.Background(), s, "p/", b, seen, t0.Add(100*time.Hour), allow...)
 }
 
 func stored(t *testing.T, s *bucket.Store) *State {
@@ -118,7 +123,7 @@ func TestAcceptConcurrentImportsLeaveTheHigherSequence(t *testing.T) {
 			if err != nil && i%2 == 1 {
 				t.Fatalf("round %d: the higher sequence failed: %v", round, err)
 			}
-			if err != nil {
+			if err != nil { // a lower one checked after the higher was accepted
 				wantKind(t, err, Rollback)
 			}
 		}
@@ -135,6 +140,7 @@ func TestReadStateDetectsATamperedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := Key("p/", signer, "prod")
+	stale := stored(t, s).Digest
 	cases := map[string]string{
 		"sequence lowered, sha256 kept": `{"format":1,"signer":"` + signer + `","channel":"prod","sequence":1}`,
 		"not json":                      `{`,
@@ -145,7 +151,7 @@ func TestReadStateDetectsATamperedState(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			meta := map[string]string{"sha256": buckettest.SHA([]byte(body))}
 			if strings.HasPrefix(name, "sequence lowered") {
-				meta["sha256"] = stored(t, s).Digest // a stale recorded checksum
+				meta["sha256"] = stale // a stale recorded checksum
 			}
 			buckettest.RawPut(t, srv, s.Bucket(), key, []byte(body), meta)
 			_, _, err := ReadState(context.Background(), s, "p/", signer, "prod")

@@ -97,7 +97,7 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	// Last: only now is every object and the record in place (a crash
 	// before this leaves the state at the older bundle, and importing
 	// this one again finishes the job).
-	if res.Freshness, err = freshness.Accept(ctx, s, o.prefix, fresh, o.now, o.allow...); err != nil {
+	if res.Freshness, err = freshness.Accept(ctx, s, o.prefix, fresh, verdict.Stored, o.now, o.allow...); err != nil {
 		return nil, err
 	}
 	if res.Freshness.Status != freshness.Unversioned {
