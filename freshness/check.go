@@ -48,7 +48,7 @@ const (
 	// Superseded: a newer bundle was accepted while this one was imported
 	// (its objects are in place, the state stays at the newer one).
 	Superseded Status = "superseded"
-	Refused     Status = "refused"
+	Refused    Status = "refused"
 )
 
 // Verdict is what Check found.
@@ -75,14 +75,14 @@ const (
 // Error is a bundle refused by the freshness check; a verification
 // failure (exit 3).
 type Error struct {
-	Kind      Kind
-	Channel   string
-	Signer    string
-	Sequence  uint64
-	Stored    uint64    // the state's sequence (Rollback, Conflict)
-	Expires   time.Time // Expired
-	Now       time.Time
-	Created   time.Time // Clock
+	Kind     Kind
+	Channel  string
+	Signer   string
+	Sequence uint64
+	Stored   uint64    // the state's sequence (Rollback, Conflict)
+	Expires  time.Time // Expired
+	Now      time.Time
+	Created  time.Time // Clock
 }
 
 func (e *Error) Error() string {
