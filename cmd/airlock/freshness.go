@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/importer"
 )
@@ -75,6 +76,32 @@ func freshnessLine(v *freshness.Verdict) string {
 			names = append(names, "--"+string(o))
 		}
 		line += " (let in by " + strings.Join(names, " ") + ")"
+	}
+	return line
+}
+
+// bundleFreshness is the verdict on r's freshness at the clock, with no
+// channel state: whether it has expired (verify, inspect).
+func bundleFreshness(r *bundle.Reader, now time.Time) *freshnessDoc {
+	v, err := freshness.Check(freshness.FromManifest(r.ID, r.Raw, r.Manifest), nil, now)
+	d := &freshnessDoc{Verdict: v}
+	if f := r.Manifest.Freshness; f != nil {
+		d.Previous = f.Previous
+	}
+	if err != nil {
+		d.Reason = err.Error()
+	}
+	return d
+}
+
+// line renders d for people.
+func (d *freshnessDoc) line() string {
+	if d.Reason != "" {
+		return "freshness: import would refuse it: " + d.Reason
+	}
+	line := freshnessLine(&d.Verdict)
+	if d.Status != freshness.Unversioned {
+		line += "; import also checks the sequence against the bucket's channel state"
 	}
 	return line
 }
