@@ -161,7 +161,7 @@ func ReadState(ctx context.Context, s *bucket.Store, prefix, signer, channel str
 			if attempt < 3 { // replaced between the Stat and the read
 				continue
 			}
-			return nil, "", &StateError{key, errors.New("its content does not match its recorded sha256")}
+			return nil, "", &StateError{key, errors.New("its recorded sha256 (x-amz-meta-sha256) is missing or does not match its content")}
 		}
 		st = &State{}
 		dec := json.NewDecoder(bytes.NewReader(b))

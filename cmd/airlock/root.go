@@ -179,7 +179,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
 	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)) || errors.As(err, new(*provenance.Error)),
-		errors.As(err, new(*freshness.Error)) || errors.As(err, new(*freshness.StateError)):
+		errors.As(err, new(*freshness.Error)) || errors.As(err, new(*freshness.StateError)) || errors.As(err, new(*freshness.TamperedError)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"),
 		errors.As(err, new(*bundle.TooManyPartsError)): // --part-size and --parity do not fit the bundle
