@@ -107,7 +107,9 @@ func judge(key string, st *State, byID map[string]record.Record, records []recor
 
 // rolledBack reports whether the current bundle was let in by
 // --allow-rollback: newer records are then expected.
-func rolledBack(st *State) bool { return len(st.History) > 0 && st.History[0].overridden(AllowRollback) }
+func rolledBack(st *State) bool {
+	return len(st.History) > 0 && st.History[0].overridden(AllowRollback)
+}
 
 // TamperedError is an audit that found channel states not written by
 // airlock import; a verification failure (exit 3).
