@@ -121,6 +121,7 @@ type exportSummary struct {
 	Bytes       int64                `json:"bytes"`
 	Seconds     float64              `json:"seconds"`
 	Compression manifest.Compression `json:"compression,omitempty"` // the images' compression, as the manifest records it
+	Freshness   *manifest.Freshness  `json:"freshness,omitempty"`   // the bundle's channel, sequence, expiry and previous digest
 }
 
 // nothingShipped is the done line of an export --have whose images are
