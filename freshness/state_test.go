@@ -164,3 +164,24 @@ func TestReadStateDetectsATamperedState(t *testing.T) {
 		})
 	}
 }
+
+// An import checked against an older state, overtaken by a newer bundle
+// before its state write, is superseded: no error, the state stays.
+func TestAcceptOvertakenIsSuperseded(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	now := t0.Add(100 * time.Hour)
+	if _, err := Accept(context.Background(), s, "p/", bundleAt(5, "five"), 0, now); err != nil {
+		t.Fatal(err)
+	}
+	// bundle 3 was checked when the state was empty (seen 0).
+	v, err := Accept(context.Background(), s, "p/", bundleAt(3, "three"), 0, now)
+	if err != nil || v.Status != Superseded || v.Stored != 5 {
+		t.Fatalf("overtaken import: %+v, %v; want superseded by 5", v, err)
+	}
+	// checked when the state was at 5 already: a rollback.
+	_, err = Accept(context.Background(), s, "p/", bundleAt(3, "three"), 5, now)
+	wantKind(t, err, Rollback)
+	if st := stored(t, s); st.Sequence != 5 {
+		t.Fatalf("state went back to %d", st.Sequence)
+	}
+}
