@@ -146,6 +146,18 @@ func Check(b Bundle, st *State, now time.Time, allow ...Override) (Verdict, erro
 	return v, nil
 }
 
+// ReadStateOrReplace is ReadState, except that with AllowRollback in
+// allow a damaged or tampered state (a *StateError) reads as none, with
+// damaged set and the etag to replace it over: --allow-rollback is the
+// way to rewrite it, and the new state's history records that.
+func ReadStateOrReplace(ctx context.Context, s *bucket.Store, prefix, signer, channel string, allow ...Override) (st *State, etag string, damaged bool, err error) {
+	st, etag, err = ReadState(ctx, s, prefix, signer, channel)
+	if errors.As(err, new(*StateError)) && slices.Contains(allow, AllowRollback) && etag != "" {
+		return nil, etag, true, nil
+	}
+	return st, etag, false, err
+}
+
 // maxAttempts bounds Accept's re-reads after refused writes.
 const maxAttempts = 10
 
@@ -165,11 +177,14 @@ func Accept(ctx context.Context, s *bucket.Store, prefix string, b Bundle, seen 
 		return Verdict{Status: Unversioned}, nil
 	}
 	for attempt := 1; ; attempt++ {
-		st, etag, err := ReadState(ctx, s, prefix, b.Signer, b.Freshness.Channel)
+		st, etag, damaged, err := ReadStateOrReplace(ctx, s, prefix, b.Signer, b.Freshness.Channel, allow...)
 		if err != nil {
 			return Verdict{}, err
 		}
 		v, err := Check(b, st, now, allow...)
+		if damaged {
+			v.Overrides = append(v.Overrides, AllowRollback)
+		}
 		var fe *Error
 		if errors.As(err, &fe) && fe.Kind == Rollback && fe.Stored > seen {
 			// Another import moved the state past b after the caller's
@@ -190,7 +205,7 @@ func Accept(ctx context.Context, s *bucket.Store, prefix string, b Bundle, seen 
 		}
 		data = append(data, '\n')
 		cond := bucket.IfAbsent()
-		if st != nil {
+		if etag != "" {
 			cond = bucket.IfUnchanged(etag)
 		}
 		key := Key(prefix, b.Signer, b.Freshness.Channel)

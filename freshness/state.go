@@ -76,7 +76,7 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
-	return fmt.Sprintf("channel state %s: %v; it was not written by airlock import (damaged or tampered with): check the bucket's access log, then see README \"Rollback and freeze protection\"", e.Key, e.Err)
+	return fmt.Sprintf("channel state %s: %v; it was not written by airlock import (damaged or tampered with): find out who wrote it (the bucket's access log), then import the channel's newest bundle with --allow-rollback to rewrite it", e.Key, e.Err)
 }
 
 func (e *StateError) Unwrap() error { return e.Err }
@@ -132,7 +132,9 @@ func (p Past) overridden(o Override) bool {
 }
 
 // ReadState reads the state of signer's channel under prefix and checks it;
-// nil when there is none. etag names the version read, for the update.
+// nil when there is none. etag names the version read, for the update; it
+// is set with a *StateError too, so that --allow-rollback can replace a
+// damaged state (over exactly the one seen).
 func ReadState(ctx context.Context, s *bucket.Store, prefix, signer, channel string) (st *State, etag string, err error) {
 	if !keys.IsID(signer) {
 		return nil, "", fmt.Errorf("signer %q is not a key id", signer)
@@ -147,7 +149,7 @@ func ReadState(ctx context.Context, s *bucket.Store, prefix, signer, channel str
 			return nil, "", err
 		}
 		if obj.Size > MaxStateSize {
-			return nil, "", &StateError{key, fmt.Errorf("%d bytes, at most %d", obj.Size, MaxStateSize)}
+			return nil, obj.ETag, &StateError{key, fmt.Errorf("%d bytes, at most %d", obj.Size, MaxStateSize)}
 		}
 		b, err := readSmall(ctx, s, key)
 		if errors.Is(err, bucket.ErrNotFound) && attempt < 3 {
@@ -161,16 +163,16 @@ func ReadState(ctx context.Context, s *bucket.Store, prefix, signer, channel str
 			if attempt < 3 { // replaced between the Stat and the read
 				continue
 			}
-			return nil, "", &StateError{key, errors.New("its recorded sha256 (x-amz-meta-sha256) is missing or does not match its content")}
+			return nil, obj.ETag, &StateError{key, errors.New("its recorded sha256 (x-amz-meta-sha256) is missing or does not match its content")}
 		}
 		st = &State{}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(st); err != nil {
-			return nil, "", &StateError{key, err}
+			return nil, obj.ETag, &StateError{key, err}
 		}
 		if err := st.validate(signer, channel); err != nil {
-			return nil, "", &StateError{key, err}
+			return nil, obj.ETag, &StateError{key, err}
 		}
 		return st, obj.ETag, nil
 	}

@@ -161,6 +161,13 @@ func TestReadStateDetectsATamperedState(t *testing.T) {
 			if _, err := accept(t, s, bundleAt(4, "four")); err == nil {
 				t.Fatal("Accept wrote over a tampered state")
 			}
+			// --allow-rollback rewrites it, and the history says so.
+			if _, err := accept(t, s, bundleAt(4, "four"), AllowRollback); err != nil {
+				t.Fatalf("--allow-rollback over a tampered state: %v", err)
+			}
+			if st := stored(t, s); st.Sequence != 4 || !st.History[0].overridden(AllowRollback) {
+				t.Fatalf("rewritten state: %+v", st)
+			}
 		})
 	}
 }

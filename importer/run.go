@@ -113,7 +113,7 @@ func checkFreshness(ctx context.Context, s *bucket.Store, b freshness.Bundle, o 
 	var st *freshness.State
 	if b.Freshness != nil {
 		var err error
-		if st, _, err = freshness.ReadState(ctx, s, o.prefix, b.Signer, b.Freshness.Channel); err != nil {
+		if st, _, _, err = freshness.ReadStateOrReplace(ctx, s, o.prefix, b.Signer, b.Freshness.Channel, o.allow...); err != nil {
 			return freshness.Verdict{}, err
 		}
 	}
