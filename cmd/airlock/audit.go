@@ -103,7 +103,7 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 		printChannels(s, channels)
 	}
 	if err := freshness.TamperedStates(channels); err != nil {
-		return withHint(err, "find out who wrote them (the bucket's access log); then import each channel's newest bundle with --allow-rollback to rewrite its state")
+		return withHint(err, "find out who wrote them (the bucket's access log); then import each channel's newest bundle with --allow-rollback to rewrite its state, or remove a state of a key or channel nobody signs with")
 	}
 	if err := rep.Err(); err != nil {
 		return withHint(err, "import the bundle again to restore missing objects (--overwrite for changed ones, --force for content changes only --deep sees), "+

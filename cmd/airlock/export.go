@@ -105,7 +105,15 @@ a Concourse task (README "Will it run in Concourse?"): metadata.json's user
 missing from /etc/passwd, file capabilities (lost on the way), uids above
 65535, setuid files, very large images. Findings name the image, platform
 and path with a fix, are recorded in the signed manifest, and with
---lint error an image with a warning is refused before any bundle is written.`,
+--lint error an image with a warning is refused before any bundle is written.
+
+Every bundle carries, signed, a channel (--channel, default the key id), the
+channel's next sequence number, taken from KEY.key.state beside the key
+(reserved under a lock before the bundle is written: never reused), an
+expiry (--valid-for, default 60d) and the digest of the channel's previous
+bundle. Import refuses an older, a same-numbered other or an expired
+bundle (README "Rollback and freeze protection"). --sequence N rebuilds a
+bundle byte for byte without touching the state.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), o, args, s)
 		},
