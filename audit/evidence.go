@@ -28,7 +28,23 @@ type Evidence struct {
 	Changed    []ChangeRecord  `json:"changed"`
 	Unexpected []ObjectRecord  `json:"unexpected"`
 	Incomplete []UploadRecord  `json:"incomplete_uploads"`
-	Result     string          `json:"result"`
+	// Channels are the channel states found (package freshness); the
+	// caller fills them in.
+	Channels []ChannelRecord `json:"channels"`
+	Result   string          `json:"result"`
+}
+
+// ChannelRecord is a channel state in the evidence.
+type ChannelRecord struct {
+	Key      string    `json:"key"`
+	Health   string    `json:"health"` // ok, expired, lagging or tampered
+	Problem  string    `json:"problem,omitempty"`
+	Signer   string    `json:"signer,omitempty"`
+	Channel  string    `json:"channel,omitempty"`
+	Sequence uint64    `json:"sequence,omitempty"`
+	Bundle   string    `json:"bundle,omitempty"`
+	Expires  time.Time `json:"expires,omitzero"`
+	Accepted time.Time `json:"accepted,omitzero"`
 }
 
 // ObjectRecord is an object in the evidence: expected (missing) or found

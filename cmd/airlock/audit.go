@@ -80,7 +80,14 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 	if err != nil {
 		return err
 	}
+	var channels []freshness.ChannelReport
+	if o.manifest == "" { // the channel states name records: all of them are needed
+		if channels, err = freshness.Audit(ctx, store, o.s3.prefix, records, cmp.Or(o.now.t, time.Now())); err != nil {
+			return err
+		}
+	}
 	ev := rep.Evidence()
+	ev.Channels = channelRecords(channels)
 	if o.evidence != "" {
 		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return writeJSON(f, ev) }); err != nil {
 			return err
@@ -92,14 +99,6 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 		}
 	} else {
 		printAudit(s, ev)
-	}
-	var channels []freshness.ChannelReport
-	if o.manifest == "" { // the channel states name records: all of them are needed
-		if channels, err = freshness.Audit(ctx, store, o.s3.prefix, records, cmp.Or(o.now.t, time.Now())); err != nil {
-			return err
-		}
-	}
-	if !o.json {
 		printChannels(s, channels)
 	}
 	if err := freshness.TamperedStates(channels); err != nil {
@@ -185,4 +184,16 @@ func printChannels(s streams, channels []freshness.ChannelReport) {
 		}
 		fmt.Fprintf(s.err, "airlock: %s: channel state %s: %s: %s\n", level, c.Key, c.Health, c.Problem)
 	}
+}
+
+func channelRecords(channels []freshness.ChannelReport) []audit.ChannelRecord {
+	out := []audit.ChannelRecord{}
+	for _, c := range channels {
+		r := audit.ChannelRecord{Key: c.Key, Health: string(c.Health), Problem: c.Problem}
+		if st := c.State; st != nil {
+			r.Signer, r.Channel, r.Sequence, r.Bundle, r.Expires, r.Accepted = st.Signer, st.Channel, st.Sequence, st.Bundle, st.Expires, st.Accepted
+		}
+		out = append(out, r)
+	}
+	return out
 }
