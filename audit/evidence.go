@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/freshness"
 )
 
 // EvidenceSchema is the version of the Evidence JSON (docs/events.md),
@@ -36,15 +37,10 @@ type Evidence struct {
 
 // ChannelRecord is a channel state in the evidence.
 type ChannelRecord struct {
-	Key      string    `json:"key"`
-	Health   string    `json:"health"` // ok, expired, lagging or tampered
-	Problem  string    `json:"problem,omitempty"`
-	Signer   string    `json:"signer,omitempty"`
-	Channel  string    `json:"channel,omitempty"`
-	Sequence uint64    `json:"sequence,omitempty"`
-	Bundle   string    `json:"bundle,omitempty"`
-	Expires  time.Time `json:"expires,omitzero"`
-	Accepted time.Time `json:"accepted,omitzero"`
+	Key     string           `json:"key"`
+	Health  string           `json:"health"` // ok, expired, lagging or tampered
+	Problem string           `json:"problem,omitempty"`
+	State   *freshness.State `json:"state,omitempty"` // as read; absent when it could not be
 }
 
 // ObjectRecord is an object in the evidence: expected (missing) or found

@@ -189,11 +189,7 @@ func printChannels(s streams, channels []freshness.ChannelReport) {
 func channelRecords(channels []freshness.ChannelReport) []audit.ChannelRecord {
 	out := []audit.ChannelRecord{}
 	for _, c := range channels {
-		r := audit.ChannelRecord{Key: c.Key, Health: string(c.Health), Problem: c.Problem}
-		if st := c.State; st != nil {
-			r.Signer, r.Channel, r.Sequence, r.Bundle, r.Expires, r.Accepted = st.Signer, st.Channel, st.Sequence, st.Bundle, st.Expires, st.Accepted
-		}
-		out = append(out, r)
+		out = append(out, audit.ChannelRecord{Key: c.Key, Health: string(c.Health), Problem: c.Problem, State: c.State})
 	}
 	return out
 }
