@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/freshness"
 )
 
 // EvidenceSchema is the version of the Evidence JSON (docs/events.md),
@@ -28,7 +29,18 @@ type Evidence struct {
 	Changed    []ChangeRecord  `json:"changed"`
 	Unexpected []ObjectRecord  `json:"unexpected"`
 	Incomplete []UploadRecord  `json:"incomplete_uploads"`
-	Result     string          `json:"result"`
+	// Channels are the channel states found (package freshness); the
+	// caller fills them in.
+	Channels []ChannelRecord `json:"channels"`
+	Result   string          `json:"result"`
+}
+
+// ChannelRecord is a channel state in the evidence.
+type ChannelRecord struct {
+	Key     string           `json:"key"`
+	Health  string           `json:"health"` // ok, expired, lagging or tampered
+	Problem string           `json:"problem,omitempty"`
+	State   *freshness.State `json:"state,omitempty"` // as read; absent when it could not be
 }
 
 // ObjectRecord is an object in the evidence: expected (missing) or found

@@ -20,6 +20,7 @@ type options struct {
 	created  time.Time
 	tool     string
 	base     *manifest.Base
+	fresh    *manifest.Freshness
 	progress func(path string, n int64)
 }
 
@@ -42,6 +43,10 @@ func WithCreated(t time.Time) Option { return func(o *options) { o.created = t }
 // WithBase records what a delta bundle was cut against in the manifest
 // (docs/format.md section 5, Delta base); nil records none.
 func WithBase(b *manifest.Base) Option { return func(o *options) { o.base = b } }
+
+// WithFreshness records the bundle's channel, sequence and expiry in the
+// manifest (docs/format.md section 5, Freshness).
+func WithFreshness(f *manifest.Freshness) Option { return func(o *options) { o.fresh = f } }
 
 // WithTool records the writing program in the manifest.
 func WithTool(name string) Option { return func(o *options) { o.tool = name } }

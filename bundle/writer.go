@@ -36,7 +36,8 @@ type Result struct {
 	Extra    []string // parity parts, the part index and its signature
 	ID       string
 	Manifest *manifest.Manifest
-	Bytes    int64 // size of the whole tar stream
+	Digest   string // sha256 of manifest.json: the bundle's digest (docs/format.md section 5, Freshness)
+	Bytes    int64  // size of the whole tar stream
 }
 
 // Write creates a signed bundle named after base (base.tar, or
@@ -67,6 +68,8 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
 		Tool:    o.tool,
 		Base:    o.base,
+
+		Freshness: o.fresh,
 	}
 	for _, p := range payloads {
 		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary})
@@ -107,7 +110,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		pw.Abort()
 		return nil, err
 	}
-	return &Result{Files: files[:ndata], Extra: files[ndata:], ID: ID(sums), Manifest: m, Bytes: n}, nil
+	return &Result{Files: files[:ndata], Extra: files[ndata:], ID: ID(sums), Manifest: m, Digest: hex.EncodeToString(msum[:]), Bytes: n}, nil
 }
 
 // ID is a bundle's id: the first 16 hex digits of the SHA-256 of its

@@ -31,6 +31,11 @@ type options struct {
 	lint      source.LintPolicy
 	base      *manifest.Base
 	binaries  []release.Binary
+	seqKey    string        // the private key file beside which the sequence state lies; "" for none
+	channel   string        // default: the key id
+	validFor  time.Duration // how long the bundle stays fresh
+	fixedSeq  uint64        // a sequence given by the user instead of reserved; 0 for none
+	previous  string        // with fixedSeq
 }
 
 func makeOptions(opts []Option) *options {
@@ -51,6 +56,21 @@ func WithBinaries(bins []release.Binary) Option { return func(o *options) { o.bi
 // cut against: the images it leaves out because the bucket holds them
 // (docs/format.md section 5). Default nil: a full bundle.
 func WithBase(b *manifest.Base) Option { return func(o *options) { o.base = b } }
+
+// WithSequence gives the bundle a freshness record (docs/format.md section
+// 5, Freshness): the next sequence of channel ("" for the signing key's
+// id) from the state file beside the private key at keyPath, reserved
+// before the bundle is written, and an expiry validFor after its creation.
+func WithSequence(keyPath, channel string, validFor time.Duration) Option {
+	return func(o *options) { o.seqKey, o.channel, o.validFor = keyPath, channel, validFor }
+}
+
+// WithFixedSequence makes WithSequence use sequence seq and previous
+// digest previous instead of reserving the next one (to rebuild a bundle
+// byte for byte); the state file is left alone.
+func WithFixedSequence(seq uint64, previous string) Option {
+	return func(o *options) { o.fixedSeq, o.previous = seq, previous }
+}
 
 // WithJobs converts up to n images at a time (default 2; each conversion
 // already compresses on every core).

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/freshness"
+	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
 	"github.com/airlockhq/airlock/release"
@@ -131,10 +134,35 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		payloads = append(payloads, binaryPayload(b))
 		total += b.Size
 	}
+	var seq *freshness.Reservation
+	var fresh *manifest.Freshness
+	if o.seqKey != "" {
+		channel := cmp.Or(o.channel, keys.ID(priv.Public().(ed25519.PublicKey)))
+		var err error
+		if o.fixedSeq > 0 {
+			seq, err = freshness.Fixed(channel, o.fixedSeq, o.previous)
+		} else {
+			seq, err = freshness.Reserve(o.seqKey, channel)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fresh = seq.Freshness(o.created, o.validFor)
+	}
 	emit(Event{Kind: Writing, Total: total})
-	return bundle.Write(ctx, out, priv, payloads,
+	res, err := bundle.Write(ctx, out, priv, payloads,
 		bundle.WithPartSize(o.partSize), bundle.WithParity(o.parity), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
-		bundle.WithBase(o.base), bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+		bundle.WithBase(o.base), bundle.WithFreshness(fresh),
+		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+	if err == nil && seq != nil {
+		// The bundle is complete; its digest is the next one's previous.
+		// Failing to note it leaves a sound bundle, and the next one
+		// naming an older previous: worth a warning, not a lost bundle.
+		if cerr := seq.Complete(res.Digest); cerr != nil {
+			emit(Event{Kind: Warned, Message: fmt.Sprintf("%v; the bundle is complete, but the next one on channel %s will not name it as its previous", cerr, seq.Channel)})
+		}
+	}
+	return res, err
 }
 
 // binaryPayload carries b; the writer checks its bytes against the size

@@ -1,5 +1,7 @@
 package importer
 
+import "github.com/airlockhq/airlock/freshness"
+
 // EventKind says what an Event reports.
 type EventKind string
 
@@ -16,6 +18,11 @@ const (
 	// bucket as the base records it (Reason says how); reported instead of
 	// a *BaseError when WithAllowMissingBase allows it.
 	BaseMissing EventKind = "base_missing"
+	// Freshness is the freshness verdict on the bundle (Freshness), before
+	// any upload; Reason warns of a bundle without freshness.
+	Freshness EventKind = "freshness"
+	// Accepted: the channel state at Key now names the bundle.
+	Accepted EventKind = "accepted"
 )
 
 // Action is what import does with one image.
@@ -38,4 +45,6 @@ type Event struct {
 	Bytes  int64         `json:"bytes,omitempty"`
 	Series *SeriesReport `json:"series,omitempty"`
 	Reason string        `json:"reason,omitempty"`
+
+	Freshness *freshness.Verdict `json:"freshness,omitempty"`
 }

@@ -54,13 +54,21 @@ func imagePayload(name, version string, b []byte) bundle.Payload {
 // signedBundle writes payloads as a bundle signed by a new key.
 func signedBundle(t *testing.T, payloads []bundle.Payload, opts ...bundle.Option) ([]string, []keys.Public) {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := keys.Generate(filepath.Join(dir, "k")); err != nil {
-		t.Fatal(err)
+	return signedBundleIn(t, t.TempDir(), "b", payloads, opts...)
+}
+
+// signedBundleIn writes payloads as bundle NAME in dir, signed by the key
+// dir/k (made on first use).
+func signedBundleIn(t *testing.T, dir, name string, payloads []bundle.Payload, opts ...bundle.Option) ([]string, []keys.Public) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "k.key")); err != nil {
+		if _, err := keys.Generate(filepath.Join(dir, "k")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	priv, _ := keys.LoadPrivate(filepath.Join(dir, "k.key"))
 	pub, _ := keys.LoadPublic(filepath.Join(dir, "k.pub"))
-	res, err := bundle.Write(context.Background(), filepath.Join(dir, "b"), priv, payloads, opts...)
+	res, err := bundle.Write(context.Background(), filepath.Join(dir, name), priv, payloads, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

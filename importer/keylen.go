@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/record"
 )
 
@@ -29,13 +30,17 @@ func (e *KeyTooLongError) Error() string {
 }
 
 // writeKeys are the keys, relative to the import prefix, that importing r
-// may write: its image objects, carried signatures and its record.
+// may write: its image objects, carried signatures, its record and its
+// channel state.
 func writeKeys(r *bundle.Reader) []string {
 	var keys []string
 	for _, e := range r.Manifest.Entries {
 		if k, ok := importKey(e, ""); ok {
 			keys = append(keys, k)
 		}
+	}
+	if f := r.Manifest.Freshness; f != nil {
+		keys = append(keys, freshness.Key("", r.Signer.ID, f.Channel))
 	}
 	return append(keys, record.Keys("", r.ID)...)
 }

@@ -1,6 +1,11 @@
 package importer
 
-import "github.com/airlockhq/airlock/bucket"
+import (
+	"time"
+
+	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/freshness"
+)
 
 // Option configures Run.
 type Option func(*options)
@@ -14,10 +19,12 @@ type options struct {
 	allowMissingBase bool
 	events           func(Event)
 	put              []bucket.PutOption
+	now              time.Time            // reference time of the freshness check
+	allow            []freshness.Override // what the freshness check lets in anyway
 }
 
 func makeOptions(opts []Option) options {
-	o := options{events: func(Event) {}}
+	o := options{events: func(Event) {}, now: time.Now()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -57,4 +64,24 @@ func WithEvents(fn func(Event)) Option {
 // WithPutOptions tunes each upload (part size, concurrency).
 func WithPutOptions(opts ...bucket.PutOption) Option {
 	return func(o *options) { o.put = append(o.put, opts...) }
+}
+
+// WithNow sets the reference time the bundle's expiry is checked against
+// (default: the clock), for a disconnected machine whose clock is wrong.
+func WithNow(t time.Time) Option { return func(o *options) { o.now = t } }
+
+// WithAllow lets in bundles the freshness check refuses for the given
+// reasons (freshness.AllowRollback, freshness.AllowExpired); the channel
+// state's history records each one used.
+func WithAllow(allow ...freshness.Override) Option {
+	return func(o *options) { o.allow = append(o.allow, allow...) }
+}
+
+// WithOptions applies opts: a group of options as one.
+func WithOptions(opts ...Option) Option {
+	return func(o *options) {
+		for _, opt := range opts {
+			opt(o)
+		}
+	}
 }

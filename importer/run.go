@@ -13,6 +13,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/record"
 )
@@ -22,7 +23,10 @@ type Result struct {
 	Uploaded, Skipped int
 	Bytes             int64  // bytes uploaded
 	Record            string // folder of the bundle's record in the bucket
-	Elapsed           time.Duration
+	// Freshness is the verdict on the bundle; the channel state names it
+	// when the import succeeded (unless it is Unversioned).
+	Freshness freshness.Verdict
+	Elapsed   time.Duration
 }
 
 // Run loads every image of a bundle whose signature r has checked into
@@ -47,6 +51,11 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	if err := checkBase(ctx, s, r.Manifest, o); err != nil {
 		return &Result{}, err
 	}
+	fresh := freshness.FromManifest(r.ID, r.Raw, r.Manifest)
+	verdict, err := checkFreshness(ctx, s, fresh, o)
+	if err != nil {
+		return &Result{Freshness: verdict}, err
+	}
 	plan, err := makePlan(ctx, s, r, o)
 	if err != nil {
 		return &Result{}, err
@@ -59,7 +68,7 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 		o.events(Event{Kind: Series, Key: reports[i].Key, Series: &reports[i]})
 	}
 	if o.dryRun {
-		return &Result{}, nil
+		return &Result{Freshness: verdict}, nil
 	}
 	res, err := upload(ctx, s, r, plan, o)
 	if err != nil {
@@ -85,8 +94,39 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 		return nil, err
 	}
 	o.events(Event{Kind: Recorded, Key: res.Record})
+	// Last: only now is every object and the record in place (a crash
+	// before this leaves the state at the older bundle, and importing
+	// this one again finishes the job).
+	if res.Freshness, err = freshness.Accept(ctx, s, o.prefix, fresh, verdict.Stored, o.now, o.allow...); err != nil {
+		return nil, err
+	}
+	if res.Freshness.Status != freshness.Unversioned {
+		o.events(Event{Kind: Accepted, Key: freshness.Key(o.prefix, fresh.Signer, fresh.Freshness.Channel), Freshness: &res.Freshness})
+	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// checkFreshness judges the bundle against the bucket's channel state
+// before anything is uploaded, reporting the verdict as a Freshness event.
+func checkFreshness(ctx context.Context, s *bucket.Store, b freshness.Bundle, o options) (freshness.Verdict, error) {
+	var st *freshness.State
+	if b.Freshness != nil {
+		var err error
+		if st, _, _, err = freshness.ReadStateOrReplace(ctx, s, o.prefix, b.Signer, b.Freshness.Channel, o.allow...); err != nil {
+			return freshness.Verdict{}, err
+		}
+	}
+	v, err := freshness.Check(b, st, o.now, o.allow...)
+	if err != nil {
+		return v, err
+	}
+	e := Event{Kind: Freshness, Freshness: &v}
+	if v.Status == freshness.Unversioned {
+		e.Reason = "the bundle carries no sequence or expiry (written before airlock had them): it cannot be checked for rollback or staleness; export it again with this airlock"
+	}
+	o.events(e)
+	return v, nil
 }
 
 type planned struct {

@@ -59,6 +59,11 @@ func (m *Manifest) Validate() error {
 		}
 		keys[e.Image.Key] = e.Path
 	}
+	if m.Freshness != nil {
+		if err := m.Freshness.Validate(m.Created); err != nil {
+			return err
+		}
+	}
 	if m.Base != nil {
 		return m.Base.Validate(keys)
 	}

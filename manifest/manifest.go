@@ -25,6 +25,9 @@ type Manifest struct {
 	Entries []Entry   `json:"entries"`        // every payload entry, in stream order
 	// Base is what a delta bundle was cut against; nil for a full bundle.
 	Base *Base `json:"base,omitempty"`
+	// Freshness is the bundle's channel, sequence and expiry; nil in
+	// bundles written before it existed.
+	Freshness *Freshness `json:"freshness,omitempty"`
 }
 
 // Entry is one payload entry of the bundle.

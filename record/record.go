@@ -42,11 +42,12 @@ type Record struct {
 	Prefix   string // the import prefix the bundle's keys are relative to
 	Signer   keys.Public
 	Manifest *manifest.Manifest
+	Raw      []byte // manifest.json as signed, for its digest (package freshness)
 }
 
 // FromBundle is the record of bundle r imported under prefix.
 func FromBundle(prefix string, r *bundle.Reader) Record {
-	return Record{ID: r.ID, Prefix: prefix, Signer: r.Signer, Manifest: r.Manifest}
+	return Record{ID: r.ID, Prefix: prefix, Signer: r.Signer, Manifest: r.Manifest, Raw: r.Raw}
 }
 
 // Expected lists the objects a record says the bucket holds: its images
@@ -162,7 +163,7 @@ func read(ctx context.Context, s *bucket.Store, prefix, id string, trusted []key
 	if gotID := bundle.ID(got[manifest.SumsName]); gotID != id {
 		return Record{}, fmt.Errorf("bundle record %s holds bundle %s", folder, gotID)
 	}
-	return Record{ID: id, Prefix: prefix, Signer: signer, Manifest: m}, nil
+	return Record{ID: id, Prefix: prefix, Signer: signer, Manifest: m, Raw: got[manifest.ManifestName]}, nil
 }
 
 func readSmall(ctx context.Context, s *bucket.Store, key string, max int64) ([]byte, error) {

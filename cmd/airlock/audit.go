@@ -1,16 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/record"
 )
@@ -22,6 +25,7 @@ type auditOptions struct {
 	deep     bool
 	json     bool
 	evidence string
+	now      nowValue
 }
 
 func newAuditCmd(s streams) *cobra.Command {
@@ -46,6 +50,7 @@ of what was checked, when, against which keys, and the result.`,
 	c.Flags().StringVar(&o.manifest, "manifest", "", "audit against this bundle (file or first part) instead of the recorded manifests")
 	c.Flags().BoolVar(&o.deep, "deep", false, "download and re-hash every object")
 	c.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	c.Flags().Var(&o.now, "now", "reference time for the channel states' expiry (RFC 3339 or YYYY-MM-DD), for a machine whose clock is wrong (default: the clock)")
 	c.Flags().StringVar(&o.evidence, "evidence", "", "write a JSON evidence record to this file")
 	return c
 }
@@ -75,7 +80,14 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 	if err != nil {
 		return err
 	}
+	var channels []freshness.ChannelReport
+	if o.manifest == "" { // the channel states name records: all of them are needed
+		if channels, err = freshness.Audit(ctx, store, o.s3.prefix, records, cmp.Or(o.now.t, time.Now())); err != nil {
+			return err
+		}
+	}
 	ev := rep.Evidence()
+	ev.Channels = channelRecords(channels)
 	if o.evidence != "" {
 		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return writeJSON(f, ev) }); err != nil {
 			return err
@@ -87,6 +99,10 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 		}
 	} else {
 		printAudit(s, ev)
+		printChannels(s, channels)
+	}
+	if err := freshness.TamperedStates(channels); err != nil {
+		return withHint(err, "find out who wrote them (the bucket's access log); then import each channel's newest bundle with --allow-rollback to rewrite its state, or remove a state of a key or channel nobody signs with")
 	}
 	if err := rep.Err(); err != nil {
 		return withHint(err, "import the bundle again to restore missing objects (--overwrite for changed ones, --force for content changes only --deep sees), "+
@@ -152,4 +168,28 @@ func state(o audit.ObjectState) string {
 		sum = "-"
 	}
 	return fmt.Sprintf("%d bytes, sha256 %s", o.Size, sum)
+}
+
+// printChannels shows each channel state an audit found.
+func printChannels(s streams, channels []freshness.ChannelReport) {
+	for _, c := range channels {
+		if c.Health == freshness.Healthy {
+			fmt.Fprintf(s.out, "channel %s of key %s: sequence %d (bundle %s), accepted %s, expires %s: ok\n", c.State.Channel, c.State.Signer,
+				c.State.Sequence, c.State.Bundle, c.State.Accepted.Format(time.RFC3339), c.State.Expires.Format(time.RFC3339))
+			continue
+		}
+		level := "warning"
+		if c.Health == freshness.Tampered {
+			level = "error"
+		}
+		fmt.Fprintf(s.err, "airlock: %s: channel state %s: %s: %s\n", level, c.Key, c.Health, c.Problem)
+	}
+}
+
+func channelRecords(channels []freshness.ChannelReport) []audit.ChannelRecord {
+	out := []audit.ChannelRecord{}
+	for _, c := range channels {
+		out = append(out, audit.ChannelRecord{Key: c.Key, Health: string(c.Health), Problem: c.Problem, State: c.State})
+	}
+	return out
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/airlockhq/airlock/export"
 	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/release"
 	"github.com/airlockhq/airlock/source"
 )
@@ -53,10 +54,14 @@ type exportOptions struct {
 	lint        lintValue
 	carryBins   []string
 	distDir     string
+	channel     string
+	validFor    validForValue
+	sequence    uint64
+	previous    string
 }
 
 func newExportCmd(s streams) *cobra.Command {
-	var o exportOptions
+	o := exportOptions{validFor: validForValue{text: "60d", d: defaultValidFor}}
 	c := &cobra.Command{
 		Use:   "export [REF [as NAME:VERSION]]... [-f LIST] --key KEY.key -o NAME",
 		Short: "Pull images, convert them to Concourse rootfs tgz files, write one signed bundle",
@@ -105,7 +110,15 @@ a Concourse task (README "Will it run in Concourse?"): metadata.json's user
 missing from /etc/passwd, file capabilities (lost on the way), uids above
 65535, setuid files, very large images. Findings name the image, platform
 and path with a fix, are recorded in the signed manifest, and with
---lint error an image with a warning is refused before any bundle is written.`,
+--lint error an image with a warning is refused before any bundle is written.
+
+Every bundle carries, signed, a channel (--channel, default the key id), the
+channel's next sequence number, taken from KEY.key.state beside the key
+(reserved under a lock before the bundle is written: never reused), an
+expiry (--valid-for, default 60d) and the digest of the channel's previous
+bundle. Import refuses an older, a same-numbered other or an expired
+bundle (README "Rollback and freeze protection"). --sequence N rebuilds a
+bundle byte for byte without touching the state.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), o, args, s)
 		},
@@ -139,8 +152,17 @@ and path with a fix, are recorded in the signed manifest, and with
 	f.Lookup("carry-airlock").NoOptDefVal = release.Host
 	f.StringVar(&o.distDir, "airlock-dist", "dist", "the folder make dist wrote the airlock binaries to carry into")
 	f.Var(&o.compression, "compression", "compression `level` of each rootfs tgz, recorded in the manifest: fast (gzip level 1: faster, larger), default, or best (level 9: much slower, a little smaller)")
+	f.StringVar(&o.channel, "channel", "", "channel the bundle belongs to: its sequence numbers and expiry are checked per channel (default: the key id)")
+	f.Var(&o.validFor, "valid-for", "how long the bundle stays fresh: import refuses it (exit 3) once it has expired (README \"Rollback and freeze protection\")")
+	f.Uint64Var(&o.sequence, "sequence", 0, "rebuild a bundle byte for byte: use this sequence instead of the next one from KEY.key.state (left alone)")
+	f.StringVar(&o.previous, "previous", "", "with --sequence: the previous bundle's digest to record")
 	return c
 }
+
+// defaultValidFor is --valid-for's default: two monthly deliveries, so one
+// late or missed bundle does not stop a site, and a site frozen for longer
+// is noticed (README "Rollback and freeze protection").
+const defaultValidFor = 60 * 24 * time.Hour
 
 // exportPlan is everything checked before the first byte is pulled.
 type exportPlan struct {
@@ -162,6 +184,14 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		return nil, err
 	}
 	p := &exportPlan{reqs: reqs}
+	if o.channel != "" {
+		if err := manifest.CheckChannel(o.channel); err != nil {
+			return nil, usagef("--channel: %w", err)
+		}
+	}
+	if o.previous != "" && (o.sequence == 0 || !manifest.IsSHA256Hex(o.previous)) {
+		return nil, usagef("--previous %q needs --sequence and a digest of 64 lowercase hex digits", o.previous)
+	}
 	if o.keyTemplate != "" {
 		if _, err := concourse.ParseKeyTemplate(o.keyTemplate); err != nil {
 			return nil, usageError{err}
@@ -312,7 +342,11 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	}
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()),
-		export.WithLint(o.lint.value()), export.WithBase(o.have.base), export.WithBinaries(p.binaries)}
+		export.WithLint(o.lint.value()), export.WithBase(o.have.base), export.WithBinaries(p.binaries),
+		export.WithSequence(o.key, o.channel, o.validFor.d)}
+	if o.sequence > 0 {
+		opts = append(opts, export.WithFixedSequence(o.sequence, o.previous))
+	}
 	if p.sigs != nil {
 		opts = append(opts, export.WithSignatureCheck(p.sigs.verifier(reg), p.sigs.policyFor), export.WithCarrySignatures(o.carrySigs || o.carryAtts))
 	}

@@ -121,7 +121,7 @@ func newExportSummary(r *export.Result) exportSummary {
 		}
 	}
 	return exportSummary{Event: "done", Bundle: r.Bundle.ID, Files: r.Bundle.Files, Extra: r.Bundle.Extra, Images: images, Compression: compression,
-		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds()}
+		Converted: r.Converted, Cached: r.Cached, Bytes: r.Bundle.Bytes, Seconds: r.Elapsed.Seconds(), Freshness: r.Bundle.Manifest.Freshness}
 }
 
 func (ui *exportText) summary(r *export.Result) error {
@@ -131,5 +131,8 @@ func (ui *exportText) summary(r *export.Result) error {
 	}
 	fmt.Fprintf(ui.s.err, "exported %d images (%d converted, %d cached) into bundle %s: %s in %d file(s), %.1fs, compression %s\n",
 		sum.Images, sum.Converted, sum.Cached, sum.Bundle, humanBytes(sum.Bytes), len(sum.Files), sum.Seconds, sum.Compression.OrDefault())
+	if f := sum.Freshness; f != nil {
+		fmt.Fprintf(ui.s.err, "channel %s, sequence %d, expires %s (import refuses it after that)\n", f.Channel, f.Sequence, f.Expires.Format(time.RFC3339))
+	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -17,6 +18,46 @@ import (
 
 // Flag values parsed as the flags are read (pflag.Value), so a bad value is
 // a usage error before any work starts.
+
+// maxValidDays bounds --valid-for: a bundle valid for longer than ten
+// years is no longer protected by its expiry (and the sum would overflow).
+const maxValidDays = 3650
+
+// validForValue is a duration that also takes days (30d, 1d12h).
+type validForValue struct {
+	text string
+	d    time.Duration
+}
+
+func (v *validForValue) Set(s string) error {
+	rest, days := s, 0
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 || n > maxValidDays {
+			return fmt.Errorf("%q: want a duration like 30d, 36h or 1d12h", s)
+		}
+		rest, days = s[i+1:], n
+	}
+	d := time.Duration(days) * 24 * time.Hour
+	if rest != "" {
+		more, err := time.ParseDuration(rest)
+		if err != nil {
+			return fmt.Errorf("%q: want a duration like 30d, 36h or 1d12h", s)
+		}
+		d += more
+	}
+	if d > maxValidDays*24*time.Hour {
+		return fmt.Errorf("%q: at most %dd", s, maxValidDays)
+	}
+	if d < time.Second {
+		return fmt.Errorf("%q: a bundle must stay valid for at least a second", s)
+	}
+	v.text, v.d = s, d
+	return nil
+}
+
+func (v *validForValue) String() string { return v.text }
+func (v *validForValue) Type() string   { return "duration" }
 
 // platformsValue is the repeatable --platform OS/ARCH[/VARIANT].
 type platformsValue struct {

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // --part-size and --max-size read sizes with one parser: the same units,
 // and the media presets, for both.
@@ -31,5 +34,21 @@ func TestSizeFlagsShareOneParser(t *testing.T) {
 	var p partSizeValue
 	if err := p.Set(""); err != nil || p.bytes != 0 {
 		t.Errorf(`--part-size "" = %d, %v; want 0 (no split)`, p.bytes, err)
+	}
+}
+
+func TestValidForValue(t *testing.T) {
+	good := map[string]time.Duration{"30d": 30 * 24 * time.Hour, "36h": 36 * time.Hour, "1d12h": 36 * time.Hour, "3650d": 3650 * 24 * time.Hour}
+	for in, want := range good {
+		var v validForValue
+		if err := v.Set(in); err != nil || v.d != want {
+			t.Errorf("Set(%q) = %v, %v; want %v", in, v.d, err, want)
+		}
+	}
+	for _, in := range []string{"", "0s", "soon", "-1d", "d", "3651d", "99999999999999d", "1d-48h", "1dx"} {
+		var v validForValue
+		if err := v.Set(in); err == nil {
+			t.Errorf("Set(%q) accepted: %v", in, v.d)
+		}
 	}
 }

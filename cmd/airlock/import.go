@@ -26,6 +26,7 @@ type importOptions struct {
 	concourse   string
 	style       choiceValue[concourse.Style]
 	versions    choiceValue[concourse.VersionMode]
+	fresh       freshnessFlags
 }
 
 func newImportCmd(s streams) *cobra.Command {
@@ -47,6 +48,15 @@ bucket held them: import checks, before uploading anything, that the bucket
 holds each one under --prefix with the recorded size and sha256, and refuses
 with exit code 3, naming the missing ones, unless --allow-missing-base.
 
+A bundle carries a channel, a sequence number and an expiry (export
+--channel, --valid-for): import refuses, with exit code 3, a bundle that has
+expired (--now sets the reference time), or one older than the channel's
+last accepted bundle, or another bundle of the same sequence (a replay);
+--allow-expired and --allow-rollback let it in, and the channel state under
+.airlock/state/ records that. The state moves to the bundle only once every
+object is in place. A bundle without them (older airlock) imports with a
+warning.
+
 Before anything is uploaded, every key the import would write (the objects
 and the bundle's record) is checked against S3's limit of 1024 bytes; a
 --prefix that makes one longer is a usage error (exit code 2) naming the
@@ -60,6 +70,7 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 		},
 	}
 	o.s3.add(c)
+	o.fresh.add(c)
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace objects that exist with another checksum")
 	c.Flags().BoolVar(&o.force, "force", false, "upload every image even when the bucket records the same checksum (repairs what audit --deep found)")
@@ -95,7 +106,7 @@ func runImport(ctx context.Context, o importOptions, args []string, s streams) e
 	}
 	ui := newImportUI(s, o.json, r.Manifest)
 	res, err := importer.Run(ctx, store, r, importer.WithPrefix(o.s3.prefix), importer.WithOverwrite(o.overwrite),
-		importer.WithForce(o.force), importer.WithDryRun(o.dryRun), importer.WithAllowMissingBase(o.missingBase), importer.WithEvents(ui.event))
+		importer.WithForce(o.force), importer.WithDryRun(o.dryRun), importer.WithAllowMissingBase(o.missingBase), importer.WithEvents(ui.event), importer.WithOptions(o.fresh.options()...))
 	ui.close()
 	if err != nil {
 		return importHint(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/concourse"
+	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/importer"
 	"github.com/airlockhq/airlock/manifest"
 )
@@ -94,6 +95,17 @@ func (ui *importText) event(e importer.Event) {
 		ui.series(e.Series)
 	case importer.BaseMissing:
 		ui.bars.println(ui.s.err, fmt.Sprintf("warning: %s, of the base this delta was cut against, is %s in the bucket (--allow-missing-base)", e.Key, e.Reason))
+	case importer.Freshness:
+		ui.bars.println(ui.s.err, freshnessLine(e.Freshness))
+		if e.Reason != "" {
+			ui.bars.println(ui.s.err, "warning: "+e.Reason)
+		}
+	case importer.Accepted:
+		if e.Freshness.Status == freshness.Superseded {
+			ui.bars.println(ui.s.err, fmt.Sprintf("warning: channel state %s moved to sequence %d while this import ran; it stays there (this bundle, sequence %d, is in place but not the newest)", e.Key, e.Freshness.Stored, e.Freshness.Sequence))
+			break
+		}
+		ui.bars.println(ui.s.err, fmt.Sprintf("channel state %s now names sequence %d", e.Key, e.Freshness.Sequence))
 	}
 }
 

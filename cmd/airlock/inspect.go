@@ -57,7 +57,7 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	}
 	defer r.Close()
 	if o.json {
-		return writeJSON(s.out, inspectResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Manifest: r.Manifest})
+		return writeJSON(s.out, inspectResult{Bundle: r.ID, Files: r.Files, Signer: r.Signer.ID, Manifest: r.Manifest, Freshness: bundleFreshness(r, time.Now())})
 	}
 	m := r.Manifest
 	fmt.Fprintf(s.out, "bundle:   %s (format %d, %d file(s))\n", r.ID, m.Format, len(r.Files))
@@ -66,6 +66,7 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	if m.Tool != "" {
 		fmt.Fprintf(s.out, "tool:     %s\n", m.Tool)
 	}
+	fmt.Fprintf(s.out, "%s\n", bundleFreshness(r, time.Now()).line())
 	fmt.Fprintf(s.out, "entries:  %d, %s\n\n", len(m.Entries), humanBytes(totalSize(m)))
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tPLATFORM\tSIZE\tDIGEST\tKEY\tCOMPRESSION")

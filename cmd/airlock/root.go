@@ -17,6 +17,7 @@ import (
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/internal/stall"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
@@ -178,7 +179,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
-	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)) || errors.As(err, new(*provenance.Error)):
+	case verify.IsFailure(err) || errors.As(err, new(*audit.DriftError)) || errors.As(err, new(*provenance.Error)),
+		errors.As(err, new(*freshness.Error)) || errors.As(err, new(*freshness.StateError)) || errors.As(err, new(*freshness.TamperedError)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"),
 		errors.As(err, new(*bundle.TooManyPartsError)): // --part-size and --parity do not fit the bundle

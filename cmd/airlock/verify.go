@@ -197,9 +197,11 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 		}
 	}
 	res.Bytes, res.Seconds = n, time.Since(start).Seconds()
+	res.Freshness = bundleFreshness(r, time.Now())
 	if o.json {
 		return writeJSON(s.out, res)
 	}
+	fmt.Fprintln(s.out, res.Freshness.line())
 	fmt.Fprintf(s.out, "verified %d entries, %s in %d file(s) in %.1fs (%s/s)\n",
 		len(res.Entries), humanBytes(n), len(r.Files), res.Seconds, humanBytes(int64(float64(n)/max(res.Seconds, 1e-3))))
 	return nil

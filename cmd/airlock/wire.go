@@ -5,6 +5,7 @@ import (
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/importer"
 	"github.com/airlockhq/airlock/manifest"
 )
@@ -67,7 +68,7 @@ func newExportEvent(e export.Event) exportEvent {
 
 // importEventKinds are the library's import events printed as lines; the
 // byte counts (importer.Progress) are not.
-var importEventKinds = []importer.EventKind{importer.BaseMissing, importer.Planned, importer.Series, importer.Uploaded, importer.Recorded}
+var importEventKinds = []importer.EventKind{importer.BaseMissing, importer.Freshness, importer.Planned, importer.Series, importer.Uploaded, importer.Recorded, importer.Accepted}
 
 // importEvent is one step of an import (importer.Event).
 type importEvent struct {
@@ -78,11 +79,13 @@ type importEvent struct {
 	Size   int64                  `json:"size,omitempty"`
 	Series *importer.SeriesReport `json:"series,omitempty"`
 	Lint   *manifest.Lint         `json:"lint,omitempty"`   // planned: the image's lint as the manifest records it
-	Reason string                 `json:"reason,omitempty"` // base_missing: missing, or what differs
+	Reason string                 `json:"reason,omitempty"` // base_missing: missing, or what differs; freshness: a warning
+	// freshness, accepted: the verdict on the bundle's freshness
+	Freshness *freshness.Verdict `json:"freshness,omitempty"`
 }
 
 func newImportEvent(e importer.Event) importEvent {
-	return importEvent{Event: string(e.Kind), Key: e.Key, Entry: e.Entry, Action: e.Action, Size: e.Size, Series: e.Series, Reason: e.Reason}
+	return importEvent{Event: string(e.Kind), Key: e.Key, Entry: e.Entry, Action: e.Action, Size: e.Size, Series: e.Series, Reason: e.Reason, Freshness: e.Freshness}
 }
 
 // errorEvent is the last line of a failed command run with --json.
@@ -118,6 +121,7 @@ type exportSummary struct {
 	Bytes       int64                `json:"bytes"`
 	Seconds     float64              `json:"seconds"`
 	Compression manifest.Compression `json:"compression,omitempty"` // the images' compression, as the manifest records it
+	Freshness   *manifest.Freshness  `json:"freshness,omitempty"`   // the bundle's channel, sequence, expiry and previous digest
 }
 
 // nothingShipped is the done line of an export --have whose images are
@@ -184,6 +188,16 @@ type verifyResult struct {
 	Ignored []ignoredFile    `json:"ignored,omitempty"`
 	// Signatures are the upstream signatures re-checked (--image-signatures).
 	Signatures []imageSignature `json:"image_signatures,omitempty"`
+	// Freshness is the verdict on the bundle's expiry at the clock (no
+	// channel state at hand: import checks the sequence).
+	Freshness *freshnessDoc `json:"freshness,omitempty"`
+}
+
+// freshnessDoc is a freshness verdict in verify's and inspect's JSON.
+type freshnessDoc struct {
+	freshness.Verdict
+	Previous string `json:"previous,omitempty"`
+	Reason   string `json:"reason,omitempty"` // why import would refuse it
 }
 
 // partStatus is one file of a split bundle's part index, as verify found it.
@@ -234,6 +248,8 @@ type inspectResult struct {
 	Files    []string           `json:"files"`
 	Signer   string             `json:"signer"`
 	Manifest *manifest.Manifest `json:"manifest"`
+	// Freshness: as in verifyResult.
+	Freshness *freshnessDoc `json:"freshness,omitempty"`
 }
 
 // versionDoc is the document version --json prints.
