@@ -2,6 +2,7 @@ package miniotest
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -81,4 +82,57 @@ func assertReady(t *testing.T, srv *Server, want bool) {
 	if got != want {
 		t.Fatalf("server ready = %v, want %v (err %v)", got, want, err)
 	}
+}
+
+// Distributed mode with 4 nodes: MinIO's default parity for 4 drives
+// (EC:2) keeps reads and writes going with one node killed, and the node
+// comes back on its drive.
+func TestDistributedSurvivesOneNode(t *testing.T) {
+	srv := StartDistributed(t, 4)
+	if srv.Nodes() != 4 {
+		t.Fatalf("Nodes() = %d, want 4", srv.Nodes())
+	}
+	srv.MakeBucket(t, "dist")
+	put(t, srv, "dist", "before", "v1")
+
+	srv.KillNode(t, 3)
+	got := get(t, srv, "dist", "before")
+	if got != "v1" {
+		t.Fatalf("read with a node down = %q, want v1", got)
+	}
+	put(t, srv, "dist", "during", "v2")
+
+	srv.StartNode(t, 3)
+	if got := get(t, srv, "dist", "during"); got != "v2" {
+		t.Fatalf("object written with a node down = %q after it came back, want v2", got)
+	}
+}
+
+func TestSharedNodes(t *testing.T) {
+	for v, want := range map[string]int{"": 1, "1": 1, "4": 4, "6": 6} {
+		t.Setenv(EnvNodes, v)
+		if n, err := sharedNodes(); err != nil || n != want {
+			t.Errorf("$%s=%q: sharedNodes() = %d, %v; want %d", EnvNodes, v, n, err, want)
+		}
+	}
+	for _, v := range []string{"2", "3", "0", "four"} {
+		t.Setenv(EnvNodes, v)
+		if _, err := sharedNodes(); err == nil || !strings.Contains(err.Error(), EnvNodes) {
+			t.Errorf("$%s=%q: error %v, want one naming %s", EnvNodes, v, err, EnvNodes)
+		}
+	}
+}
+
+func get(t *testing.T, srv *Server, bucket, key string) string {
+	t.Helper()
+	out, err := srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("getting %s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatalf("reading %s/%s: %v", bucket, key, err)
+	}
+	return string(b)
 }
