@@ -1,10 +1,16 @@
 package importer
 
 import (
+	"context"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/buckettest"
 	"github.com/airlockhq/airlock/internal/miniotest"
+	"github.com/airlockhq/airlock/internal/stall"
 )
 
 // On MinIO in distributed erasure mode (4 nodes, one drive each, EC:2), a
@@ -45,5 +51,56 @@ func TestImportSurvivesANodeKilledMidUpload(t *testing.T) {
 	assertAuditOK(t, s, trusted, 2)
 	if ups := buckettest.Uploads(t, srv, s.Bucket(), "img0/img0-1.0.tgz", "img1/img1-1.1.tgz"); len(ups) != 0 {
 		t.Fatalf("incomplete uploads left after the node came back: %v", ups)
+	}
+}
+
+// With two of four nodes down MinIO has no write quorum. What it answers
+// varies (observed: 503 ServiceUnavailable to the HEAD of a missing key,
+// 503 SlowDownWrite to a new multipart upload, no answer to a PutObject;
+// see miniotest), so an object of each kind is tried. The import does not
+// wait for ever: a 503 fails it at once and the stall timeout airlock's CLI
+// sets cuts off a request left unanswered; the error names the endpoint.
+// Once the nodes are back a re-run finishes the job and leaves nothing
+// behind.
+func TestImportWithoutWriteQuorumFailsInTime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+	}{
+		{"put", 1 << 20},
+		{"multipart", 6 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := miniotest.StartDistributed(t, 4)
+			name := buckettest.Name(t)
+			srv.MakeBucket(t, name)
+			files, trusted := writeBundle(t, 1, tc.size, 50)
+			srv.KillNode(t, 3)
+			srv.KillNode(t, 2)
+
+			s := buckettest.Open(t, srv, name, bucket.WithMaxAttempts(1), bucket.WithTransportWrapper(func(rt http.RoundTripper) http.RoundTripper {
+				return stall.Transport(rt, 2*time.Second)
+			}))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard: the stall timeout must come first
+			defer cancel()
+			start := time.Now()
+			_, err := runImportCtx(ctx, t, s, files, trusted)
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), srv.Endpoint) || ctx.Err() != nil {
+				t.Fatalf("import without write quorum: err = %v after %s, want one naming %s before the guard", err, took, srv.Endpoint)
+			}
+			t.Logf("import without write quorum failed after %s: %v", took.Round(time.Millisecond), err)
+
+			srv.StartNode(t, 2)
+			srv.StartNode(t, 3)
+			s = buckettest.Open(t, srv, name)
+			if _, err := runImport(t, s, files, trusted); err != nil {
+				t.Fatalf("re-run with every node back: %v", err)
+			}
+			assertAuditOK(t, s, trusted, 1)
+			if ups := buckettest.Uploads(t, srv, name, "img0/img0-1.0.tgz"); len(ups) != 0 {
+				t.Fatalf("incomplete uploads left: %v", ups)
+			}
+		})
 	}
 }
