@@ -111,6 +111,11 @@ func importEach(ctx context.Context, o importOptions, args []string, s streams) 
 	)
 	for i, arg := range args {
 		sem <- struct{}{}
+		if ctx.Err() != nil { // interrupted: start no other bundle
+			<-sem
+			errs[i] = fmt.Errorf("bundle %s: not started: %w", arg, context.Cause(ctx))
+			continue
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var out, stderr bytes.Buffer
