@@ -161,6 +161,10 @@ func (s *Server) Restart(t testing.TB) {
 // StartDistributed.
 func (s *Server) Nodes() int { return len(s.nodes) }
 
+// NodeEndpoint is the address of node i (0-based): NodeEndpoint(0) is
+// Endpoint.
+func (s *Server) NodeEndpoint(i int) string { return "http://" + s.nodes[i].addr }
+
 // KillNode kills node i (0-based) of a distributed server with SIGKILL, as a
 // crashed machine goes, and waits for it to exit. Node 0 serves Endpoint;
 // kill another to keep the test's clients connected.
