@@ -34,7 +34,7 @@ test: tools vet
 	$(GO) test -count=1 -timeout 12m ./...
 
 ## test-distributed: the bucket, import, audit and inventory tests again, against MinIO in
-## distributed erasure mode (4 processes on 127.0.0.1, one drive each; ~2 min)
+## distributed erasure mode (4 processes on 127.0.0.1, one drive each; ~3 min on 2 cores)
 test-distributed: tools
 	AIRLOCK_MINIO_NODES=4 $(GO) test -count=1 -timeout 8m ./bucket/... ./importer/... ./audit/... ./inventory/...
 
