@@ -19,7 +19,9 @@
 #                      and vs limit), scale (1/10/50 images, vs limit), codec
 #                      (--compression levels), cores (GOMAXPROCS 1 vs 2), verify,
 #                      parts (parity, part check, repair), import (vs mc and aws),
-#                      delta (weekly refresh), profiles (perf). verify, parts,
+#                      delta (weekly refresh), objects (import, audit and
+#                      inventory of 1,000 and 10,000 small objects; ~3 min),
+#                      profiles (perf). verify, parts,
 #                      import and profiles first export the 1/10/50-image bundles
 #                      they read when scale did not run (untimed, ~2 min).
 #                      A partial run writes bench/.work/report.md, not BENCHMARKS.md.
@@ -255,6 +257,7 @@ rereport() {
 	[[ -s $RES && -x $W/benchtool ]] || die "no results of a full run in $W; run make bench first"
 	"$W/benchtool" report "$RES" >"$W/report.md"
 	[[ -f $W/phases.md ]] && cat "$W/phases.md" >>"$W/report.md"
+	[[ -f $W/objects.md ]] && cat "$W/objects.md" >>"$W/report.md"
 	[[ -f $W/profiles.md ]] && cat "$W/profiles.md" >>"$W/report.md"
 	{
 		echo
@@ -272,8 +275,8 @@ main() {
 	fi
 	for s in ${ONLY//,/ }; do
 		case $s in
-		export | scale | codec | cores | verify | parts | import | delta | profiles) ;;
-		*) die "BENCH_ONLY: unknown section $s (pick from export, scale, codec, cores, verify, parts, import, delta, profiles)" ;;
+		export | scale | codec | cores | verify | parts | import | delta | objects | profiles) ;;
+		*) die "BENCH_ONLY: unknown section $s (pick from export, scale, codec, cores, verify, parts, import, delta, objects, profiles)" ;;
 		esac
 	done
 	need_packages
@@ -338,6 +341,7 @@ main() {
 	fi
 	if "$AIRLOCK" inventory --help >/dev/null 2>&1; then
 		section delta delta_jobs scale
+		section objects objects_jobs
 	fi
 	if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
 		section profiles profiles
@@ -351,6 +355,9 @@ main() {
 	"$BT" report "$RES" >"$W/report.md"
 	if [[ -f $W/phases.md ]]; then
 		cat "$W/phases.md" >>"$W/report.md"
+	fi
+	if [[ -f $W/objects.md ]]; then
+		cat "$W/objects.md" >>"$W/report.md"
 	fi
 	if [[ -f $W/profiles.md ]]; then
 		cat "$W/profiles.md" >>"$W/report.md"
@@ -859,6 +866,43 @@ import_jobs() {
 	printf 'R\timport to MinIO (10 images)\timport\tairlock\tmc\t1\tbytes.import\tmc cp --recursive of the tgz files, unverified\n' >>"$RES"
 	printf 'R\timport to MinIO (10 images)\timport\tairlock\taws\t1\tbytes.import\taws s3 cp --recursive of the tgz files, unverified\n' >>"$RES"
 	printf 'M\timport\timport-1,import-10,import-50\n' >>"$RES"
+}
+
+# objects_jobs: many small objects. Bundles of OBJECTS_COUNTS (1,000 and
+# 10,000) images of 512 B each, written by bench/mkbundle (an export of
+# that many images would time the registry), are imported into an empty
+# bucket, audited (shallow and --deep) and inventoried, one run each;
+# bench/.work/objects.md gets objects/s and the peak RSS of each step, so
+# that audit's memory can be compared between the two counts.
+objects_jobs() {
+	local n step sec rss
+	[[ -n ${MINIO_URL:-} ]] || start_minio
+	(cd "$ROOT" && go build -o "$W/mkbundle" ./bench/mkbundle) || die "objects: building bench/mkbundle failed"
+	{
+		printf '\n## Many small objects: import, audit and inventory\n\n'
+		printf 'Bundles of N images of 512 B each (bench/mkbundle, 100 series), imported into an empty bucket\n'
+		printf 'of one MinIO (import --json), then audited (shallow, then --deep) and inventoried (an unsigned\n'
+		printf 'receipt), one run each. objects/s is N over the wall time; RSS is the peak of the airlock process.\n\n'
+		printf '| objects | step | seconds | objects/s | peak RSS |\n|---:|---|---:|---:|---:|\n'
+	} >"$W/objects.md"
+	for n in ${OBJECTS_COUNTS:-1000 10000}; do
+		log "objects-$n: bundle, import, audit, audit --deep, inventory"
+		"$W/mkbundle" -n "$n" -size 512 -key "$W/release.key" -o "$W/out/objects-$n" || die "objects: mkbundle -n $n failed"
+		"$TOOLS/mc" mb -q "local/objects-$n" >/dev/null
+		timed "objects-$n" import 1 "$AIRLOCK" import "$W/out/objects-$n.tar" --pub "$W/release.pub" \
+			--bucket "objects-$n" --endpoint "$MINIO_URL" --json
+		timed "objects-$n" audit 1 "$AIRLOCK" audit --bucket "objects-$n" --endpoint "$MINIO_URL" --pub "$W/release.pub"
+		timed "objects-$n" audit-deep 1 "$AIRLOCK" audit --bucket "objects-$n" --endpoint "$MINIO_URL" --pub "$W/release.pub" --deep
+		timed "objects-$n" inventory 1 "$AIRLOCK" inventory --bucket "objects-$n" --endpoint "$MINIO_URL" \
+			--pub "$W/release.pub" -o "$W/out/objects-$n.receipt.json"
+		for step in import audit audit-deep inventory; do
+			read -r sec rss < <(awk -F'\t' -v j="objects-$n" -v t="$step" '$1 == "S" && $2 == j && $3 == t { print $5, $6 }' "$RES")
+			awk -v n="$n" -v s="$step" -v sec="$sec" -v rss="$rss" \
+				'BEGIN { printf "| %d | %s | %.1f | %.0f | %.0f MB |\n", n, s, sec, n / sec, rss / 1024 }' >>"$W/objects.md"
+		done
+		"$TOOLS/mc" rb -q --force "local/objects-$n" >/dev/null
+		rm -f "$W/out/objects-$n.tar"
+	done
 }
 
 image_label() {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/concourse"
@@ -27,12 +30,13 @@ type importOptions struct {
 	style       choiceValue[concourse.Style]
 	versions    choiceValue[concourse.VersionMode]
 	fresh       freshnessFlags
+	jobs        int // > 0: each argument is a bundle, imported this many at a time
 }
 
 func newImportCmd(s streams) *cobra.Command {
 	var o importOptions
 	c := &cobra.Command{
-		Use:   "import BUNDLE --pub KEY.pub --bucket B [--endpoint URL] [--prefix P]",
+		Use:   "import BUNDLE... --pub KEY.pub --bucket B [--endpoint URL] [--prefix P] [-j N]",
 		Short: "Load a verified bundle's images into an S3 bucket",
 		Long: `Load every image of a bundle into an S3 bucket, in one pass: the signature is
 checked first, then each rootfs tgz streams from the bundle straight into a
@@ -62,6 +66,14 @@ and the bundle's record) is checked against S3's limit of 1024 bytes; a
 --prefix that makes one longer is a usage error (exit code 2) naming the
 key, and the hint says how long a prefix fits.
 
+Without -j, several arguments are the parts of one bundle. With -j N each
+argument is a whole bundle (its file, its first part or its base name),
+and N of them are imported at a time into the same bucket: each one's
+output is printed when it is done, under a "# bundle ARG" line; a bundle
+that fails does not stop the others, and the exit code is the worst one's.
+Re-running the same call imports what is missing. --concourse takes one
+bundle.
+
 Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 		Args: cobra.MinimumNArgs(1),
@@ -71,6 +83,7 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 	}
 	o.s3.add(c)
 	o.fresh.add(c)
+	c.Flags().IntVarP(&o.jobs, "jobs", "j", 0, "import each argument as a bundle, this many at a time (default: the arguments are one bundle's parts)")
 	addPubFlag(c, &o.pubs)
 	c.Flags().BoolVar(&o.overwrite, "overwrite", false, "replace objects that exist with another checksum")
 	c.Flags().BoolVar(&o.force, "force", false, "upload every image even when the bucket records the same checksum (repairs what audit --deep found)")
@@ -86,6 +99,54 @@ AWS_SECRET_ACCESS_KEY, --profile, ...).`,
 }
 
 func runImport(ctx context.Context, o importOptions, args []string, s streams) error {
+	switch {
+	case o.jobs < 0:
+		return usagef("-j %d: give the number of bundles to import at a time (1 or more)", o.jobs)
+	case o.jobs > 0 && o.concourse != "" && len(args) > 1:
+		return usagef("--concourse writes one file for one bundle; leave it out with several bundles (each one's snippets are printed)")
+	case o.jobs > 0:
+		return importEach(ctx, o, args, s)
+	}
+	return importBundle(ctx, o, args, s)
+}
+
+// importEach imports every argument as a bundle, o.jobs at a time, into
+// the same bucket. Each bundle's output is held until it is done, so that
+// the lines of bundles imported at once do not interleave; failures are
+// joined, each naming its bundle.
+func importEach(ctx context.Context, o importOptions, args []string, s streams) error {
+	var (
+		mu   sync.Mutex // s.out and s.err, one bundle's output at a time
+		errs = make([]error, len(args))
+		g    errgroup.Group // not WithContext: one bundle's failure does not stop the others
+	)
+	g.SetLimit(o.jobs)
+	for i, arg := range args {
+		g.Go(func() error {
+			if ctx.Err() != nil { // interrupted: start no other bundle
+				errs[i] = fmt.Errorf("bundle %s: not started: %w", arg, context.Cause(ctx))
+				return nil
+			}
+			var out, stderr bytes.Buffer
+			if err := importBundle(ctx, o, []string{arg}, streams{in: s.in, out: &out, err: &stderr}); err != nil {
+				errs[i] = fmt.Errorf("bundle %s: %w", arg, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !o.json {
+				fmt.Fprintf(s.out, "# bundle %s\n", arg)
+			}
+			_, _ = out.WriteTo(s.out)
+			_, _ = stderr.WriteTo(s.err)
+			return nil
+		})
+	}
+	_ = g.Wait() // every bundle's error is in errs
+	return errors.Join(errs...)
+}
+
+// importBundle imports the one bundle whose files args name.
+func importBundle(ctx context.Context, o importOptions, args []string, s streams) error {
 	if o.concourse != "" {
 		if err := checkFolder(o.concourse); err != nil {
 			return err

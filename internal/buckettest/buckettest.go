@@ -35,8 +35,15 @@ func New(t testing.TB, srv *miniotest.Server, opts ...bucket.Option) *bucket.Sto
 // Open opens a Store on bucket name of srv.
 func Open(t testing.TB, srv *miniotest.Server, name string, opts ...bucket.Option) *bucket.Store {
 	t.Helper()
+	return OpenAt(t, srv, srv.Endpoint, name, opts...)
+}
+
+// OpenAt opens a Store on bucket name of srv through endpoint, e.g. one
+// node of a distributed server (srv.NodeEndpoint).
+func OpenAt(t testing.TB, srv *miniotest.Server, endpoint, name string, opts ...bucket.Option) *bucket.Store {
+	t.Helper()
 	opts = append([]bucket.Option{bucket.WithStaticCredentials(srv.AccessKey, srv.SecretKey)}, opts...)
-	s, err := bucket.Open(context.Background(), bucket.Config{Bucket: name, Endpoint: srv.Endpoint}, opts...)
+	s, err := bucket.Open(context.Background(), bucket.Config{Bucket: name, Endpoint: endpoint}, opts...)
 	if err != nil {
 		t.Fatalf("bucket.Open: %v", err)
 	}

@@ -26,22 +26,31 @@ const (
 	stopTimeout  = 15 * time.Second
 )
 
-// Server is a running MinIO process serving one data folder.
+// Server is a running MinIO: one process serving one data folder, or (see
+// StartDistributed) several processes on 127.0.0.1 in distributed erasure
+// mode, one drive each. Endpoint is the first node's address.
 type Server struct {
 	Endpoint  string // "http://127.0.0.1:PORT"
 	AccessKey string
 	SecretKey string
 	Region    string // the server's region when set through its environment; else empty (us-east-1)
 
-	bin     string
-	dir     string
-	addr    string
-	console string
+	bin   string
+	dir   string
+	nodes []*node
+	args  []string // the drives every process serves: one folder, or one URL per node
 
 	env []string // extra environment, e.g. MINIO_SITE_REGION=...
 
-	mu   sync.Mutex
-	proc *process
+	mu sync.Mutex
+}
+
+// node is one MinIO process of a Server: its addresses and, while it runs,
+// the process.
+type node struct {
+	addr    string
+	console string
+	proc    *process
 }
 
 // Start runs a MinIO server owned by t, stopped when t ends. It skips t (or
@@ -55,7 +64,25 @@ func Start(t testing.TB) *Server {
 // ("MINIO_SITE_REGION=eu-west-3").
 func StartWithEnv(t testing.TB, env ...string) *Server {
 	t.Helper()
-	s, err := newServer(t.TempDir())
+	return start(t, 1, env...)
+}
+
+// StartDistributed runs MinIO in distributed erasure mode owned by t:
+// nodes processes on 127.0.0.1, one drive each, every one started with the
+// same list of the nodes' drive URLs (at least 4 nodes: MinIO's minimum for
+// erasure coding). With 4 drives MinIO's default parity is EC:2, so reads
+// and writes go on with one node down (see KillNode). Endpoint is node 0.
+func StartDistributed(t testing.TB, nodes int) *Server {
+	t.Helper()
+	if nodes < 4 {
+		t.Fatalf("miniotest: distributed mode needs at least 4 nodes, not %d", nodes)
+	}
+	return start(t, nodes)
+}
+
+func start(t testing.TB, nodes int, env ...string) *Server {
+	t.Helper()
+	s, err := newServer(t.TempDir(), nodes)
 	if s != nil {
 		s.env = env
 		for _, kv := range env {
@@ -76,44 +103,52 @@ func StartWithEnv(t testing.TB, env ...string) *Server {
 	return s
 }
 
-// newServer prepares a server over data folder dir on free local ports.
-func newServer(dir string) (*Server, error) {
+// newServer prepares a server over data folder dir on free local ports:
+// one process, or with nodes > 1 that many in distributed mode.
+func newServer(dir string, nodes int) (*Server, error) {
 	bin, err := findBinary()
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
+	s := &Server{AccessKey: "airlocktest", SecretKey: randomSecret(), bin: bin, dir: dir}
+	for range max(nodes, 1) {
+		n := &node{}
+		if n.addr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		if n.console, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		s.nodes = append(s.nodes, n)
 	}
-	console, err := freeAddr()
-	if err != nil {
-		return nil, err
+	s.Endpoint = "http://" + s.nodes[0].addr
+	if nodes <= 1 {
+		s.args = []string{filepath.Join(dir, "data")}
+		return s, nil
 	}
-	return &Server{
-		Endpoint:  "http://" + addr,
-		AccessKey: "airlocktest",
-		SecretKey: randomSecret(),
-		bin:       bin,
-		dir:       dir,
-		addr:      addr,
-		console:   console,
-	}, nil
+	for i, n := range s.nodes {
+		s.args = append(s.args, fmt.Sprintf("http://%s%s", n.addr, filepath.Join(dir, fmt.Sprintf("drive%d", i+1))))
+	}
+	return s, nil
 }
 
-// Stop terminates MinIO with SIGTERM and waits for it to exit. Stopping a
-// stopped server does nothing.
+// Stop terminates every node with SIGTERM and waits for it to exit.
+// Stopping a stopped server does nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc != nil {
-		s.proc.stop()
-		s.proc = nil
+	var wg sync.WaitGroup
+	for _, n := range s.nodes {
+		if p := n.proc; p != nil {
+			n.proc = nil
+			wg.Go(p.stop)
+		}
 	}
+	wg.Wait()
 }
 
-// Restart stops MinIO if it runs and starts it again on the same port and
-// data folder, so objects and incomplete uploads survive.
+// Restart stops MinIO if it runs and starts it again on the same ports and
+// data folders, so objects and incomplete uploads survive.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
@@ -122,27 +157,103 @@ func (s *Server) Restart(t testing.TB) {
 	}
 }
 
-// start runs the process and waits until MinIO reports ready.
+// Nodes is the number of MinIO processes: 1, or the nodes of
+// StartDistributed.
+func (s *Server) Nodes() int { return len(s.nodes) }
+
+// NodeEndpoint is the address of node i (0-based): NodeEndpoint(0) is
+// Endpoint.
+func (s *Server) NodeEndpoint(i int) string { return "http://" + s.nodes[i].addr }
+
+// KillNode kills node i (0-based) of a distributed server with SIGKILL, as a
+// crashed machine goes, and waits for it to exit. Node 0 serves Endpoint;
+// kill another to keep the test's clients connected.
+func (s *Server) KillNode(t testing.TB, i int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i < 0 || i >= len(s.nodes) || s.nodes[i].proc == nil {
+		t.Fatalf("miniotest: node %d of %d does not run", i, len(s.nodes))
+	}
+	p := s.nodes[i].proc
+	s.nodes[i].proc = nil
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// StartNode starts node i of a distributed server again (after KillNode) on
+// its port and drive, and waits until the cluster reports it whole.
+func (s *Server) StartNode(t testing.TB, i int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i < 0 || i >= len(s.nodes) || s.nodes[i].proc != nil {
+		t.Fatalf("miniotest: node %d of %d is not stopped", i, len(s.nodes))
+	}
+	p, err := s.spawn(s.nodes[i])
+	if err == nil {
+		s.nodes[i].proc = p
+		err = s.waitHealthy(readyTimeout)
+	}
+	if err != nil {
+		t.Fatalf("miniotest: starting node %d again: %v", i, err)
+	}
+}
+
+// start runs every node's process and waits until MinIO reports ready: each
+// node ready and, in distributed mode, the cluster healthy (every erasure
+// set has its write quorum).
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc != nil {
-		return errors.New("minio is already running")
+	for _, n := range s.nodes {
+		if n.proc != nil {
+			return errors.New("minio is already running")
+		}
 	}
-	p, err := s.spawn()
-	if err != nil {
+	for _, n := range s.nodes {
+		p, err := s.spawn(n)
+		if err != nil {
+			s.stopLocked()
+			return err
+		}
+		n.proc = p
+	}
+	if err := s.waitHealthy(readyTimeout); err != nil {
+		s.stopLocked()
 		return err
 	}
-	if err := p.waitReady(s.Endpoint, readyTimeout); err != nil {
-		p.stop()
-		return err
-	}
-	if err := s.waitS3(readyTimeout); err != nil {
-		p.stop()
-		return err
-	}
-	s.proc = p
 	return nil
+}
+
+// stopLocked stops the running nodes; s.mu is held.
+func (s *Server) stopLocked() {
+	for _, n := range s.nodes {
+		if n.proc != nil {
+			n.proc.stop()
+			n.proc = nil
+		}
+	}
+}
+
+// waitHealthy waits for every running node's readiness probe, then for the
+// cluster probe of node 0 (distributed mode), then for S3 requests to work.
+func (s *Server) waitHealthy(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, n := range s.nodes {
+		if n.proc == nil {
+			continue
+		}
+		if err := n.proc.waitFor("http://"+n.addr+"/minio/health/ready", deadline); err != nil {
+			return err
+		}
+	}
+	if len(s.nodes) > 1 {
+		if err := s.nodes[0].proc.waitFor(s.Endpoint+"/minio/health/cluster", deadline); err != nil {
+			return err
+		}
+	}
+	return s.waitS3(time.Until(deadline))
 }
 
 // waitS3 waits until S3 requests succeed: right after a restart MinIO can
@@ -161,16 +272,25 @@ func (s *Server) waitS3(timeout time.Duration) error {
 	}
 }
 
-func (s *Server) spawn() (*process, error) {
-	cmd := exec.Command(s.bin, "server", filepath.Join(s.dir, "data"),
-		"--address", s.addr, "--console-address", s.console,
+func (s *Server) spawn(n *node) (*process, error) {
+	args := append([]string{"server"}, s.args...)
+	args = append(args, "--address", n.addr, "--console-address", n.console,
 		"--certs-dir", filepath.Join(s.dir, "certs"), "--quiet")
+	cmd := exec.Command(s.bin, args...)
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	)
+	if len(s.nodes) > 1 {
+		// In a container (/.dockerenv) MinIO waits for 127.0.0.1 to resolve
+		// to a non-loopback address before it trusts that a drive URL is its
+		// own; this names the node's own host:port, as MinIO's operator does.
+		// MINIO_CI_CD (also set by CI=true) lets drives on the root file
+		// system serve, which MinIO refuses in distributed mode otherwise.
+		cmd.Env = append(cmd.Env, "_MINIO_SERVER_LOCAL="+n.addr, "MINIO_CI_CD=1")
+	}
 	cmd.Env = append(cmd.Env, s.env...)
 	out := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -191,11 +311,11 @@ type process struct {
 	err  error // exit status, set before done is closed
 }
 
-// waitReady polls the readiness probe until it answers 200.
-func (p *process) waitReady(endpoint string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// waitFor polls url (a health probe) until it answers 200, the process
+// exits or deadline passes.
+func (p *process) waitFor(url string, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	url := endpoint + "/minio/health/ready"
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -204,9 +324,9 @@ func (p *process) waitReady(endpoint string, timeout time.Duration) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("minio exited before it was ready (%v); output:\n%s", p.err, p.out)
+			return fmt.Errorf("minio exited before %s answered 200 (%v); output:\n%s", url, p.err, p.out)
 		case <-ctx.Done():
-			return fmt.Errorf("minio not ready at %s after %s; output:\n%s", url, timeout, p.out)
+			return fmt.Errorf("minio: %s does not answer 200 after %s; output:\n%s", url, readyTimeout, p.out)
 		case <-tick.C:
 		}
 	}

@@ -1,7 +1,9 @@
 package miniotest
 
 import (
+	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -18,6 +20,11 @@ import (
 //	}
 //
 // Tests must not Stop or Restart a shared server; fault tests use Start.
+//
+// With $AIRLOCK_MINIO_NODES set to 4 or more (make test-distributed) the
+// shared server is MinIO in distributed mode with that many nodes (see
+// StartDistributed), so a package's tests run against an erasure-coded
+// store unchanged.
 type Shared struct {
 	once sync.Once
 	srv  *Server
@@ -42,7 +49,12 @@ func (sh *Shared) start() {
 		sh.err = err
 		return
 	}
-	srv, err := newServer(dir)
+	nodes, err := sharedNodes()
+	if err != nil {
+		sh.err = err
+		return
+	}
+	srv, err := newServer(dir, nodes)
 	if err == nil {
 		err = srv.start()
 	}
@@ -60,4 +72,22 @@ func (sh *Shared) Close() {
 		sh.srv.Stop()
 		os.RemoveAll(sh.srv.dir)
 	}
+}
+
+// EnvNodes names the environment variable that makes Shared start MinIO in
+// distributed mode with that many nodes.
+const EnvNodes = "AIRLOCK_MINIO_NODES"
+
+// sharedNodes is the number of nodes $AIRLOCK_MINIO_NODES asks for: 1 when
+// unset.
+func sharedNodes() (int, error) {
+	v := os.Getenv(EnvNodes)
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || (n != 1 && n < 4) {
+		return 0, fmt.Errorf("$%s=%q: want 1 (one server) or 4 or more (distributed mode)", EnvNodes, v)
+	}
+	return n, nil
 }
