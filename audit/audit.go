@@ -151,9 +151,10 @@ func Present(ctx context.Context, s *bucket.Store, want []bucket.Object) (missin
 // listed for "ci/"), and one by no prefix, which lists the whole bucket,
 // also lists uploads that are gone (aborted while a part was still being
 // written; ListParts says NoSuchUpload), and forgets some when the server
-// restarts. So the listing of the whole bucket only finds keys; each key
-// under prefix, and each key of want, is then asked for by itself, and what
-// that answers is reported.
+// restarts; a node that was down lists by key uploads aborted meanwhile.
+// So the listing of the whole bucket only finds keys; each key under
+// prefix, and each key of want, is then asked for by itself, and each
+// upload that answers is reported if ListParts still knows it.
 func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
 	all, err := s.Uploads(ctx, "")
 	if err != nil {
@@ -173,8 +174,13 @@ func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string
 			return err
 		}
 		for _, u := range ups {
-			if u.Key == key && !seen[u.ID] {
-				seen[u.ID] = true
+			if u.Key != key || seen[u.ID] {
+				continue
+			}
+			seen[u.ID] = true
+			if ok, err := s.UploadExists(ctx, u); err != nil {
+				return err
+			} else if ok {
 				rep.Incomplete = append(rep.Incomplete, u)
 			}
 		}

@@ -61,16 +61,11 @@ func (s *Store) AbortAbandoned(ctx context.Context, key string) (int, error) {
 		if u.Key != key {
 			continue
 		}
-		parts, err := s.api.ListParts(ctx, &s3.ListPartsInput{
-			Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(u.ID), MaxParts: aws.Int32(1),
-		})
-		if code, _ := apiCode(err); code == "NoSuchUpload" {
-			continue // gone meanwhile
-		}
+		exists, hasParts, err := s.uploadParts(ctx, u)
 		if err != nil {
-			return n, &LeftBehindError{Key: key, UploadID: u.ID, Err: s.fail("list uploads", key, err)}
+			return n, &LeftBehindError{Key: key, UploadID: u.ID, Err: err}
 		}
-		if len(parts.Parts) > 0 {
+		if !exists || hasParts { // gone meanwhile, or another writer's work
 			continue
 		}
 		if err := s.abort(ctx, key, u.ID); err != nil {
@@ -79,6 +74,30 @@ func (s *Store) AbortAbandoned(ctx context.Context, key string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// uploadParts asks the server about upload u itself: whether it still
+// exists (a listing may show one that is gone, see Uploads) and whether
+// it holds a part.
+func (s *Store) uploadParts(ctx context.Context, u Upload) (exists, hasParts bool, err error) {
+	parts, err := s.api.ListParts(ctx, &s3.ListPartsInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(u.Key), UploadId: aws.String(u.ID), MaxParts: aws.Int32(1),
+	})
+	if code, _ := apiCode(err); code == "NoSuchUpload" {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, s.fail("list uploads", u.Key, err)
+	}
+	return true, len(parts.Parts) > 0, nil
+}
+
+// UploadExists reports whether upload u is still there, asking for it by
+// its id: a MinIO node that was down lists by key uploads aborted
+// meanwhile, which ListParts then does not know.
+func (s *Store) UploadExists(ctx context.Context, u Upload) (bool, error) {
+	exists, _, err := s.uploadParts(ctx, u)
+	return exists, err
 }
 
 // Uploads lists the incomplete multipart uploads whose keys start with

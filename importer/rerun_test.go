@@ -41,6 +41,16 @@ func assertAuditOK(t *testing.T, s *bucket.Store, trusted []keys.Public, wantChe
 
 func assertAuditOKUnder(t *testing.T, s *bucket.Store, trusted []keys.Public, prefix string, wantChecked int) {
 	t.Helper()
+	rep := deepAudit(t, s, trusted, prefix)
+	if !rep.OK() || rep.Checked != wantChecked {
+		t.Fatalf("deep audit: %d checked (want %d), missing %v, changed %v, unexpected %v, incomplete %v",
+			rep.Checked, wantChecked, rep.Missing, rep.Changed, rep.Unexpected, rep.Incomplete)
+	}
+}
+
+// deepAudit audits every record under prefix with --deep.
+func deepAudit(t *testing.T, s *bucket.Store, trusted []keys.Public, prefix string) *audit.Report {
+	t.Helper()
 	records, err := record.Read(context.Background(), s, prefix, trusted)
 	if err != nil {
 		t.Fatal(err)
@@ -49,10 +59,7 @@ func assertAuditOKUnder(t *testing.T, s *bucket.Store, trusted []keys.Public, pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || rep.Checked != wantChecked {
-		t.Fatalf("deep audit: %d checked (want %d), missing %v, changed %v, unexpected %v, incomplete %v",
-			rep.Checked, wantChecked, rep.Missing, rep.Changed, rep.Unexpected, rep.Incomplete)
-	}
+	return rep
 }
 
 // An import interrupted at any point, then run again to its end, leaves a
