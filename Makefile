@@ -34,8 +34,8 @@ test: tools vet
 	$(GO) test -count=1 -timeout 12m ./...
 
 ## test-distributed: the bucket, import, audit and inventory tests again, against MinIO in
-## distributed erasure mode (4 processes on 127.0.0.1, one drive each; ~1 min on 2 cores;
-## AIRLOCK_SLOW_TESTS=1 adds a node-death test that waits ~2 min on MinIO lock expiry)
+## distributed erasure mode (4 processes on 127.0.0.1, one drive each; ~3 min on 2 cores,
+## 2 of them a node-death test waiting on MinIO's lock expiry)
 test-distributed: tools
 	AIRLOCK_MINIO_NODES=4 $(GO) test -count=1 -timeout 8m ./bucket/... ./importer/... ./audit/... ./inventory/...
 
