@@ -22,10 +22,12 @@ type options struct {
 	base     *manifest.Base
 	fresh    *manifest.Freshness
 	progress func(path string, n int64)
+	format   int
+	images   []manifest.Entry
 }
 
 func makeOptions(opts []Option) options {
-	o := options{created: time.Now()}
+	o := options{created: time.Now(), format: manifest.FormatV1}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -47,6 +49,14 @@ func WithBase(b *manifest.Base) Option { return func(o *options) { o.base = b } 
 // WithFreshness records the bundle's channel, sequence and expiry in the
 // manifest (docs/format.md section 5, Freshness).
 func WithFreshness(f *manifest.Freshness) Option { return func(o *options) { o.fresh = f } }
+
+// WithImages writes a format 2 bundle (docs/format-v2.md): images are
+// its image objects, sorted by key, each assembled from member payloads,
+// whose recipes and TGZSUMS the caller passes as payloads too (see
+// manifest.RecipeBytes, manifest.TGZSums). No payload may carry an Image.
+func WithImages(images []manifest.Entry) Option {
+	return func(o *options) { o.format, o.images = manifest.FormatV2, images }
+}
 
 // WithTool records the writing program in the manifest.
 func WithTool(name string) Option { return func(o *options) { o.tool = name } }

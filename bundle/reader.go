@@ -45,6 +45,7 @@ type Reader struct {
 type Entry struct {
 	*manifest.Entry
 	*verify.Reader
+	Offset int64 // where the entry's data starts in the tar stream (see Reader.Section)
 }
 
 // Open resolves the bundle files named by args, reads the signed header
@@ -256,7 +257,7 @@ func (r *Reader) Next() (*Entry, error) {
 		return nil, err
 	}
 	start := r.offset()
-	r.cur = &Entry{Entry: e, Reader: verify.NewReader(entryStream{r, e.Path}, e.Size, e.SHA256, e.Path, func() string {
+	r.cur = &Entry{Entry: e, Offset: start, Reader: verify.NewReader(entryStream{r, e.Path}, e.Size, e.SHA256, e.Path, func() string {
 		return r.parts.span(start, r.offset())
 	})}
 	return r.cur, nil

@@ -63,8 +63,9 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		return nil, err
 	}
 	m := &manifest.Manifest{
-		Format:  manifest.FormatVersion,
+		Format:  o.format,
 		Created: o.created,
+		Images:  o.images,
 		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
 		Tool:    o.tool,
 		Base:    o.base,
@@ -133,7 +134,7 @@ func complete(ctx context.Context, payloads []Payload) ([]Payload, error) {
 		if i > 0 && out[i-1].Path == p.Path {
 			return nil, fmt.Errorf("payload %s is given twice", p.Path)
 		}
-		if p.Path == manifest.SumsName || p.Path == manifest.SigName || p.Path == manifest.ManifestName {
+		if p.Path == manifest.SumsName || p.Path == manifest.SigName || p.Path == manifest.ManifestName || p.Path == manifest.HeadPadName {
 			return nil, fmt.Errorf("payload %s uses a reserved name", p.Path)
 		}
 		if p.SHA256 == "" {

@@ -43,12 +43,12 @@ func TestBinaryEntries(t *testing.T) {
 }
 
 func TestFormatErrorNamesTheTool(t *testing.T) {
-	_, err := Parse([]byte(`{"format": 2, "tool": "airlock v9.0.0", "entries": []}`))
+	_, err := Parse([]byte(`{"format": 3, "tool": "airlock v9.0.0", "entries": []}`))
 	var fe *FormatError
-	if !errors.As(err, &fe) || fe.Format != 2 || !strings.Contains(err.Error(), "written by airlock v9.0.0") || !strings.Contains(err.Error(), "is not supported") {
+	if !errors.As(err, &fe) || fe.Format != 3 || !strings.Contains(err.Error(), "written by airlock v9.0.0") || !strings.Contains(err.Error(), "is not supported") {
 		t.Errorf("Parse = %v", err)
 	}
-	_, err = Parse([]byte(`{"format": 2, "tool": "x\u001b[2Ky", "entries": []}`))
+	_, err = Parse([]byte(`{"format": 3, "tool": "x\u001b[2Ky", "entries": []}`))
 	if err == nil || strings.ContainsRune(err.Error(), 0x1b) {
 		t.Errorf("a hostile tool name reaches the message as it is: %q", err)
 	}

@@ -59,6 +59,9 @@ func (m *Manifest) Validate() error {
 		}
 		keys[e.Image.Key] = e.Path
 	}
+	if err := m.validateV2(keys); err != nil {
+		return err
+	}
 	if m.Freshness != nil {
 		if err := m.Freshness.Validate(m.Created); err != nil {
 			return err
@@ -144,11 +147,8 @@ func (im *Image) SeriesRegexp() (string, error) {
 // each image entry of m.
 func (m *Manifest) ConcourseImages() ([]concourse.Image, error) {
 	var out []concourse.Image
-	for _, e := range m.Entries {
+	for _, e := range m.ImageObjects() {
 		im := e.Image
-		if im == nil {
-			continue
-		}
 		re, err := im.SeriesRegexp()
 		if err != nil {
 			return nil, &EntryError{e.Path, err}

@@ -10,8 +10,11 @@ import (
 	"github.com/airlockhq/airlock/concourse"
 )
 
-// FormatVersion is the bundle format this package reads and writes.
-const FormatVersion = 1
+// FormatVersion is the bundle format writers use unless told otherwise.
+const FormatVersion = FormatV1
+
+// ReadFormats are the bundle formats this package reads.
+var ReadFormats = []int{FormatV1, FormatV2}
 
 // MaxManifestSize bounds the manifest.json a reader accepts.
 const MaxManifestSize = 64 << 20
@@ -23,6 +26,9 @@ type Manifest struct {
 	Signer  string    `json:"signer"`         // key id of the signing key
 	Tool    string    `json:"tool,omitempty"` // the program that wrote the bundle
 	Entries []Entry   `json:"entries"`        // every payload entry, in stream order
+	// Images are format 2's image objects, sorted by key: each tgz,
+	// assembled from member entries (docs/format-v2.md section 6).
+	Images []Entry `json:"images,omitempty"`
 	// Base is what a delta bundle was cut against; nil for a full bundle.
 	Base *Base `json:"base,omitempty"`
 	// Freshness is the bundle's channel, sequence and expiry; nil in
@@ -38,6 +44,11 @@ type Entry struct {
 	Image  *Image `json:"image,omitempty"` // set when the entry is a rootfs tgz
 	// Binary is set when the entry is a carried airlock binary.
 	Binary *Binary `json:"binary,omitempty"`
+
+	// Format 2 image objects only (docs/format-v2.md section 6).
+	TarSize int64    `json:"tar_size,omitempty"` // the uncompressed tar stream's size
+	Members []string `json:"members,omitempty"`  // the tgz's member names, in order
+	Recipe  string   `json:"recipe,omitempty"`   // the recipe entry's path
 }
 
 // Image describes a rootfs tgz: where it came from and where it goes.
@@ -74,7 +85,7 @@ func Parse(data []byte) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
-	if m.Format != FormatVersion {
+	if m.Format != FormatV1 && m.Format != FormatV2 {
 		return nil, &FormatError{Format: m.Format, Tool: m.Tool}
 	}
 	if err := m.Validate(); err != nil {
@@ -91,7 +102,7 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	msg := fmt.Sprintf("%s: format %d is not supported (this airlock reads format %d)", ManifestName, e.Format, FormatVersion)
+	msg := fmt.Sprintf("%s: format %d is not supported (this airlock reads formats %d and %d)", ManifestName, e.Format, FormatV1, FormatV2)
 	if t := quoteTool(e.Tool); t != "" {
 		msg += "; the bundle was written by " + t
 	}
@@ -111,7 +122,7 @@ func quoteTool(t string) string {
 }
 
 func isReserved(name string) bool {
-	return name == SumsName || name == SigName || name == ManifestName
+	return name == SumsName || name == SigName || name == ManifestName || name == HeadPadName
 }
 
 // Sums returns the SHA256SUMS lines for m: manifest.json first, then every

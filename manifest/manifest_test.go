@@ -79,7 +79,7 @@ func TestManifestAgainstSums(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	for name, text := range map[string]string{
 		"not json":       "hello",
-		"future format":  `{"format": 2, "entries": []}`,
+		"future format":  `{"format": 3, "entries": []}`,
 		"unsafe path":    `{"format": 1, "entries": [{"path": "../x", "size": 1, "sha256": "` + hexA + `"}]}`,
 		"reserved name":  `{"format": 1, "entries": [{"path": "SHA256SUMS", "size": 1, "sha256": "` + hexA + `"}]}`,
 		"bad checksum":   `{"format": 1, "entries": [{"path": "x", "size": 1, "sha256": "nothex"}]}`,

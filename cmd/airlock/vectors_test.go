@@ -312,9 +312,9 @@ func writeVectors(t *testing.T) {
 		{"bad-regexp", "a regexp that does not match the key (rule 7)", withImage(func(im *manifest.Image) {
 			im.Regexp = `app/app-(.*)\.tar\.gz`
 		}), rule},
-		{"unknown-format", "manifest.json format 2, a version this reader does not know", func() crafted {
+		{"unknown-format", "manifest.json format 3, a version this reader does not know", func() crafted {
 			c := good()
-			c.m.Format = 2
+			c.m.Format = 3
 			return c
 		}(), verdict{3, "format"}},
 		{"unknown-rootfs-format", "rootfs_format 99: a record of the conversion, accepted whatever its value", withImage(func(im *manifest.Image) {

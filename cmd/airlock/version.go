@@ -76,7 +76,7 @@ func buildVersionDoc() versionDoc {
 		Build:     map[string]string{},
 		Deps:      []moduleVersion{},
 		Formats: formatVersions{
-			Bundle:    formatVersion{Reads: []int{manifest.FormatVersion}, Writes: manifest.FormatVersion},
+			Bundle:    formatVersion{Reads: manifest.ReadFormats, Writes: manifest.FormatVersion},
 			PartIndex: formatVersion{Reads: []int{bundle.IndexFormat}, Writes: bundle.IndexFormat},
 			Receipt:   formatVersion{Reads: []int{inventory.FormatVersion}, Writes: inventory.FormatVersion},
 			Rootfs:    rootfs.FormatVersion,

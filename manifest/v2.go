@@ -1,0 +1,196 @@
+package manifest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Bundle format versions (docs/format.md, docs/format-v2.md).
+const (
+	FormatV1 = 1 // one whole tgz entry per image
+	FormatV2 = 2 // each distinct gzip member once; images assembled from members
+)
+
+// Names of format 2's payload entries (docs/format-v2.md sections 5 and 7).
+const (
+	MembersFolder = "members/sha256/"
+	RecipesFolder = "recipes/"
+	RecipeSuffix  = ".members"
+	TGZSumsName   = "TGZSUMS"
+	HeadPadName   = "HEAD.pad" // fills a reserved head slot (section 5); never a payload
+)
+
+// MemberPath is the entry path of the member named sum.
+func MemberPath(sum string) string { return MembersFolder + sum }
+
+// RecipePath is the recipe entry path of the image with key.
+func RecipePath(key string) string { return RecipesFolder + key + RecipeSuffix }
+
+// RecipeBytes is the content of the recipe of image object e: one member
+// path per line, in tgz order.
+func RecipeBytes(e *Entry) []byte {
+	var b strings.Builder
+	for _, m := range e.Members {
+		b.WriteString(MemberPath(m))
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+// TGZSums is the content of TGZSUMS for image objects sorted by key: a
+// sha256sum file naming each tgz images/<key>.
+func TGZSums(images []Entry) []byte {
+	var b strings.Builder
+	for _, e := range images {
+		b.WriteString(e.SHA256 + "  " + e.Path + "\n")
+	}
+	return []byte(b.String())
+}
+
+// ImageObjects returns what lands under image keys: the image entries of
+// a format 1 manifest, the image objects of a format 2 one. Each has Path,
+// Size, SHA256 and Image; in format 2 also Members, TarSize and Recipe.
+func (m *Manifest) ImageObjects() []Entry {
+	if m.Format == FormatV2 {
+		return m.Images
+	}
+	var out []Entry
+	for _, e := range m.Entries {
+		if e.Image != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Assembled reports whether e is a format 2 image object, made of members.
+func (e *Entry) Assembled() bool { return len(e.Members) > 0 }
+
+func sumOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// validateV2 checks the rules of docs/format-v2.md section 11 that need
+// only the manifest (1–5): images made of members the bundle carries, sizes
+// that add up, and recipes and TGZSUMS whose listed checksums are those of
+// the content the manifest implies, so their bytes, hashed while read,
+// can say nothing else. keys are the image keys seen so far.
+func (m *Manifest) validateV2(keys map[string]string) error {
+	if m.Format != FormatV2 {
+		if len(m.Images) > 0 {
+			return &EntryError{m.Images[0].Path, fmt.Errorf("an image object is only allowed in format %d", FormatV2)}
+		}
+		for _, e := range m.Entries {
+			if e.Assembled() || e.TarSize != 0 || e.Recipe != "" {
+				return &EntryError{e.Path, fmt.Errorf("members, tar_size and recipe are only allowed in format %d", FormatV2)}
+			}
+		}
+		return nil
+	}
+	entries := make(map[string]*Entry, len(m.Entries))
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if e.Image != nil {
+			return &EntryError{e.Path, errors.New("an entry has no image in format 2: images are in \"images\"")}
+		}
+		if e.Assembled() || e.TarSize != 0 || e.Recipe != "" {
+			return &EntryError{e.Path, errors.New("members, tar_size and recipe belong to image objects, not entries")}
+		}
+		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok && name != e.SHA256 {
+			return &EntryError{e.Path, fmt.Errorf("a member entry's path must be %s followed by its sha256 %s", MembersFolder, e.SHA256)}
+		}
+		entries[e.Path] = e
+	}
+	used := map[string]bool{}
+	paths := map[string]bool{}
+	for i := range m.Images {
+		im := &m.Images[i]
+		if im.Image == nil {
+			return &EntryError{im.Path, errors.New("image object without an image")}
+		}
+		if err := CheckName(im.Path); err != nil {
+			return &EntryError{im.Path, err}
+		}
+		if paths[im.Path] || entries[im.Path] != nil {
+			return &EntryError{im.Path, errors.New("listed twice")}
+		}
+		paths[im.Path] = true
+		if i > 0 && m.Images[i-1].Image.Key >= im.Image.Key {
+			return &EntryError{im.Path, errors.New("images are not sorted by key")}
+		}
+		if im.Size < 0 || !IsSHA256Hex(im.SHA256) {
+			return &EntryError{im.Path, errors.New("negative size or malformed sha256")}
+		}
+		if err := CheckImage(im.Path, im.Image); err != nil {
+			return err
+		}
+		if other, ok := keys[im.Image.Key]; ok {
+			return &EntryError{im.Path, fmt.Errorf("key %q is also the key of %s; one image would replace the other", im.Image.Key, other)}
+		}
+		keys[im.Image.Key] = im.Path
+		if im.TarSize <= 0 {
+			return &EntryError{im.Path, errors.New("tar_size must be positive")}
+		}
+		if len(im.Members) == 0 {
+			return &EntryError{im.Path, errors.New("an image object lists no members")}
+		}
+		var size int64
+		for j, name := range im.Members {
+			if !IsSHA256Hex(name) {
+				return &EntryError{im.Path, fmt.Errorf("member %d (%.64q) is not 64 lowercase hex digits", j, name)}
+			}
+			me := entries[MemberPath(name)]
+			if me == nil {
+				return &EntryError{im.Path, fmt.Errorf("member %d (%s) of %s is not in the bundle", j, name, im.Image.Key)}
+			}
+			used[me.Path] = true
+			size += me.Size
+			if size < 0 {
+				return &EntryError{im.Path, errors.New("member sizes overflow")}
+			}
+		}
+		if size != im.Size {
+			return &EntryError{im.Path, fmt.Errorf("size %d is not the sum of its members' sizes, %d", im.Size, size)}
+		}
+		if im.Recipe != RecipePath(im.Image.Key) {
+			return &EntryError{im.Path, fmt.Errorf("recipe %q: want %s", im.Recipe, RecipePath(im.Image.Key))}
+		}
+		if err := wantContent(entries, im.Recipe, RecipeBytes(im), "its lines must be the image's members in order"); err != nil {
+			return err
+		}
+		used[im.Recipe] = true
+	}
+	for path := range entries {
+		if strings.HasPrefix(path, MembersFolder) && !used[path] {
+			return &EntryError{path, errors.New("a member no image uses")}
+		}
+		if strings.HasPrefix(path, RecipesFolder) && !used[path] {
+			return &EntryError{path, errors.New("a recipe of no image")}
+		}
+	}
+	if len(m.Images) > 0 {
+		if err := wantContent(entries, TGZSumsName, TGZSums(m.Images), "it must list each image's sha256 and images/<key>, sorted by key"); err != nil {
+			return err
+		}
+	} else if entries[TGZSumsName] != nil {
+		return &EntryError{TGZSumsName, errors.New("a bundle without images has no TGZSUMS")}
+	}
+	return nil
+}
+
+// wantContent checks that the entry at path is listed with the size and
+// sha256 of want.
+func wantContent(entries map[string]*Entry, path string, want []byte, rule string) error {
+	e := entries[path]
+	if e == nil {
+		return &EntryError{path, errors.New("missing from the entries")}
+	}
+	if e.Size != int64(len(want)) || e.SHA256 != sumOf(want) {
+		return &EntryError{path, fmt.Errorf("does not agree with the manifest: %s", rule)}
+	}
+	return nil
+}
