@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
@@ -259,7 +261,7 @@ func (r *Reader) Next() (*Entry, error) {
 	start := r.offset()
 	r.cur = &Entry{Entry: e, Offset: start, Reader: verify.NewReader(entryStream{r, e.Path}, e.Size, e.SHA256, e.Path, func() string {
 		return r.parts.span(start, r.offset())
-	})}
+	}).WithNote(func() string { return r.usedBy(e) })}
 	return r.cur, nil
 }
 
@@ -282,6 +284,25 @@ func (r *Reader) entryFor(hdr *tar.Header) (*manifest.Entry, error) {
 		return nil, r.fail(hdr.Name, fmt.Sprintf("is %d bytes, the signed manifest says %d", hdr.Size, e.Size))
 	}
 	return e, nil
+}
+
+// usedBy says which images a format 2 member entry belongs to, for errors:
+// a damaged member damages every image assembled from it.
+func (r *Reader) usedBy(e *manifest.Entry) string {
+	name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder)
+	if !ok {
+		return ""
+	}
+	var uses []string
+	for _, im := range r.Manifest.Images {
+		if i := slices.Index(im.Members, name); i >= 0 {
+			uses = append(uses, fmt.Sprintf("member %d of %s", i, im.Path))
+		}
+	}
+	if len(uses) > 3 {
+		uses = append(uses[:3], fmt.Sprintf("%d more", len(uses)-3))
+	}
+	return strings.Join(uses, ", ")
 }
 
 func (r *Reader) finish() error {

@@ -34,7 +34,7 @@ func (e *KeyTooLongError) Error() string {
 // channel state.
 func writeKeys(r *bundle.Reader) []string {
 	var keys []string
-	for _, e := range r.Manifest.Entries {
+	for _, e := range imported(r.Manifest) {
 		if k, ok := importKey(e, ""); ok {
 			keys = append(keys, k)
 		}

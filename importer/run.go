@@ -16,6 +16,7 @@ import (
 	"github.com/airlockhq/airlock/freshness"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/record"
+	"github.com/airlockhq/airlock/verify"
 )
 
 // Result sums up an import.
@@ -150,7 +151,7 @@ func (p planned) condition() bucket.PutOption {
 func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options) (map[string]planned, error) {
 	plan := map[string]planned{}
 	var conflicts []Conflict
-	for _, e := range r.Manifest.Entries {
+	for _, e := range imported(r.Manifest) {
 		key, ok := importKey(e, o.prefix)
 		if !ok {
 			continue
@@ -178,6 +179,16 @@ func makePlan(ctx context.Context, s *bucket.Store, r *bundle.Reader, o options)
 		return nil, &ConflictError{Bucket: s.Bucket(), Conflicts: conflicts}
 	}
 	return plan, nil
+}
+
+// imported lists what an import may write, each under importKey: the
+// payload entries (in format 2, the members, recipes and TGZSUMS among them
+// go nowhere) and, in format 2, the image objects assembled from members.
+func imported(m *manifest.Manifest) []manifest.Entry {
+	if m.Format != manifest.FormatV2 {
+		return m.Entries
+	}
+	return append(slices.Clone(m.Entries), m.Images...)
 }
 
 // importKey is where an entry goes: an image to its key under prefix,
@@ -218,6 +229,53 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 	emit := func(e Event) { mu.Lock(); o.events(e); mu.Unlock() }
 	var failed []string // keys whose upload failed, not to another writer
 
+	// start uploads body as p's object in the background; release is
+	// called when the upload reads no more of body.
+	start := func(p planned, body io.Reader, size int64, sum, path string, release func()) {
+		put := append([]bucket.PutOption{bucket.WithPartSize(partSize), bucket.WithProgress(func(n int64) {
+			emit(Event{Kind: Progress, Key: p.key, Bytes: n})
+		})}, o.put...)
+		put = append(put, p.condition())
+		g.Go(func() error {
+			// Put may return before the end of the body (another
+			// writer's object was there already): the reader goes on
+			// then too, draining the rest.
+			defer release()
+			if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
+				err = raced(gctx, s, p.key, size, sum, err)
+				if errors.Is(err, errSameContent) {
+					// Another import of the same content got there
+					// first: the key holds what this one would write.
+					mu.Lock()
+					res.Skipped++
+					mu.Unlock()
+					return nil
+				}
+				if !errors.As(err, new(*ConflictError)) {
+					mu.Lock()
+					failed = append(failed, p.key)
+					mu.Unlock()
+				}
+				return err
+			}
+			mu.Lock()
+			res.Uploaded++
+			res.Bytes += size
+			mu.Unlock()
+			emit(Event{Kind: Uploaded, Key: p.key, Entry: path, Size: size})
+			return nil
+		})
+	}
+	skip := func() {
+		mu.Lock()
+		res.Skipped++
+		mu.Unlock()
+	}
+
+	var ms members
+	if r.Manifest.Format == manifest.FormatV2 {
+		ms = members{}
+	}
 	readErr := func() error {
 		for {
 			e, err := r.Next()
@@ -227,52 +285,20 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			if err != nil {
 				return err
 			}
+			if ms != nil && ms.note(e) {
+				continue // read (and so verified) by the next call
+			}
 			p, ok := plan[e.Path]
 			if !ok || p.action == Skip {
 				if ok {
-					mu.Lock()
-					res.Skipped++
-					mu.Unlock()
+					skip()
 				}
 				continue
 			}
 			// The entry verifies itself (it is a verify.Reader): Put only
 			// counts, so each byte is hashed once.
 			body := &endSignal{r: e, end: make(chan struct{})}
-			put := append([]bucket.PutOption{bucket.WithPartSize(partSize), bucket.WithProgress(func(n int64) {
-				emit(Event{Kind: Progress, Key: p.key, Bytes: n})
-			})}, o.put...)
-			put = append(put, p.condition())
-			size, sum, path := e.Size, e.SHA256, e.Path
-			g.Go(func() error {
-				// Put may return before the end of the entry (another
-				// writer's object was there already): the reader goes on
-				// then too, draining the rest.
-				defer body.release()
-				if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
-					err = raced(gctx, s, p.key, size, sum, err)
-					if errors.Is(err, errSameContent) {
-						// Another import of the same content got there
-						// first: the key holds what this one would write.
-						mu.Lock()
-						res.Skipped++
-						mu.Unlock()
-						return nil
-					}
-					if !errors.As(err, new(*ConflictError)) {
-						mu.Lock()
-						failed = append(failed, p.key)
-						mu.Unlock()
-					}
-					return err
-				}
-				mu.Lock()
-				res.Uploaded++
-				res.Bytes += size
-				mu.Unlock()
-				emit(Event{Kind: Uploaded, Key: p.key, Entry: path, Size: size})
-				return nil
-			})
+			start(p, body, e.Size, e.SHA256, e.Path, body.release)
 			select {
 			case <-body.end: // the upload has all of the entry, or is over; read on
 			case <-gctx.Done():
@@ -280,6 +306,10 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			}
 		}
 	}()
+	if readErr == nil && ms != nil {
+		// Every member is verified; assemble each image from them.
+		readErr = assembleAll(gctx, r, ms, plan, skip, start)
+	}
 	if readErr != nil {
 		cancel(readErr)
 	}
@@ -291,6 +321,50 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 		return nil, errors.Join(err, cleanUp(ctx, s, failed))
 	}
 	return res, nil
+}
+
+// assembleAll uploads the image objects of a format 2 bundle, each
+// assembled from its members (docs/format-v2.md section 8), at most
+// uploadsInFlight at a time (start's errgroup limits them).
+func assembleAll(ctx context.Context, r *bundle.Reader, ms members, plan map[string]planned, skip func(),
+	start func(p planned, body io.Reader, size int64, sum, path string, release func())) error {
+	for _, im := range r.Manifest.Images {
+		if ctx.Err() != nil {
+			return nil // the errgroup has the cause
+		}
+		p, ok := plan[im.Path]
+		if !ok {
+			continue
+		}
+		if p.action == Skip {
+			skip()
+			continue
+		}
+		body, err := assembly(r, ms, im)
+		if err != nil {
+			return err
+		}
+		start(p, &blaming{ctx: ctx, r: r, ms: ms, im: im, body: body}, im.Size, im.SHA256, im.Path, func() {})
+	}
+	return nil
+}
+
+// blaming turns an assembled tgz's checksum failure into one naming the
+// member at fault.
+type blaming struct {
+	ctx  context.Context
+	r    *bundle.Reader
+	ms   members
+	im   manifest.Entry
+	body io.Reader
+}
+
+func (b *blaming) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if err != nil && verify.IsFailure(err) {
+		err = blameMember(b.ctx, b.r, b.ms, b.im, err)
+	}
+	return n, err
 }
 
 // abortGrace bounds the clean-up after a failed or interrupted import.

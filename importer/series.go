@@ -28,10 +28,7 @@ type SeriesReport struct {
 func series(ctx context.Context, s *bucket.Store, r *bundle.Reader, prefix string) ([]SeriesReport, error) {
 	type image struct{ key, version, re string }
 	var images []image
-	for _, e := range r.Manifest.Entries {
-		if e.Image == nil {
-			continue
-		}
+	for _, e := range r.Manifest.ImageObjects() {
 		re, err := e.Image.SeriesRegexp()
 		if err != nil {
 			return nil, err

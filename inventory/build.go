@@ -110,10 +110,10 @@ func current(records []record.Record, prefix string) []Image {
 	slices.SortStableFunc(sorted, func(a, b record.Record) int { return a.Manifest.Created.Compare(b.Manifest.Created) })
 	byKey := map[string]Image{}
 	for _, rec := range sorted {
-		for _, e := range rec.Manifest.Entries {
-			if e.Image == nil || rec.Prefix != prefix {
-				continue
-			}
+		if rec.Prefix != prefix {
+			continue
+		}
+		for _, e := range rec.Manifest.ImageObjects() {
 			byKey[e.Image.Key] = Image{Key: e.Image.Key, Digest: e.Image.Digest, Platform: e.Image.Platform,
 				Size: e.Size, SHA256: e.SHA256, Bundle: rec.ID, Source: e.Image.Source}
 		}

@@ -51,6 +51,9 @@ func (m *Manifest) Validate() error {
 		if e.Image == nil {
 			continue
 		}
+		if m.Format == FormatV2 {
+			return &EntryError{e.Path, errors.New("an entry has no image in format 2: images are in \"images\"")}
+		}
 		if err := CheckImage(e.Path, e.Image); err != nil {
 			return err
 		}

@@ -310,10 +310,7 @@ func (c *Carried) Check(ctx context.Context, m *manifest.Manifest, p Policy) ([]
 		out  []ImageCheck
 		errs []error
 	)
-	for _, e := range m.Entries {
-		if e.Image == nil {
-			continue
-		}
+	for _, e := range m.ImageObjects() {
 		rc, err := CheckCarried(ctx, e.Image, lookup, p)
 		if err != nil {
 			errs = append(errs, err)

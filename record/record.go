@@ -54,11 +54,11 @@ func FromBundle(prefix string, r *bundle.Reader) Record {
 // and carried airlock binaries.
 func (r Record) Expected() []bucket.Object {
 	var objs []bucket.Object
+	for _, e := range r.Manifest.ImageObjects() {
+		objs = append(objs, bucket.Object{Key: r.Prefix + e.Image.Key, Size: e.Size, SHA256: e.SHA256})
+	}
 	for _, e := range r.Manifest.Entries {
-		switch {
-		case e.Image != nil:
-			objs = append(objs, bucket.Object{Key: r.Prefix + e.Image.Key, Size: e.Size, SHA256: e.SHA256})
-		case e.Binary != nil:
+		if e.Binary != nil {
 			objs = append(objs, bucket.Object{Key: BinaryKey(r.Prefix, e.Binary), Size: e.Size, SHA256: e.SHA256})
 		}
 	}

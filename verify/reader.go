@@ -20,7 +20,16 @@ type Reader struct {
 	h     hash.Hash
 	entry string
 	part  func() string
+	note  func() string
 	err   error
+}
+
+// WithNote adds what note returns, when not empty, to the reason of a
+// failure v reports, to say what the data is for (the images a shared
+// member belongs to); it is called only on failure. It returns v.
+func (v *Reader) WithNote(note func() string) *Reader {
+	v.note = note
+	return v
 }
 
 // NewReader checks that r yields size bytes with SHA-256 wantHex. entry
@@ -64,6 +73,11 @@ func (v *Reader) finish() error {
 }
 
 func (v *Reader) fail(reason string) error {
+	if v.note != nil {
+		if n := v.note(); n != "" {
+			reason += " (" + n + ")"
+		}
+	}
 	e := &Error{Entry: v.entry, Reason: reason}
 	if v.part != nil {
 		e.Part = v.part()

@@ -22,16 +22,14 @@ type importUI interface {
 
 func newImportUI(s streams, asJSON bool, m *manifest.Manifest) importUI {
 	entries := map[string]manifest.Entry{}
-	for _, e := range m.Entries {
-		if e.Image != nil {
-			entries[e.Path] = e
-		}
+	for _, e := range m.ImageObjects() {
+		entries[e.Path] = e
 	}
 	if asJSON {
 		return importJSON{newEventEncoder(s.out), entries}
 	}
 	ui := &importText{s: s, bars: newBars(s.err), start: time.Now(), entries: entries}
-	ui.total = ui.bars.add("import", totalSize(m))
+	ui.total = ui.bars.add("import", uploadSize(m))
 	return ui
 }
 

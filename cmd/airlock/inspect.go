@@ -71,20 +71,28 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tPLATFORM\tSIZE\tDIGEST\tKEY\tCOMPRESSION")
 	var evidence, evidenceSize int64
+	var members membersSummary
 	for _, e := range m.Entries {
 		if _, ok := provenance.BlobDigest(e.Path); ok && e.Image == nil {
 			evidence, evidenceSize = evidence+1, evidenceSize+e.Size
 			continue
 		}
-		if e.Image == nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\n", e.Path, humanBytes(e.Size))
+		if members.add(e) {
 			continue
 		}
+		if e.Image == nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\n", e.Path, humanBytes(e.Size))
+		}
+	}
+	for _, e := range m.ImageObjects() {
 		im := e.Image
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", im.Name, im.Version, im.Platform, humanBytes(e.Size), shortDigest(im.Digest), im.Key, im.Compression.OrDefault())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if m.Format == manifest.FormatV2 {
+		fmt.Fprintf(s.out, "\n%s\n", members.line(m))
 	}
 	if evidence > 0 {
 		fmt.Fprintf(s.out, "\nsignature evidence: %d entries under %s, %s\n", evidence, manifest.SignaturePrefix, humanBytes(evidenceSize))
@@ -99,10 +107,7 @@ func runInspect(_ context.Context, o inspectOptions, args []string, s streams) e
 // printLint shows, per image, what the export's lint recorded.
 func printLint(s streams, m *manifest.Manifest) {
 	header := false
-	for _, e := range m.Entries {
-		if e.Image == nil {
-			continue
-		}
+	for _, e := range m.ImageObjects() {
 		if !header {
 			fmt.Fprintln(s.out, "\nConcourse lint (checked at export):")
 			header = true
@@ -140,8 +145,8 @@ func lintLines(e manifest.Entry) []string {
 func printSignatures(s streams, m *manifest.Manifest) error {
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	header := false
-	for _, e := range m.Entries {
-		if e.Image == nil || e.Image.Signature == nil {
+	for _, e := range m.ImageObjects() {
+		if e.Image.Signature == nil {
 			continue
 		}
 		sig := e.Image.Signature
@@ -156,8 +161,8 @@ func printSignatures(s streams, m *manifest.Manifest) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, e := range m.Entries {
-		if e.Image == nil || e.Image.Signature == nil {
+	for _, e := range m.ImageObjects() {
+		if e.Image.Signature == nil {
 			continue
 		}
 		for _, id := range e.Image.Signature.Identities {
@@ -172,8 +177,8 @@ func printSignatures(s streams, m *manifest.Manifest) error {
 func printAttestations(s streams, m *manifest.Manifest, list bool) error {
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	n := 0
-	for _, e := range m.Entries {
-		if e.Image == nil || e.Image.Signature == nil {
+	for _, e := range m.ImageObjects() {
+		if e.Image.Signature == nil {
 			continue
 		}
 		for _, a := range e.Image.Signature.Attestations {
@@ -216,4 +221,41 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// membersSummary counts a format 2 bundle's members, recipes and TGZSUMS,
+// which inspect sums up in one line rather than listing.
+type membersSummary struct {
+	members, other int
+	size           int64
+}
+
+// add counts e if it is one of those entries.
+func (ms *membersSummary) add(e manifest.Entry) bool {
+	switch {
+	case strings.HasPrefix(e.Path, manifest.MembersFolder):
+		ms.members++
+		ms.size += e.Size
+	case strings.HasPrefix(e.Path, manifest.RecipesFolder), e.Path == manifest.TGZSumsName:
+		ms.other++
+	default:
+		return false
+	}
+	return true
+}
+
+// line says how much the members save against carrying each tgz whole.
+func (ms membersSummary) line(m *manifest.Manifest) string {
+	var whole int64
+	var uses int
+	for _, e := range m.ImageObjects() {
+		whole += e.Size
+		uses += len(e.Members)
+	}
+	saved := ""
+	if whole > 0 {
+		saved = fmt.Sprintf(", %.0f%% of the %s the tgz files take whole", 100*float64(ms.size)/float64(whole), humanBytes(whole))
+	}
+	return fmt.Sprintf("members:  %d distinct of %d used (format 2: each tgz is assembled from them at import), %s, and %d recipe and sums file(s)%s",
+		ms.members, uses, humanBytes(ms.size), ms.other, saved)
 }

@@ -158,7 +158,7 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 		Copy:  ev.copy,
 		Entry: func(e *manifest.Entry) {
 			res.Entries = append(res.Entries, *e)
-			if !o.json {
+			if !o.json && !strings.HasPrefix(e.Path, manifest.MembersFolder) {
 				bar.println(s.out, fmt.Sprintf("ok  %-60s %10s", e.Path, humanBytes(e.Size)))
 			}
 		},
@@ -169,6 +169,11 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	}
 	if err != nil {
 		return err
+	}
+	if !o.json {
+		for _, e := range r.Manifest.Images {
+			fmt.Fprintf(s.out, "ok  %-60s %10s from %d member(s), each verified; import checks the assembled sha256\n", e.Path, humanBytes(e.Size), len(e.Members))
+		}
 	}
 	if set != nil {
 		// The data parts were checked as the stream left them; now parity.
@@ -205,6 +210,26 @@ func runVerify(ctx context.Context, o verifyOptions, args []string, s streams) e
 	fmt.Fprintf(s.out, "verified %d entries, %s in %d file(s) in %.1fs (%s/s)\n",
 		len(res.Entries), humanBytes(n), len(r.Files), res.Seconds, humanBytes(int64(float64(n)/max(res.Seconds, 1e-3))))
 	return nil
+}
+
+// uploadSize is how many bytes an import of m uploads at most: what
+// totalSize counts, with format 2's members, recipes and TGZSUMS replaced
+// by the tgz files assembled from them.
+func uploadSize(m *manifest.Manifest) int64 {
+	if m.Format != manifest.FormatV2 {
+		return totalSize(m)
+	}
+	var n int64
+	for _, e := range m.Entries {
+		var ms membersSummary
+		if !ms.add(e) {
+			n += e.Size
+		}
+	}
+	for _, e := range m.Images {
+		n += e.Size
+	}
+	return n
 }
 
 func totalSize(m *manifest.Manifest) int64 {

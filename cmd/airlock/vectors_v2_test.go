@@ -1,0 +1,184 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/bundletest"
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
+)
+
+// vectorMembers is a tiny rootfs tgz of format 2 (docs/format-v2.md
+// sections 3-4): the head run (metadata.json, rootfs/), one run of the
+// image's files, the tail; each a gzip member of its own.
+func vectorMembers(t *testing.T, app string) [][]byte {
+	t.Helper()
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	var cuts []int
+	write := func(name string, body []byte) {
+		h := &tar.Header{Name: name, Mode: 0o644, ModTime: vectorCreated, Typeflag: tar.TypeReg, Size: int64(len(body))}
+		if body == nil {
+			h.Mode, h.Typeflag = 0o755, tar.TypeDir
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(body)
+		tw.Flush()
+	}
+	write("metadata.json", []byte(`{"cmd":["/app"],"entrypoint":null,"env":["PATH=/usr/bin:/bin"],"user":"1000"}`+"\n"))
+	write("rootfs/", nil)
+	cuts = append(cuts, tarBuf.Len())
+	write("rootfs/app", []byte(app))
+	write("rootfs/etc/os-release", []byte("ID=vectors\n"))
+	cuts = append(cuts, tarBuf.Len())
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw := tarBuf.Bytes()
+	var out [][]byte
+	from := 0
+	for _, to := range append(cuts, len(raw)) {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		zw.Write(raw[from:to])
+		zw.Close()
+		out = append(out, b.Bytes())
+		from = to
+	}
+	return out
+}
+
+// v2Layout is a format 2 bundle's payload entries and image objects.
+type v2Layout struct {
+	entries []manifest.Entry
+	bodies  [][]byte
+	images  []manifest.Entry
+}
+
+func (l *v2Layout) add(path string, body []byte) {
+	l.entries = append(l.entries, manifest.Entry{Path: path, Size: int64(len(body)), SHA256: sha256Hex(body)})
+	l.bodies = append(l.bodies, body)
+}
+
+// finish adds recipes and TGZSUMS for l's images.
+func (l *v2Layout) finish() {
+	for i := range l.images {
+		l.add(l.images[i].Recipe, manifest.RecipeBytes(&l.images[i]))
+	}
+	l.add(manifest.TGZSumsName, manifest.TGZSums(l.images))
+}
+
+// vectorV2Layout is two images sharing their tail member.
+func vectorV2Layout(t *testing.T) *v2Layout {
+	l := &v2Layout{}
+	seen := map[string]bool{}
+	for _, v := range []struct{ name, app string }{{"app", "#!/bin/sh\necho app\n"}, {"tool", "#!/bin/sh\necho tool\n"}} {
+		im := vectorImage()
+		im.Name, im.Key, im.Regexp = v.name, v.name+"/"+v.name+"-1.0.tgz", v.name+`/`+v.name+`-(.*)\.tgz`
+		obj := manifest.Entry{Path: manifest.ImagesFolder + im.Key, Image: im, Recipe: manifest.RecipePath(im.Key)}
+		var whole []byte
+		for _, m := range vectorMembers(t, v.app) {
+			sum := sha256Hex(m)
+			obj.Members = append(obj.Members, sum)
+			whole = append(whole, m...)
+			if !seen[sum] {
+				seen[sum] = true
+				l.add(manifest.MemberPath(sum), m)
+			}
+		}
+		obj.Size, obj.SHA256, obj.TarSize = int64(len(whole)), sha256Hex(whole), 4096
+		l.images = append(l.images, obj)
+	}
+	return l
+}
+
+// writeV2Vectors writes format 2's vectors (docs/format-v2.md section 11):
+// one written by airlock's writer, then one bad bundle per reader rule.
+func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about string, v verdict, files ...string)) {
+	t.Helper()
+	l := vectorV2Layout(t)
+	l.finish()
+	var payloads []bundle.Payload
+	for i, e := range l.entries {
+		body := l.bodies[i]
+		payloads = append(payloads, bundle.Payload{Path: e.Path, Size: e.Size, SHA256: e.SHA256,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }})
+	}
+	if _, err := bundle.Write(context.Background(), filepath.Join(vectorsDir, "good-format2"), priv, payloads,
+		bundle.WithImages(l.images), bundle.WithCreated(vectorCreated), bundle.WithTool("airlock test vectors")); err != nil {
+		t.Fatal(err)
+	}
+	add("good-format2", "format 2: two images assembled from members, sharing their tail member", verdict{0, "ok"}, "good-format2.tar")
+
+	rule := verdict{3, "manifest_rule"}
+	cases := []struct {
+		name, about string
+		change      func(l *v2Layout) // before recipes and TGZSUMS are added, unless it adds them
+		v           verdict
+	}{
+		{"format2-missing-member", "format 2: an image lists a member the bundle does not carry (rule 2)", func(l *v2Layout) {
+			l.images[0].Members = append(l.images[0].Members, sha256Hex([]byte("not carried")))
+			l.finish()
+		}, rule},
+		{"format2-bad-size", "format 2: an image's size is not the sum of its members' sizes (rule 4)", func(l *v2Layout) {
+			l.images[1].Size++
+			l.finish()
+		}, rule},
+		{"format2-unused-member", "format 2: a member entry no image uses (rule 3)", func(l *v2Layout) {
+			l.add(manifest.MemberPath(sha256Hex([]byte("spare"))), []byte("spare"))
+			l.finish()
+		}, rule},
+		{"format2-member-path", "format 2: a member entry whose path is not members/sha256/ and its sha256 (rule 3)", func(l *v2Layout) {
+			l.entries[0].Path = manifest.MembersFolder + sha256Hex([]byte("another name"))
+			l.finish()
+		}, rule},
+		{"format2-bad-recipe", "format 2: a recipe that points outside the bundle instead of listing the image's members (rule 5)", func(l *v2Layout) {
+			l.add(l.images[0].Recipe, []byte("../../etc/passwd\n"))
+			l.add(l.images[1].Recipe, manifest.RecipeBytes(&l.images[1]))
+			l.add(manifest.TGZSumsName, manifest.TGZSums(l.images))
+		}, rule},
+		{"format2-bad-tgzsums", "format 2: a TGZSUMS whose sums differ from the images' (rule 5)", func(l *v2Layout) {
+			for i := range l.images {
+				l.add(l.images[i].Recipe, manifest.RecipeBytes(&l.images[i]))
+			}
+			l.add(manifest.TGZSumsName, manifest.TGZSums(l.images[:1]))
+		}, rule},
+		{"format2-bad-member", "format 2: a member's bytes differ from its name (rule 8)", func(l *v2Layout) {
+			l.finish()
+			l.bodies[0] = append([]byte(nil), l.bodies[0]...)
+			l.bodies[0][len(l.bodies[0])-1] ^= 1
+		}, verdict{3, "checksum"}},
+	}
+	for _, tc := range cases {
+		l := vectorV2Layout(t)
+		tc.change(l)
+		m := &manifest.Manifest{Format: manifest.FormatV2, Created: vectorCreated, Signer: keys.ID(priv.Public().(ed25519.PublicKey)),
+			Tool: "airlock test vectors", Entries: l.entries, Images: l.images}
+		if tc.name == "format2-bad-member" {
+			// The signed sums are those of the good bytes.
+			m.Entries = append([]manifest.Entry(nil), l.entries...)
+		}
+		head, err := bundletest.Head(priv, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := head
+		for i, e := range l.entries {
+			files = append(files, bundletest.File{Name: e.Path, Body: l.bodies[i]})
+		}
+		if err := bundletest.WriteTar(filepath.Join(vectorsDir, tc.name+".tar"), vectorCreated, files); err != nil {
+			t.Fatal(err)
+		}
+		add(tc.name, tc.about, tc.v, tc.name+".tar")
+	}
+}

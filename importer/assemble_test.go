@@ -1,0 +1,286 @@
+package importer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock/audit"
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/buckettest"
+	"github.com/airlockhq/airlock/internal/bundletest"
+	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/record"
+	"github.com/airlockhq/airlock/verify"
+)
+
+// member is a gzip member of n bytes of data chosen by seed.
+func member(t *testing.T, n int, seed uint64) []byte {
+	t.Helper()
+	data, _ := buckettest.Data(n, seed)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type v2Image struct {
+	name, version string
+	members       [][]byte
+}
+
+// v2Payloads lays images out as format 2 does (docs/format-v2.md
+// sections 5-7): each distinct member once, a recipe per image, TGZSUMS.
+func v2Payloads(images []v2Image) ([]bundle.Payload, []manifest.Entry) {
+	var payloads []bundle.Payload
+	var objects []manifest.Entry
+	seen := map[string]bool{}
+	add := func(path string, b []byte) {
+		payloads = append(payloads, bundle.Payload{Path: path, Size: int64(len(b)), SHA256: buckettest.SHA(b),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }})
+	}
+	for _, im := range images {
+		key := im.name + "/" + im.name + "-" + im.version + ".tgz"
+		obj := manifest.Entry{Path: manifest.ImagesFolder + key, Image: &manifest.Image{Name: im.name, Version: im.version, Key: key},
+			Recipe: manifest.RecipePath(key), TarSize: 1}
+		var whole []byte
+		for _, m := range im.members {
+			name := buckettest.SHA(m)
+			obj.Members = append(obj.Members, name)
+			whole = append(whole, m...)
+			if !seen[name] {
+				seen[name] = true
+				add(manifest.MemberPath(name), m)
+			}
+		}
+		obj.Size, obj.SHA256 = int64(len(whole)), buckettest.SHA(whole)
+		add(obj.Recipe, manifest.RecipeBytes(&obj))
+		objects = append(objects, obj)
+	}
+	add(manifest.TGZSumsName, manifest.TGZSums(objects))
+	return payloads, objects
+}
+
+// whole is the tgz im assembles to.
+func (im v2Image) whole() []byte { return bytes.Join(im.members, nil) }
+
+// Three images on one shared base member: each object in the bucket is
+// exactly the concatenation of its members, with the recorded sha256 of
+// the whole; audit --deep is clean, and a re-run skips everything.
+func TestImportFormat2AssemblesImages(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	base := member(t, 6<<20, 1)
+	images := []v2Image{
+		{"app", "1.0", [][]byte{member(t, 1000, 10), base, member(t, 300, 11)}},
+		{"svc", "2.0", [][]byte{member(t, 2000, 20), base, member(t, 300, 11)}},
+		{"tool", "3.0", [][]byte{base, base}}, // a member may repeat within an image
+	}
+	payloads, objects := v2Payloads(images)
+	files, trusted := signedBundle(t, payloads, bundle.WithImages(objects), bundle.WithPartSize(1<<20))
+	if len(files) < 6 {
+		t.Fatalf("want a bundle of several 1 MiB parts (members across part boundaries), got %d", len(files))
+	}
+	res, err := runImport(t, s, files, trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != 3 {
+		t.Fatalf("uploaded %d, want 3", res.Uploaded)
+	}
+	for i, im := range images {
+		key := "ci/" + objects[i].Image.Key
+		rc, err := s.Open(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, im.whole()) {
+			t.Errorf("%s: %d bytes in the bucket, not the %d bytes of its members in order", key, len(got), len(im.whole()))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(got))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, zr); err != nil {
+			t.Errorf("%s does not read as one gzip stream: %v", key, err)
+		}
+		obj, _, _ := s.Stat(context.Background(), key)
+		if obj.SHA256 != objects[i].SHA256 {
+			t.Errorf("%s: recorded sha256 %s, want the assembled tgz's %s", key, obj.SHA256, objects[i].SHA256)
+		}
+	}
+	objs, _ := s.List(context.Background(), "ci/")
+	for _, o := range objs {
+		if strings.Contains(o.Key, "members/") || strings.Contains(o.Key, "recipes/") || strings.HasSuffix(o.Key, manifest.TGZSumsName) {
+			t.Errorf("a member, recipe or TGZSUMS landed in the bucket: %s", o.Key)
+		}
+	}
+	records, err := record.Read(context.Background(), s, "ci/", trusted)
+	if err != nil || len(records) != 1 {
+		t.Fatalf("records = %v, %v", records, err)
+	}
+	rep, err := audit.Run(context.Background(), s, records, audit.WithDeep(true), audit.WithPrefix("ci/"))
+	if err != nil || !rep.OK() || rep.Checked != 3 {
+		t.Fatalf("audit --deep of the assembled objects: %+v, %v", rep, err)
+	}
+	again, err := runImport(t, s, files, trusted)
+	if err != nil || again.Uploaded != 0 || again.Skipped != 3 {
+		t.Fatalf("re-run: %+v, %v; want everything skipped", again, err)
+	}
+}
+
+// A trusted signer's manifest whose image sha256 is not that of its
+// members (a buggy or hostile exporter): the import refuses the image,
+// naming it, and nothing lands under its key, not even an upload.
+func TestImportFormat2RefusesAWrongAssembledSum(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	images := []v2Image{{"app", "1.0", [][]byte{member(t, 7<<20, 1), member(t, 500, 2)}}}
+	payloads, objects := v2Payloads(images)
+	lie := buckettest.SHA([]byte("something else"))
+	objects[0].SHA256 = lie
+	for i := range payloads {
+		if payloads[i].Path == manifest.TGZSumsName {
+			b := manifest.TGZSums(objects)
+			payloads[i].Size, payloads[i].SHA256 = int64(len(b)), buckettest.SHA(b)
+			payloads[i].Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		}
+	}
+	files, trusted := signedBundle(t, payloads, bundle.WithImages(objects))
+	_, err := runImport(t, s, files, trusted)
+	var ve *verify.Error
+	if !errors.As(err, &ve) || ve.Entry != "images/app/app-1.0.tgz" {
+		t.Fatalf("err = %v, want a *verify.Error naming the image", err)
+	}
+	if _, ok, _ := s.Stat(context.Background(), "ci/app/app-1.0.tgz"); ok {
+		t.Fatal("the wrongly assembled image landed")
+	}
+	if ups := buckettest.Uploads(t, minio.Get(t), s.Bucket(), "ci/app/app-1.0.tgz"); len(ups) != 0 {
+		t.Fatalf("uploads left: %v", ups)
+	}
+}
+
+// A member that changes on the media after the verifying pass: the
+// assembly fails naming the image and the member, before any upload
+// completes (the blaming reread finds which member).
+func TestAssemblyNamesAMemberChangedAfterVerifying(t *testing.T) {
+	dir := t.TempDir()
+	priv := newKey(t, dir)
+	m1, m2 := member(t, 5000, 1), member(t, 6000, 2)
+	payloads, objects := v2Payloads([]v2Image{{"app", "1.0", [][]byte{m1, m2}}})
+	res, err := bundle.Write(context.Background(), filepath.Join(dir, "b"), priv, payloads, bundle.WithImages(objects))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := keys.LoadPublic(filepath.Join(dir, "k.pub"))
+	r, err := bundle.Open(res.Files, []keys.Public{pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ms := members{}
+	for {
+		e, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms.note(e)
+	}
+	at := ms[buckettest.SHA(m2)]
+	f, err := os.OpenFile(res.Files[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{m2[100] ^ 1}, at.offset+100); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	body, err := assembly(r, ms, objects[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, &blaming{ctx: context.Background(), r: r, ms: ms, im: objects[0], body: body})
+	var ve *verify.Error
+	if !errors.As(err, &ve) || ve.Entry != "images/app/app-1.0.tgz" || !strings.Contains(err.Error(), fmt.Sprintf("member 1 (%s)", buckettest.SHA(m2))) {
+		t.Fatalf("err = %v, want one naming the image and member 1", err)
+	}
+}
+
+// A format 2 bundle crafted without a member an image lists is refused
+// when opened, naming the image and the member, before any upload.
+func TestFormat2MissingMemberIsRefusedBeforeUpload(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	dir := t.TempDir()
+	priv := newKey(t, dir)
+	m1, m2 := member(t, 500, 1), member(t, 600, 2)
+	payloads, objects := v2Payloads([]v2Image{{"app", "1.0", [][]byte{m1, m2}}})
+	var entries []manifest.Entry
+	var bodies [][]byte
+	for _, p := range payloads {
+		if p.Path == manifest.MemberPath(buckettest.SHA(m2)) {
+			continue
+		}
+		rc, _ := p.Open()
+		b, _ := io.ReadAll(rc)
+		entries = append(entries, manifest.Entry{Path: p.Path})
+		bodies = append(bodies, b)
+	}
+	path := filepath.Join(dir, "b.tar")
+	if err := writeSignedV2(path, priv, entries, bodies, objects); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := keys.LoadPublic(filepath.Join(dir, "k.pub"))
+	_, err := bundle.Open([]string{path}, []keys.Public{pub})
+	if !verify.IsFailure(err) || !strings.Contains(err.Error(), "images/app/app-1.0.tgz") || !strings.Contains(err.Error(), "member 1 ("+buckettest.SHA(m2)+")") {
+		t.Fatalf("open: %v; want a verification failure naming the image and member 1", err)
+	}
+	objs, _ := s.List(context.Background(), "")
+	if len(objs) != 0 {
+		t.Fatalf("bucket holds %v", objs)
+	}
+}
+
+func newKey(t *testing.T, dir string) ed25519.PrivateKey {
+	t.Helper()
+	if _, err := keys.Generate(filepath.Join(dir, "k")); err != nil {
+		t.Fatal(err)
+	}
+	priv, err := keys.LoadPrivate(filepath.Join(dir, "k.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv
+}
+
+// writeSignedV2 signs a format 2 manifest over entries and images as given,
+// bypassing bundle.Write's checks.
+func writeSignedV2(path string, priv ed25519.PrivateKey, entries []manifest.Entry, bodies [][]byte, images []manifest.Entry) error {
+	for i := range entries {
+		entries[i].Size, entries[i].SHA256 = int64(len(bodies[i])), buckettest.SHA(bodies[i])
+	}
+	m := &manifest.Manifest{Format: manifest.FormatV2, Created: bundletest.Created,
+		Signer: keys.ID(priv.Public().(ed25519.PublicKey)), Entries: entries, Images: images}
+	head, err := bundletest.Head(priv, m)
+	if err != nil {
+		return err
+	}
+	for i, e := range entries {
+		head = append(head, bundletest.File{Name: e.Path, Body: bodies[i]})
+	}
+	return bundletest.WriteTar(path, bundletest.Created, head)
+}

@@ -1,0 +1,82 @@
+package manifest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+)
+
+func hexOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// goodV2 is a valid format 2 manifest: two images sharing a member.
+func goodV2() *Manifest {
+	m := &Manifest{Format: FormatV2, Created: time.Unix(1700000000, 0).UTC(), Signer: "0123456789abcdef"}
+	shared, a, b := []byte("shared"), []byte("a"), []byte("b")
+	for _, body := range [][]byte{shared, a, b} {
+		m.Entries = append(m.Entries, Entry{Path: MemberPath(hexOf(body)), Size: int64(len(body)), SHA256: hexOf(body)})
+	}
+	for _, im := range []struct {
+		name string
+		own  []byte
+	}{{"app", a}, {"tool", b}} {
+		key := im.name + "/" + im.name + "-1.0.tgz"
+		whole := append(append([]byte(nil), im.own...), shared...)
+		m.Images = append(m.Images, Entry{Path: ImagesFolder + key, Size: int64(len(whole)), SHA256: hexOf(whole),
+			Image:   &Image{Name: im.name, Version: "1.0", Key: key},
+			TarSize: 10, Members: []string{hexOf(im.own), hexOf(shared)}, Recipe: RecipePath(key)})
+	}
+	for i := range m.Images {
+		r := RecipeBytes(&m.Images[i])
+		m.Entries = append(m.Entries, Entry{Path: m.Images[i].Recipe, Size: int64(len(r)), SHA256: hexOf(r)})
+	}
+	s := TGZSums(m.Images)
+	m.Entries = append(m.Entries, Entry{Path: TGZSumsName, Size: int64(len(s)), SHA256: hexOf(s)})
+	return m
+}
+
+func TestValidateV2(t *testing.T) {
+	if err := goodV2().Validate(); err != nil {
+		t.Fatalf("good format 2 manifest: %v", err)
+	}
+	cases := map[string]struct {
+		change func(m *Manifest)
+		want   string // in the error
+	}{
+		"members in format 1": {func(m *Manifest) {
+			m.Format, m.Images = FormatV1, nil
+			m.Entries[0].Members = []string{m.Entries[0].SHA256}
+		}, "only allowed in format 2"},
+		"images in format 1":       {func(m *Manifest) { m.Format = FormatV1 }, "only allowed in format 2"},
+		"an entry with an image":   {func(m *Manifest) { m.Entries[0].Image = m.Images[0].Image }, "has no image in format 2"},
+		"unsorted images":          {func(m *Manifest) { m.Images[0], m.Images[1] = m.Images[1], m.Images[0] }, "sorted by key"},
+		"no members":               {func(m *Manifest) { m.Images[0].Members = nil }, "lists no members"},
+		"a member name not hex":    {func(m *Manifest) { m.Images[0].Members[0] = "../../etc/passwd" }, "64 lowercase hex"},
+		"a member not carried":     {func(m *Manifest) { m.Images[0].Members[0] = hexOf([]byte("x")) }, "member 0 (" + hexOf([]byte("x")) + ") of app/app-1.0.tgz is not in the bundle"},
+		"sizes do not add up":      {func(m *Manifest) { m.Images[1].Size = 99 }, "not the sum"},
+		"no tar size":              {func(m *Manifest) { m.Images[0].TarSize = 0 }, "tar_size"},
+		"recipe elsewhere":         {func(m *Manifest) { m.Images[0].Recipe = "recipes/../x" }, "recipe"},
+		"recipe content differs":   {func(m *Manifest) { m.Images[0].Members[1], m.Images[0].Members[0] = m.Images[0].Members[0], m.Images[0].Members[1] }, "members in order"},
+		"member path not its name": {func(m *Manifest) { m.Entries[0].Path = MemberPath(hexOf([]byte("other"))) }, "followed by its sha256"},
+		"an unused member": {func(m *Manifest) {
+			m.Entries = append(m.Entries, Entry{Path: MemberPath(hexOf([]byte("u"))), Size: 1, SHA256: hexOf([]byte("u"))})
+		}, "no image uses"},
+		"image path is an entry too": {func(m *Manifest) {
+			m.Entries = append(m.Entries, Entry{Path: m.Images[0].Path, Size: 1, SHA256: hexOf([]byte("u"))})
+		}, "listed twice"},
+		"no TGZSUMS": {func(m *Manifest) { m.Entries = m.Entries[:len(m.Entries)-1] }, "TGZSUMS"},
+		"image path does not match key": {func(m *Manifest) { m.Images[0].Path = ImagesFolder + "app/other.tgz" }, "does not match"},
+	}
+	for name, tc := range cases {
+		m := goodV2()
+		tc.change(m)
+		err := m.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate = %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+}
