@@ -40,6 +40,7 @@ type Reader struct {
 	seen    map[string]bool
 	cur     *Entry
 	done    bool
+	next    *tar.Header // read past the head slot, not yet returned by Next
 }
 
 // Entry is a payload entry being read. Read returns an *verify.Error in
@@ -156,6 +157,51 @@ func (r *Reader) readHead(trusted []keys.Public) error {
 		r.entries[m.Entries[i].Path] = &m.Entries[i]
 	}
 	r.seen = make(map[string]bool, len(m.Entries))
+	if m.Format == manifest.FormatV2 {
+		return r.skipHeadSlot()
+	}
+	return nil
+}
+
+// headSlot is the unit of a format 2 head slot (docs/format-v2.md section 5).
+const headSlot = 1 << 20
+
+// skipHeadSlot reads the HEAD.pad entry that may follow manifest.json in
+// a format 2 bundle (rule 7: zeros only, ending the head on a multiple of
+// 1 MiB), keeping any other entry for Next.
+func (r *Reader) skipHeadSlot() error {
+	hdr, err := r.tr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil // Next reports the entries missing
+	}
+	if err != nil {
+		return r.streamErr(err)
+	}
+	if hdr.Name != manifest.HeadPadName {
+		r.next = hdr
+		return nil
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return r.fail(hdr.Name, "is not a regular file")
+	}
+	buf := make([]byte, copyBufferSize)
+	for {
+		n, err := r.tr.Read(buf)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return r.fail(hdr.Name, "holds a byte that is not zero; it only fills the reserved head")
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return r.streamErr(err)
+		}
+	}
+	if end := r.offset() + (hdr.Size+blockSize-1)/blockSize*blockSize - hdr.Size; end%headSlot != 0 {
+		return r.fail(hdr.Name, fmt.Sprintf("ends the head at byte %d, not on a multiple of %d", end, headSlot))
+	}
 	return nil
 }
 
@@ -247,7 +293,12 @@ func (r *Reader) Next() (*Entry, error) {
 		}
 		r.cur = nil
 	}
-	hdr, err := r.tr.Next()
+	hdr, err := r.next, error(nil)
+	if hdr != nil {
+		r.next = nil
+	} else {
+		hdr, err = r.tr.Next()
+	}
 	if errors.Is(err, io.EOF) {
 		return nil, r.finish()
 	}
