@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 )
 
@@ -55,4 +56,32 @@ func parts(size int) int {
 		return 0
 	}
 	return int(ceilDiv(int64(size), 5*MiB))
+}
+
+// OpenRange reads exactly the asked bytes, and only of the object seen:
+// one replaced since its ETag was taken gives ErrPrecondition.
+func TestOpenRangeIsConditional(t *testing.T) {
+	s := newBucket(t, minio.Get(t))
+	ctx := context.Background()
+	first, firstSum := data(10000, 1)
+	if err := s.Put(ctx, "r/obj.tgz", bytes.NewReader(first), int64(len(first)), firstSum); err != nil {
+		t.Fatal(err)
+	}
+	obj, _, _ := s.Stat(ctx, "r/obj.tgz")
+	rc, err := s.OpenRange(ctx, "r/obj.tgz", 1234, 5000, obj.ETag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, first[1234:6234]) {
+		t.Fatalf("OpenRange gave %d bytes, not bytes 1234-6233", len(got))
+	}
+	second, secondSum := data(10000, 2)
+	if err := s.Put(ctx, "r/obj.tgz", bytes.NewReader(second), int64(len(second)), secondSum, IfUnchanged(obj.ETag)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenRange(ctx, "r/obj.tgz", 0, 10, obj.ETag); !errors.Is(err, ErrPrecondition) {
+		t.Fatalf("OpenRange of a replaced object = %v, want ErrPrecondition", err)
+	}
 }

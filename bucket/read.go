@@ -3,6 +3,7 @@ package bucket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,23 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
 		return nil, s.fail("get", key, err)
+	}
+	return out.Body, nil
+}
+
+// OpenRange streams n bytes of the object under key from offset off, only
+// while the object is still the one with etag (If-Match): an object
+// replaced meanwhile gives an error matching ErrPrecondition. The caller
+// closes the reader.
+func (s *Store) OpenRange(ctx context.Context, key string, off, n int64, etag string) (io.ReadCloser, error) {
+	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1)), IfMatch: aws.String(etag)})
+	if err != nil {
+		return nil, s.fail("get", key, err)
+	}
+	if got := aws.ToInt64(out.ContentLength); got != n {
+		out.Body.Close()
+		return nil, fmt.Errorf("s3 get %s bytes %d-%d: the server sent %d bytes, want %d", key, off, off+n-1, got, n)
 	}
 	return out.Body, nil
 }

@@ -24,6 +24,7 @@ type options struct {
 	progress func(path string, n int64)
 	format   int
 	images   []manifest.Entry
+	have     []manifest.Have
 }
 
 func makeOptions(opts []Option) options {
@@ -57,6 +58,10 @@ func WithFreshness(f *manifest.Freshness) Option { return func(o *options) { o.f
 func WithImages(images []manifest.Entry) Option {
 	return func(o *options) { o.format, o.images = manifest.FormatV2, images }
 }
+
+// WithHave records the members a format 2 delta uses but leaves out
+// (docs/format-v2.md section 10), sorted by sha256; use with WithImages.
+func WithHave(have []manifest.Have) Option { return func(o *options) { o.have = have } }
 
 // WithTool records the writing program in the manifest.
 func WithTool(name string) Option { return func(o *options) { o.tool = name } }

@@ -234,6 +234,8 @@ func VerifyHead(sums, sig, raw []byte, trusted []keys.Public) (keys.Public, *man
 	switch {
 	case errors.As(err, &ee):
 		return keys.Public{}, nil, &verify.Error{Entry: ee.Path, Reason: "the signed " + manifest.ManifestName + " breaks a rule: " + ee.Err.Error()}
+	case errors.As(err, new(*manifest.HaveError)), errors.As(err, new(*manifest.BaseError)):
+		return keys.Public{}, nil, &verify.Error{Entry: manifest.ManifestName, Reason: "the signed " + manifest.ManifestName + " breaks a rule: " + err.Error()}
 	case errors.As(err, &fe):
 		return keys.Public{}, nil, &verify.Error{Entry: manifest.ManifestName, Reason: err.Error(), Kind: fe}
 	}

@@ -66,6 +66,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		Format:  o.format,
 		Created: o.created,
 		Images:  o.images,
+		Have:    o.have,
 		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
 		Tool:    o.tool,
 		Base:    o.base,

@@ -6,33 +6,90 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/verify"
 )
 
-// members records where a format 2 bundle's members lie in its tar stream,
-// as the verifying pass meets them (docs/format-v2.md section 8).
+// members records where a format 2 bundle's members lie: in its tar
+// stream, as the verifying pass meets them (docs/format-v2.md section 8),
+// or, for a delta's have list, in objects of the bucket (section 10).
 type members map[string]memberAt
 
-type memberAt struct{ offset, size int64 }
+type memberAt struct {
+	offset, size int64
+	key, etag    string // a have member: in the object at key (full key), as it was checked
+}
 
 // note records e when it is a member entry, and reports whether it was.
 func (ms members) note(e *bundle.Entry) bool {
 	if !strings.HasPrefix(e.Path, manifest.MembersFolder) {
 		return false
 	}
-	ms[e.SHA256] = memberAt{e.Offset, e.Size}
+	ms[e.SHA256] = memberAt{offset: e.Offset, size: e.Size}
 	return true
+}
+
+// checkHave checks, before anything is uploaded, that the bucket holds
+// every member a delta leaves out (rule 6 of section 11): each object
+// present, long enough and with the recorded sha256 the receipt listed.
+// It returns them, to be read with If-Match on the ETag seen here.
+func checkHave(ctx context.Context, s *bucket.Store, m *manifest.Manifest, prefix string) (members, error) {
+	ms := members{}
+	stats := map[string]bucket.Object{}
+	for _, h := range m.Have {
+		key := prefix + h.Key
+		obj, seen := stats[key]
+		if !seen {
+			var ok bool
+			var err error
+			if obj, ok, err = s.Stat(ctx, key); err != nil {
+				return nil, err
+			}
+			if !ok {
+				obj = bucket.Object{Size: -1}
+			}
+			stats[key] = obj
+		}
+		var why string
+		switch {
+		case obj.Size < 0:
+			why = "object " + key + " is missing"
+		case obj.Size < h.Offset+h.Length:
+			why = fmt.Sprintf("object %s is %d bytes, shorter than the member's end at %d", key, obj.Size, h.Offset+h.Length)
+		case obj.SHA256 != h.ObjectSHA256:
+			why = fmt.Sprintf("object %s has recorded sha256 %q, the receipt the delta was cut against said %s", key, obj.SHA256, h.ObjectSHA256)
+		}
+		if why != "" {
+			return nil, &verify.Error{Entry: usersOf(m, h.SHA256), Reason: fmt.Sprintf(
+				"member %s is in the delta's have list, but the bucket %s does not hold it: %s; import the bundle that delivered it first, or export a full bundle (without --have) from a receipt of this bucket",
+				h.SHA256, s.Bucket(), why)}
+		}
+		ms[h.SHA256] = memberAt{offset: h.Offset, size: h.Length, key: key, etag: obj.ETag}
+	}
+	return ms, nil
+}
+
+// usersOf names the images of m made with member name.
+func usersOf(m *manifest.Manifest, name string) string {
+	var paths []string
+	for _, im := range m.Images {
+		if slices.Contains(im.Members, name) {
+			paths = append(paths, im.Path)
+		}
+	}
+	return strings.Join(paths, ", ")
 }
 
 // assembly streams image object im, its members in order read back from
 // the bundle's files, checking the whole against the signed size and
 // sha256: a byte that changed on the media since the verifying pass makes
 // the last Read fail, so the upload is aborted and nothing lands.
-func assembly(r *bundle.Reader, ms members, im manifest.Entry) (io.Reader, error) {
+func assembly(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms members, im manifest.Entry) (io.Reader, error) {
 	parts := make([]io.Reader, len(im.Members))
 	for i, name := range im.Members {
 		at, ok := ms[name]
@@ -41,28 +98,56 @@ func assembly(r *bundle.Reader, ms members, im manifest.Entry) (io.Reader, error
 			// verifying pass read every entry: this is a bug, not input.
 			return nil, &verify.Error{Entry: im.Path, Reason: fmt.Sprintf("member %d (%s) was not met while verifying the bundle", i, name)}
 		}
-		parts[i] = &lazySection{r: r, at: at}
+		parts[i] = &lazySection{ctx: ctx, s: s, r: r, at: at, name: name, index: i, image: im.Path}
 	}
 	return verify.NewReader(io.MultiReader(parts...), im.Size, im.SHA256, im.Path, nil), nil
 }
 
-// lazySection opens its part of the bundle on first read and closes it at
-// its end, so an image of thousands of members holds one file at a time.
+// lazySection opens its member on first read, from the bundle or, for a
+// have member, from the bucket, and closes it at its end, so an image of
+// thousands of members holds one file or response at a time. A have
+// member is hashed as it arrives.
 type lazySection struct {
-	r  *bundle.Reader
-	at memberAt
-	rc io.ReadCloser
+	ctx   context.Context
+	s     *bucket.Store
+	r     *bundle.Reader
+	at    memberAt
+	name  string
+	index int
+	image string
+	rc    io.ReadCloser
+	src   io.Reader
 }
 
-func (s *lazySection) Read(p []byte) (int, error) {
-	if s.rc == nil {
-		s.rc = s.r.Section(s.at.offset, s.at.size)
+func (l *lazySection) Read(p []byte) (int, error) {
+	if l.src == nil {
+		if err := l.open(); err != nil {
+			return 0, err
+		}
 	}
-	n, err := s.rc.Read(p)
+	n, err := l.src.Read(p)
 	if err != nil {
-		s.rc.Close()
+		l.rc.Close()
 	}
 	return n, err
+}
+
+func (l *lazySection) open() error {
+	if l.at.key == "" {
+		l.rc = l.r.Section(l.at.offset, l.at.size)
+		l.src = l.rc
+		return nil
+	}
+	rc, err := l.s.OpenRange(l.ctx, l.at.key, l.at.offset, l.at.size, l.at.etag)
+	if err != nil {
+		return fmt.Errorf("%s: reading member %d (%s) from %s, bytes %d-%d: %w", l.image, l.index, l.name, l.at.key, l.at.offset, l.at.offset+l.at.size-1, err)
+	}
+	l.rc = rc
+	where := func() string { return "object " + l.at.key }
+	l.src = verify.NewReader(rc, l.at.size, l.name, l.image, where).WithNote(func() string {
+		return fmt.Sprintf("member %d (%s), read from the bucket", l.index, l.name)
+	})
+	return nil
 }
 
 // blameMember names the member of im whose bytes no longer hash to its
@@ -74,6 +159,9 @@ func blameMember(ctx context.Context, r *bundle.Reader, ms members, im manifest.
 			break
 		}
 		at := ms[name]
+		if at.key != "" {
+			continue // checked as it arrived
+		}
 		rc := r.Section(at.offset, at.size)
 		h := sha256.New()
 		_, cerr := io.Copy(h, rc)

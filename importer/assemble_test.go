@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,7 +211,7 @@ func TestAssemblyNamesAMemberChangedAfterVerifying(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	body, err := assembly(r, ms, objects[0])
+	body, err := assembly(context.Background(), nil, r, ms, objects[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,4 +284,106 @@ func writeSignedV2(path string, priv ed25519.PrivateKey, entries []manifest.Entr
 		head = append(head, bundletest.File{Name: e.Path, Body: bodies[i]})
 	}
 	return bundletest.WriteTar(path, bundletest.Created, head)
+}
+
+// haveOf is the have reference to member m of image object obj (full
+// bundle images[i]), as a receipt of the bucket lists it.
+func haveOf(obj manifest.Entry, members [][]byte, m int) manifest.Have {
+	var off int64
+	for _, b := range members[:m] {
+		off += int64(len(b))
+	}
+	return manifest.Have{SHA256: buckettest.SHA(members[m]), Key: obj.Image.Key, Offset: off, Length: int64(len(members[m])), ObjectSHA256: obj.SHA256}
+}
+
+// deltaPayloads is v2Payloads without the members in have.
+func deltaPayloads(images []v2Image, have []manifest.Have) ([]bundle.Payload, []manifest.Entry) {
+	payloads, objects := v2Payloads(images)
+	var out []bundle.Payload
+	for _, p := range payloads {
+		if !slices.ContainsFunc(have, func(h manifest.Have) bool { return p.Path == manifest.MemberPath(h.SHA256) }) {
+			out = append(out, p)
+		}
+	}
+	return out, objects
+}
+
+// A delta carries only the new member; import reads the base member from
+// the object the first bundle delivered (a ranged GET) and assembles the
+// new image exactly; audit --deep is clean.
+func TestImportFormat2DeltaReadsHaveMembersFromTheBucket(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	base := member(t, 6<<20, 1)
+	first := v2Image{"app", "1.0", [][]byte{member(t, 1000, 10), base, member(t, 300, 11)}}
+	payloads, objects := v2Payloads([]v2Image{first})
+	files, trusted := signedBundle(t, payloads, bundle.WithImages(objects))
+	if _, err := runImport(t, s, files, trusted); err != nil {
+		t.Fatal(err)
+	}
+
+	next := v2Image{"app", "1.1", [][]byte{member(t, 1000, 20), base, member(t, 300, 11)}}
+	have := []manifest.Have{haveOf(objects[0], first.members, 1), haveOf(objects[0], first.members, 2)}
+	slices.SortFunc(have, func(a, b manifest.Have) int { return strings.Compare(a.SHA256, b.SHA256) })
+	dpayloads, dobjects := deltaPayloads([]v2Image{next}, have)
+	dir := filepath.Dir(files[0])
+	dfiles, _ := signedBundleIn(t, dir, "delta", dpayloads, bundle.WithImages(dobjects), bundle.WithHave(have))
+	fi, _ := os.Stat(dfiles[0])
+	if fi.Size() > 1<<20 {
+		t.Fatalf("the delta is %d bytes: it carries the base member", fi.Size())
+	}
+	res, err := runImport(t, s, dfiles, trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != 1 {
+		t.Fatalf("uploaded %d, want 1", res.Uploaded)
+	}
+	rc, err := s.Open(context.Background(), "ci/app/app-1.1.tgz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, next.whole()) {
+		t.Fatalf("the delta's image is %d bytes, not its %d bytes of members", len(got), len(next.whole()))
+	}
+	records, err := record.Read(context.Background(), s, "ci/", trusted)
+	if err != nil || len(records) != 2 {
+		t.Fatalf("records = %v, %v", records, err)
+	}
+	rep, err := audit.Run(context.Background(), s, records, audit.WithDeep(true), audit.WithPrefix("ci/"))
+	if err != nil || !rep.OK() || rep.Checked != 2 {
+		t.Fatalf("audit --deep: %+v, %v", rep, err)
+	}
+}
+
+// A delta whose have list claims members the bucket does not hold (the
+// object is missing, or holds other content) is refused before anything
+// is uploaded, naming the member, the image and the object.
+func TestImportFormat2RefusesHaveTheBucketLacks(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	base := member(t, 3000, 1)
+	first := v2Image{"app", "1.0", [][]byte{base}}
+	_, objects := v2Payloads([]v2Image{first})
+	next := v2Image{"app", "1.1", [][]byte{member(t, 1000, 20), base}}
+	have := []manifest.Have{haveOf(objects[0], first.members, 0)}
+	dpayloads, dobjects := deltaPayloads([]v2Image{next}, have)
+	files, trusted := signedBundle(t, dpayloads, bundle.WithImages(dobjects), bundle.WithHave(have))
+
+	_, err := runImport(t, s, files, trusted)
+	if !verify.IsFailure(err) || !strings.Contains(err.Error(), "ci/app/app-1.0.tgz is missing") ||
+		!strings.Contains(err.Error(), have[0].SHA256) || !strings.Contains(err.Error(), "images/app/app-1.1.tgz") {
+		t.Fatalf("import against an empty bucket: %v", err)
+	}
+	other := member(t, 3000, 2) // same length, other content
+	if err := s.Put(context.Background(), "ci/app/app-1.0.tgz", bytes.NewReader(other), int64(len(other)), buckettest.SHA(other)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runImport(t, s, files, trusted)
+	if !verify.IsFailure(err) || !strings.Contains(err.Error(), "recorded sha256") {
+		t.Fatalf("import against other content: %v", err)
+	}
+	if _, ok, _ := s.Stat(context.Background(), "ci/app/app-1.1.tgz"); ok {
+		t.Fatal("the delta's image landed")
+	}
 }

@@ -68,10 +68,16 @@ func Run(ctx context.Context, s *bucket.Store, r *bundle.Reader, opts ...Option)
 	for i := range reports {
 		o.events(Event{Kind: Series, Key: reports[i].Key, Series: &reports[i]})
 	}
+	var have members
+	if r.Manifest.Format == manifest.FormatV2 {
+		if have, err = checkHave(ctx, s, r.Manifest, o.prefix); err != nil {
+			return &Result{}, err
+		}
+	}
 	if o.dryRun {
 		return &Result{Freshness: verdict}, nil
 	}
-	res, err := upload(ctx, s, r, plan, o)
+	res, err := upload(ctx, s, r, plan, have, o)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +225,7 @@ const partSize = 8 * bucket.MiB
 // still read and verified by the bundle reader. The bundle is read in one
 // pass: an entry's upload gets the reader until it has read the entry to
 // its end, then finishes in the background while the next entry is read.
-func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[string]planned, o options) (*Result, error) {
+func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[string]planned, have members, o options) (*Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	g, gctx := errgroup.WithContext(ctx)
@@ -272,10 +278,7 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 		mu.Unlock()
 	}
 
-	var ms members
-	if r.Manifest.Format == manifest.FormatV2 {
-		ms = members{}
-	}
+	ms := have
 	readErr := func() error {
 		for {
 			e, err := r.Next()
@@ -308,7 +311,7 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 	}()
 	if readErr == nil && ms != nil {
 		// Every member is verified; assemble each image from them.
-		readErr = assembleAll(gctx, r, ms, plan, skip, start)
+		readErr = assembleAll(gctx, s, r, ms, plan, skip, start)
 	}
 	if readErr != nil {
 		cancel(readErr)
@@ -326,7 +329,7 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 // assembleAll uploads the image objects of a format 2 bundle, each
 // assembled from its members (docs/format-v2.md section 8), at most
 // uploadsInFlight at a time (start's errgroup limits them).
-func assembleAll(ctx context.Context, r *bundle.Reader, ms members, plan map[string]planned, skip func(),
+func assembleAll(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms members, plan map[string]planned, skip func(),
 	start func(p planned, body io.Reader, size int64, sum, path string, release func())) error {
 	for _, im := range r.Manifest.Images {
 		if ctx.Err() != nil {
@@ -340,7 +343,7 @@ func assembleAll(ctx context.Context, r *bundle.Reader, ms members, plan map[str
 			skip()
 			continue
 		}
-		body, err := assembly(r, ms, im)
+		body, err := assembly(ctx, s, r, ms, im)
 		if err != nil {
 			return err
 		}

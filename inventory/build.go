@@ -10,6 +10,7 @@ import (
 	"github.com/airlockhq/airlock/audit"
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/record"
 )
 
@@ -113,9 +114,10 @@ func current(records []record.Record, prefix string) []Image {
 		if rec.Prefix != prefix {
 			continue
 		}
+		sizes := memberSizes(rec.Manifest)
 		for _, e := range rec.Manifest.ImageObjects() {
 			byKey[e.Image.Key] = Image{Key: e.Image.Key, Digest: e.Image.Digest, Platform: e.Image.Platform,
-				Size: e.Size, SHA256: e.SHA256, Bundle: rec.ID, Source: e.Image.Source}
+				Size: e.Size, SHA256: e.SHA256, Bundle: rec.ID, Source: e.Image.Source, Members: tile(e.Members, sizes)}
 		}
 	}
 	out := make([]Image, 0, len(byKey))
@@ -123,5 +125,31 @@ func current(records []record.Record, prefix string) []Image {
 		out = append(out, im)
 	}
 	slices.SortFunc(out, func(a, b Image) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// memberSizes are the sizes of a format 2 manifest's members, carried or
+// in its have list.
+func memberSizes(m *manifest.Manifest) map[string]int64 {
+	sizes := map[string]int64{}
+	for _, e := range m.Entries {
+		if name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder); ok {
+			sizes[name] = e.Size
+		}
+	}
+	for _, h := range m.Have {
+		sizes[h.SHA256] = h.Length
+	}
+	return sizes
+}
+
+// tile places members one after the other from offset 0.
+func tile(members []string, sizes map[string]int64) []Member {
+	var out []Member
+	var off int64
+	for _, name := range members {
+		out = append(out, Member{SHA256: name, Offset: off, Length: sizes[name]})
+		off += sizes[name]
+	}
 	return out
 }

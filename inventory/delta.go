@@ -162,3 +162,18 @@ func Delta(r *Receipt, targets []source.Target, prefix string) (*Plan, error) {
 	}
 	return p, nil
 }
+
+// HeldMembers are the gzip members the receipt's images hold, by name, as
+// a format 2 delta refers to them (docs/format-v2.md section 10): where a
+// member is in several objects, the one with the smallest key.
+func (r *Receipt) HeldMembers() map[string]manifest.Have {
+	held := map[string]manifest.Have{}
+	for _, im := range r.Images { // in key order: the first holder wins
+		for _, m := range im.Members {
+			if _, ok := held[m.SHA256]; !ok {
+				held[m.SHA256] = manifest.Have{SHA256: m.SHA256, Key: im.Key, Offset: m.Offset, Length: m.Length, ObjectSHA256: im.SHA256}
+			}
+		}
+	}
+	return held
+}

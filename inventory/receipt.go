@@ -72,6 +72,16 @@ type Image struct {
 	SHA256   string `json:"sha256"`
 	Bundle   string `json:"bundle"` // id of the bundle record that lists it
 	Source   string `json:"source,omitempty"`
+	// Members are the gzip members of an image a format 2 bundle
+	// delivered, tiling the object (docs/format-v2.md section 10).
+	Members []Member `json:"members,omitempty"`
+}
+
+// Member is one gzip member inside an image object.
+type Member struct {
+	SHA256 string `json:"sha256"`
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
 }
 
 // Why an image was left out of a receipt.
@@ -189,6 +199,19 @@ func (im Image) validate() error {
 	}
 	if !hexdigits.IsLower(im.Bundle, 16) {
 		return fail("malformed bundle id %q", im.Bundle)
+	}
+	var end int64
+	for i, m := range im.Members {
+		if !manifest.IsSHA256Hex(m.SHA256) {
+			return fail("member %d: malformed sha256 %q", i, m.SHA256)
+		}
+		if m.Offset != end || m.Length <= 0 || m.Length > im.Size-end {
+			return fail("member %d (offset %d, length %d) does not continue the members before it inside the object's %d bytes", i, m.Offset, m.Length, im.Size)
+		}
+		end += m.Length
+	}
+	if len(im.Members) > 0 && end != im.Size {
+		return fail("its members end at byte %d, not at its size %d", end, im.Size)
 	}
 	return nil
 }

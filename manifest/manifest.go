@@ -29,6 +29,9 @@ type Manifest struct {
 	// Images are format 2's image objects, sorted by key: each tgz,
 	// assembled from member entries (docs/format-v2.md section 6).
 	Images []Entry `json:"images,omitempty"`
+	// Have are the members a format 2 delta uses but does not carry: the
+	// bucket it is imported into holds them (docs/format-v2.md section 10).
+	Have []Have `json:"have,omitempty"`
 	// Base is what a delta bundle was cut against; nil for a full bundle.
 	Base *Base `json:"base,omitempty"`
 	// Freshness is the bundle's channel, sequence and expiry; nil in

@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+
+	"github.com/airlockhq/airlock/concourse"
 )
 
 // Bundle format versions (docs/format.md, docs/format-v2.md).
@@ -22,6 +25,26 @@ const (
 	TGZSumsName   = "TGZSUMS"
 	HeadPadName   = "HEAD.pad" // fills a reserved head slot (section 5); never a payload
 )
+
+// Have is a member a format 2 delta leaves out because the bucket holds
+// it, inside the object at Key (relative to the import prefix).
+type Have struct {
+	SHA256       string `json:"sha256"`
+	Key          string `json:"key"`
+	Offset       int64  `json:"offset"`
+	Length       int64  `json:"length"`
+	ObjectSHA256 string `json:"object_sha256"`
+}
+
+// HaveError is a have reference that breaks rule 6 of docs/format-v2.md
+// section 11.
+type HaveError struct {
+	SHA256 string
+	Err    error
+}
+
+func (e *HaveError) Error() string { return fmt.Sprintf("have member %.64s: %v", e.SHA256, e.Err) }
+func (e *HaveError) Unwrap() error { return e.Err }
 
 // MemberPath is the entry path of the member named sum.
 func MemberPath(sum string) string { return MembersFolder + sum }
@@ -84,6 +107,9 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		if len(m.Images) > 0 {
 			return &EntryError{m.Images[0].Path, fmt.Errorf("an image object is only allowed in format %d", FormatV2)}
 		}
+		if len(m.Have) > 0 {
+			return &HaveError{m.Have[0].SHA256, fmt.Errorf("have is only allowed in format %d", FormatV2)}
+		}
 		for _, e := range m.Entries {
 			if e.Assembled() || e.TarSize != 0 || e.Recipe != "" {
 				return &EntryError{e.Path, fmt.Errorf("members, tar_size and recipe are only allowed in format %d", FormatV2)}
@@ -104,6 +130,10 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 			return &EntryError{e.Path, fmt.Errorf("a member entry's path must be %s followed by its sha256 %s", MembersFolder, e.SHA256)}
 		}
 		entries[e.Path] = e
+	}
+	haves, err := m.checkHave(entries)
+	if err != nil {
+		return err
 	}
 	used := map[string]bool{}
 	paths := map[string]bool{}
@@ -144,11 +174,16 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 				return &EntryError{im.Path, fmt.Errorf("member %d (%.64q) is not 64 lowercase hex digits", j, name)}
 			}
 			me := entries[MemberPath(name)]
-			if me == nil {
-				return &EntryError{im.Path, fmt.Errorf("member %d (%s) of %s is not in the bundle", j, name, im.Image.Key)}
+			switch h := haves[name]; {
+			case me != nil:
+				used[me.Path] = true
+				size += me.Size
+			case h != nil:
+				used["have:"+name] = true
+				size += h.Length
+			default:
+				return &EntryError{im.Path, fmt.Errorf("member %d (%s) of %s is neither in the bundle nor in its have list", j, name, im.Image.Key)}
 			}
-			used[me.Path] = true
-			size += me.Size
 			if size < 0 {
 				return &EntryError{im.Path, errors.New("member sizes overflow")}
 			}
@@ -163,6 +198,14 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 			return err
 		}
 		used[im.Recipe] = true
+	}
+	for _, h := range m.Have {
+		if _, ok := keys[h.Key]; ok {
+			return &HaveError{h.SHA256, fmt.Errorf("key %s is the key of an image of this bundle: import would replace what it reads", h.Key)}
+		}
+		if !used["have:"+h.SHA256] {
+			return &HaveError{h.SHA256, errors.New("no image uses it")}
+		}
 	}
 	for path := range entries {
 		if strings.HasPrefix(path, MembersFolder) && !used[path] {
@@ -180,6 +223,35 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		return &EntryError{TGZSumsName, errors.New("a bundle without images has no TGZSUMS")}
 	}
 	return nil
+}
+
+// checkHave checks every have reference on its own (rule 6) and that none
+// is also carried (rule 3), returning them by name.
+func (m *Manifest) checkHave(entries map[string]*Entry) (map[string]*Have, error) {
+	haves := make(map[string]*Have, len(m.Have))
+	for i := range m.Have {
+		h := &m.Have[i]
+		fail := func(format string, args ...any) (map[string]*Have, error) {
+			return nil, &HaveError{h.SHA256, fmt.Errorf(format, args...)}
+		}
+		switch {
+		case !IsSHA256Hex(h.SHA256):
+			return fail("the name is not 64 lowercase hex digits")
+		case i > 0 && m.Have[i-1].SHA256 >= h.SHA256:
+			return fail("listed twice or out of sha256 order")
+		case entries[MemberPath(h.SHA256)] != nil:
+			return fail("both carried and in the have list")
+		case h.Offset < 0 || h.Length <= 0 || h.Offset > math.MaxInt64-h.Length:
+			return fail("offset %d and length %d do not describe bytes of an object", h.Offset, h.Length)
+		case !IsSHA256Hex(h.ObjectSHA256):
+			return fail("object_sha256 is not 64 lowercase hex digits")
+		}
+		if err := concourse.ValidateKey(h.Key); err != nil {
+			return fail("key: %w", err)
+		}
+		haves[h.SHA256] = h
+	}
+	return haves, nil
 }
 
 // wantContent checks that the entry at path is listed with the size and

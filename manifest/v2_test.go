@@ -56,7 +56,7 @@ func TestValidateV2(t *testing.T) {
 		"unsorted images":          {func(m *Manifest) { m.Images[0], m.Images[1] = m.Images[1], m.Images[0] }, "sorted by key"},
 		"no members":               {func(m *Manifest) { m.Images[0].Members = nil }, "lists no members"},
 		"a member name not hex":    {func(m *Manifest) { m.Images[0].Members[0] = "../../etc/passwd" }, "64 lowercase hex"},
-		"a member not carried":     {func(m *Manifest) { m.Images[0].Members[0] = hexOf([]byte("x")) }, "member 0 (" + hexOf([]byte("x")) + ") of app/app-1.0.tgz is not in the bundle"},
+		"a member not carried":     {func(m *Manifest) { m.Images[0].Members[0] = hexOf([]byte("x")) }, "member 0 (" + hexOf([]byte("x")) + ") of app/app-1.0.tgz is neither in the bundle nor in its have list"},
 		"sizes do not add up":      {func(m *Manifest) { m.Images[1].Size = 99 }, "not the sum"},
 		"no tar size":              {func(m *Manifest) { m.Images[0].TarSize = 0 }, "tar_size"},
 		"recipe elsewhere":         {func(m *Manifest) { m.Images[0].Recipe = "recipes/../x" }, "recipe"},
@@ -73,6 +73,48 @@ func TestValidateV2(t *testing.T) {
 	}
 	for name, tc := range cases {
 		m := goodV2()
+		tc.change(m)
+		err := m.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate = %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+}
+
+// withHave is goodV2 with its shared member moved from the bundle to the
+// have list: a delta against a bucket holding base/base-1.0.tgz.
+func withHave() *Manifest {
+	m := goodV2()
+	shared := m.Entries[0]
+	m.Entries = m.Entries[1:]
+	m.Have = []Have{{SHA256: shared.SHA256, Key: "base/base-1.0.tgz", Offset: 100, Length: shared.Size, ObjectSHA256: hexOf([]byte("base"))}}
+	return m
+}
+
+func TestValidateHave(t *testing.T) {
+	if err := withHave().Validate(); err != nil {
+		t.Fatalf("good delta: %v", err)
+	}
+	cases := map[string]struct {
+		change func(m *Manifest)
+		want   string
+	}{
+		"in format 1":        {func(m *Manifest) { m.Format, m.Images = FormatV1, nil }, "only allowed in format 2"},
+		"carried too":        {func(m *Manifest) { m.Entries = goodV2().Entries }, "both carried and in the have list"},
+		"listed twice":       {func(m *Manifest) { m.Have = append(m.Have, m.Have[0]) }, "listed twice"},
+		"negative offset":    {func(m *Manifest) { m.Have[0].Offset = -1 }, "do not describe"},
+		"zero length":        {func(m *Manifest) { m.Have[0].Length = 0 }, "do not describe"},
+		"overflowing offset": {func(m *Manifest) { m.Have[0].Offset = 1<<63 - 2 }, "do not describe"},
+		"bad key":            {func(m *Manifest) { m.Have[0].Key = "../base.tgz" }, "key"},
+		"an image's key":     {func(m *Manifest) { m.Have[0].Key = "app/app-1.0.tgz" }, "key of an image of this bundle"},
+		"bad object sum":     {func(m *Manifest) { m.Have[0].ObjectSHA256 = "x" }, "object_sha256"},
+		"unused": {func(m *Manifest) {
+			m.Have = append(m.Have, Have{SHA256: "ff" + m.Have[0].SHA256[2:], Key: "base/base-1.0.tgz", Length: 1, ObjectSHA256: m.Have[0].ObjectSHA256})
+		}, "no image uses it"},
+		"length not the member's": {func(m *Manifest) { m.Have[0].Length++ }, "not the sum"},
+	}
+	for name, tc := range cases {
+		m := withHave()
 		tc.change(m)
 		err := m.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
