@@ -125,10 +125,32 @@ func FuzzParse(f *testing.F) {
 		`"signature": {"status": "verified", "checked": "2026-11-01T00:00:00Z", "signed_digest": "sha256:` + hexA + `", "bundles": ["sha256:` + hexA + `"], ` +
 		`"identities": [{"subject": "https://github.com/a/b", "issuer": "https://token.actions.githubusercontent.com"}], ` +
 		`"attestations": [{"predicate_type": "https://cyclonedx.org/bom", "manifest": "sha256:` + hexA + `", "bundle": "sha256:` + hexA + `", "format": "dsse"}]}}}]}`))
+	for _, m := range []*Manifest{goodV2(), withHave()} {
+		b, err := m.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {
 			return
+		}
+		for _, im := range m.ImageObjects() {
+			for _, name := range im.Members {
+				if !IsSHA256Hex(name) {
+					t.Fatalf("accepted member name %q", name)
+				}
+			}
+			if im.Assembled() && (im.Size < 0 || CheckImage(im.Path, im.Image) != nil) {
+				t.Fatalf("accepted bad image object %+v", im)
+			}
+		}
+		for _, h := range m.Have {
+			if h.Offset < 0 || h.Length <= 0 || !IsSHA256Hex(h.SHA256) || !IsSHA256Hex(h.ObjectSHA256) {
+				t.Fatalf("accepted bad have %+v", h)
+			}
 		}
 		for _, e := range m.Entries {
 			if CheckName(e.Path) != nil || isReserved(e.Path) || e.Size < 0 || !IsSHA256Hex(e.SHA256) {
