@@ -20,6 +20,7 @@ type cachedMember struct {
 	Name   string `json:"name"`
 	Offset int64  `json:"offset"`
 	Size   int64  `json:"size"`
+	Raw    string `json:"raw,omitempty"` // SHA-256 of its uncompressed run, for reuse (memberSource); may be absent
 }
 
 // errNoMembers marks a format 2 staging record without its member list.
@@ -40,6 +41,9 @@ func checkMembers(ms []cachedMember, tarSize, size int64) error {
 	for i, m := range ms {
 		if !manifest.IsSHA256Hex(m.Name) {
 			return fmt.Errorf("member %d: name %.64q is not 64 lowercase hex digits", i, m.Name)
+		}
+		if m.Raw != "" && !manifest.IsSHA256Hex(m.Raw) {
+			return fmt.Errorf("member %d (%s): run sha256 %.64q is not 64 lowercase hex digits", i, m.Name, m.Raw)
 		}
 		if m.Offset != off || m.Size <= 0 || m.Size > size-off {
 			return fmt.Errorf("member %d (%s) at offset %d, %d bytes, does not continue the members before it (offset %d) inside the %d-byte file", i, m.Name, m.Offset, m.Size, off, size)

@@ -132,6 +132,9 @@ func TestFormat2CarriesSharedMembersOnce(t *testing.T) {
 	if two.Converted != 3 || started != 3 {
 		t.Fatalf("format 2 after format 1 with one cache: %d converted (%d started), want 3: a format 1 tgz is not a format 2 one", two.Converted, started)
 	}
+	if two.Reused == 0 {
+		t.Error("no member of the shared base was copied from an earlier image instead of compressed again")
+	}
 	openVerified(t, two, s.trusted)
 	m := two.Bundle.Manifest
 	if m.Format != manifest.FormatV2 || len(m.Images) != 3 {

@@ -39,6 +39,8 @@ type options struct {
 	fixedSeq  uint64        // a sequence given by the user instead of reserved; 0 for none
 	previous  string        // with fixedSeq
 	format    int           // bundle format: manifest.FormatV1 or FormatV2
+	source    *memberSource // format 2: members staged so far, by run; set by Run
+	noReuse   bool          // format 2: compress every run (benchmarks)
 }
 
 func makeOptions(opts []Option) *options {

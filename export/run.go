@@ -42,6 +42,7 @@ type Result struct {
 	Bundle    *bundle.Result
 	Converted int // images converted in this run
 	Cached    int // images taken from the staging cache
+	Reused    int // format 2: members copied from an earlier image's staged tgz instead of compressed
 	Elapsed   time.Duration
 }
 
@@ -64,6 +65,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		return nil, fmt.Errorf("export: unknown bundle format %d: known formats are %s", o.format, FormatNames())
 	}
 	emit := serialize(o.events)
+	if o.format == manifest.FormatV2 && !o.noReuse {
+		o.source = newMemberSource(gzipLevel(o.compress))
+	}
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
 	}
@@ -113,6 +117,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		} else {
 			res.Converted++
 		}
+	}
+	if o.source != nil {
+		res.Reused = int(o.source.reused.Load())
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
@@ -333,6 +340,9 @@ func lookup(cache *stage.Cache, t source.Target, o *options, emit func(Event)) (
 		emit(evicted(t, e.Path, err))
 		return staged{}, false, cache.Remove(stageKey(t, o))
 	}
+	if o.source != nil {
+		o.source.add(e.Path, s.members)
+	}
 	return s, true, nil
 }
 
@@ -366,9 +376,16 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 		if o.format == manifest.FormatV2 {
 			// After o.rootfs, whose WithMembers only keys the cache.
 			opts = append(opts, rootfs.WithMembers(func(m rootfs.Member) {
-				members = append(members, cachedMember{Name: hex.EncodeToString(m.SHA256[:]), Offset: m.Offset, Size: m.Size})
+				c := cachedMember{Name: hex.EncodeToString(m.SHA256[:]), Offset: m.Offset, Size: m.Size}
+				if m.RawSHA256 != ([32]byte{}) {
+					c.Raw = hex.EncodeToString(m.RawSHA256[:])
+				}
+				members = append(members, c)
 				tarSize += m.TarSize
 			}))
+			if o.source != nil {
+				opts = append(opts, rootfs.WithMemberSource(o.source))
+			}
 		}
 		md, err := rootfs.Write(ctx, w, img, opts...)
 		return cacheMeta{Metadata: md, Lint: lintRecord(lint), Members: members, TarSize: tarSize}, err
@@ -378,10 +395,14 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 	}
 	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: e.Size})
 	s, err := stagedFrom(e, false, o.format)
-	if err == nil {
-		emitLint(t, s.lint, o, emit)
+	if err != nil {
+		return staged{}, err
 	}
-	return s, err
+	emitLint(t, s.lint, o, emit)
+	if o.source != nil {
+		o.source.add(e.Path, s.members)
+	}
+	return s, nil
 }
 
 // stagedFrom describes e with the metadata.json at the head of its own
