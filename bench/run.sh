@@ -21,7 +21,9 @@
 #                      parts (parity, part check, repair), import (vs mc and aws),
 #                      delta (weekly refresh), objects (import, audit and
 #                      inventory of 1,000 and 10,000 small objects; ~3 min),
-#                      profiles (perf). verify, parts,
+#                      profiles (perf), shared (50 images on one base, --format 1
+#                      vs 2; only when named: not part of the full run; also
+#                      `bash bench/run.sh shared` alone, see bench/shared.sh). verify, parts,
 #                      import and profiles first export the 1/10/50-image bundles
 #                      they read when scale did not run (untimed, ~2 min).
 #                      A partial run writes bench/.work/report.md, not BENCHMARKS.md.
@@ -75,6 +77,8 @@ die() {
 
 # shellcheck source=bench/corpus.sh
 source "$HERE/corpus.sh"
+# shellcheck source=bench/shared.sh
+source "$HERE/shared.sh"
 
 # --- prerequisites ----------------------------------------------------------
 
@@ -275,8 +279,8 @@ main() {
 	fi
 	for s in ${ONLY//,/ }; do
 		case $s in
-		export | scale | codec | cores | verify | parts | import | delta | objects | profiles) ;;
-		*) die "BENCH_ONLY: unknown section $s (pick from export, scale, codec, cores, verify, parts, import, delta, objects, profiles)" ;;
+		export | scale | codec | cores | verify | parts | import | delta | objects | profiles | shared) ;;
+		*) die "BENCH_ONLY: unknown section $s (pick from export, scale, codec, cores, verify, parts, import, delta, objects, profiles, shared)" ;;
 		esac
 	done
 	need_packages
@@ -346,6 +350,9 @@ main() {
 	if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
 		section profiles profiles
 	fi
+	if [[ -n $ONLY ]]; then # only when named: the full run stays under 20 min
+		section shared shared_jobs
+	fi
 	info notes "$(notes)"
 	local total=$((SECONDS - start))
 	info runtime "$total s ($((total / 60)) min $((total % 60)) s) for the measurements: $(
@@ -361,6 +368,9 @@ main() {
 	fi
 	if [[ -f $W/profiles.md ]]; then
 		cat "$W/profiles.md" >>"$W/report.md"
+	fi
+	if [[ -f $W/shared.md ]]; then
+		cat "$W/shared.md" >>"$W/report.md"
 	fi
 	if [[ -f $HERE/findings.md && -z $ONLY && $SMALL != 1 ]]; then
 		{
@@ -990,4 +1000,8 @@ profile_top() {
 	printf '```\n'
 }
 
-main "$@"
+if [[ ${1:-} == shared ]]; then
+	shared_main
+else
+	main "$@"
+fi

@@ -68,6 +68,10 @@ func findingPath(p string) string {
 type cacheMeta struct {
 	concourse.Metadata
 	Lint *manifest.Lint `json:"lint,omitempty"`
+	// Format 2 (docs/format-v2.md section 9): the tgz's gzip members in
+	// order and the size of the tar they hold.
+	Members []cachedMember `json:"members,omitempty"`
+	TarSize int64          `json:"tar_size,omitempty"`
 }
 
 // errNoLint marks a staging record written before the lint existed.

@@ -1,6 +1,8 @@
 package export
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/pgzip"
@@ -36,17 +38,45 @@ type options struct {
 	validFor  time.Duration // how long the bundle stays fresh
 	fixedSeq  uint64        // a sequence given by the user instead of reserved; 0 for none
 	previous  string        // with fixedSeq
+	format    int           // bundle format: manifest.FormatV1 or FormatV2
+	source    *memberSource // format 2: members staged so far, by run; set by Run
+	noReuse   bool          // format 2: compress every run (benchmarks)
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}, compress: manifest.CompressionDefault, lint: source.LintWarn}
+	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}, compress: manifest.CompressionDefault, lint: source.LintWarn,
+		format: manifest.FormatV1}
 	for _, opt := range opts {
 		opt(o)
+	}
+	if o.format == manifest.FormatV2 {
+		// Members name the cut rule in rootfs.OutputSettings, so a format
+		// 2 conversion has a staging key of its own; convertOne collects
+		// them with a WithMembers of its own after these options.
+		o.rootfs = append(o.rootfs, rootfs.WithMembers(func(rootfs.Member) {}))
 	}
 	// Last, so the level recorded in the manifest is the one used.
 	o.rootfs = append(o.rootfs, rootfs.WithLevel(gzipLevel(o.compress)))
 	return o
 }
+
+// Formats are the bundle formats Run writes (WithFormat).
+var Formats = []int{manifest.FormatV1, manifest.FormatV2}
+
+// FormatNames lists Formats for messages: "1, 2".
+func FormatNames() string {
+	var names []string
+	for _, f := range Formats {
+		names = append(names, strconv.Itoa(f))
+	}
+	return strings.Join(names, ", ")
+}
+
+// WithFormat sets the bundle format (default manifest.FormatV1, one whole
+// tgz per image, docs/format.md): manifest.FormatV2 cuts each tgz into
+// gzip members and carries each distinct member once (docs/format-v2.md).
+// Run refuses a format outside Formats.
+func WithFormat(n int) Option { return func(o *options) { o.format = n } }
 
 // WithBinaries carries airlock's own binaries in the bundle, after the
 // images (docs/format.md section 14). Default none.

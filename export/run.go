@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +42,7 @@ type Result struct {
 	Bundle    *bundle.Result
 	Converted int // images converted in this run
 	Cached    int // images taken from the staging cache
+	Reused    int // format 2: members copied from an earlier image's staged tgz instead of compressed
 	Elapsed   time.Duration
 }
 
@@ -58,7 +61,13 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if _, err := source.ParseLintPolicy(string(o.lint)); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	if !slices.Contains(Formats, o.format) {
+		return nil, fmt.Errorf("export: unknown bundle format %d: known formats are %s", o.format, FormatNames())
+	}
 	emit := serialize(o.events)
+	if o.format == manifest.FormatV2 && !o.noReuse {
+		o.source = newMemberSource(gzipLevel(o.compress))
+	}
 	if err := bundle.CheckOutput(out); err != nil {
 		return nil, err
 	}
@@ -83,7 +92,7 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	res := &Result{}
 	for {
 		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, evidence, o, emit)
-		i := corruptCached(err, targets, staged)
+		i := corruptCached(err, targets, staged, o)
 		if i < 0 {
 			break
 		}
@@ -109,30 +118,42 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 			res.Converted++
 		}
 	}
+	if o.source != nil {
+		res.Reused = int(o.source.reused.Load())
+	}
 	res.Elapsed = time.Since(start)
 	return res, nil
 }
 
 func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged,
 	evidence []*provenance.Evidence, o *options, emit func(Event)) (*bundle.Result, error) {
-	payloads := make([]bundle.Payload, len(targets))
-	var total int64
-	for i, s := range staged {
-		payloads[i] = s.payload(targets[i])
-		payloads[i].Image.Signature = signatureRecord(evidence[i], o.carry)
-		payloads[i].Image.Compression = o.compress
-		payloads[i].Image.Lint = manifestLint(targets[i], s.lint, o)
-		total += s.entry.Size
+	image := func(i int) *manifest.Image {
+		img := staged[i].image(targets[i])
+		img.Signature = signatureRecord(evidence[i], o.carry)
+		img.Compression = o.compress
+		img.Lint = manifestLint(targets[i], staged[i].lint, o)
+		return img
+	}
+	var payloads []bundle.Payload
+	var format []bundle.Option
+	if o.format == manifest.FormatV2 {
+		var images []manifest.Entry
+		images, payloads = formatV2(targets, staged, image)
+		format = append(format, bundle.WithImages(images))
+	} else {
+		for i, s := range staged {
+			payloads = append(payloads, s.payload(targets[i], image(i)))
+		}
 	}
 	if o.carry {
-		for _, p := range carried(evidence) {
-			payloads = append(payloads, p)
-			total += p.Size
-		}
+		payloads = append(payloads, carried(evidence)...)
 	}
 	for _, b := range o.binaries {
 		payloads = append(payloads, binaryPayload(b))
-		total += b.Size
+	}
+	var total int64
+	for _, p := range payloads {
+		total += p.Size // 0 for recipes and TGZSUMS, hashed by the writer; a few bytes each
 	}
 	var seq *freshness.Reservation
 	var fresh *manifest.Freshness
@@ -150,10 +171,11 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		fresh = seq.Freshness(o.created, o.validFor)
 	}
 	emit(Event{Kind: Writing, Total: total})
-	res, err := bundle.Write(ctx, out, priv, payloads,
+	bopts := append(format,
 		bundle.WithPartSize(o.partSize), bundle.WithParity(o.parity), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
 		bundle.WithBase(o.base), bundle.WithFreshness(fresh),
 		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
+	res, err := bundle.Write(ctx, out, priv, payloads, bopts...)
 	if err == nil && seq != nil {
 		// The bundle is complete; its digest is the next one's previous.
 		// Failing to note it leaves a sound bundle, and the next one
@@ -173,10 +195,18 @@ func binaryPayload(b release.Binary) bundle.Payload {
 }
 
 // corruptCached returns the index of the cached target whose tgz failed
-// the bundle writer's check in err, or -1.
-func corruptCached(err error, targets []source.Target, staged []staged) int {
+// the bundle writer's check in err, or -1. In format 2 that is the target
+// whose staged tgz supplied the member that failed.
+func corruptCached(err error, targets []source.Target, staged []staged, o *options) int {
 	var ve *verify.Error
 	if !errors.As(err, &ve) {
+		return -1
+	}
+	if o.format == manifest.FormatV2 {
+		sup, _ := suppliers(targets, staged)
+		if s, ok := sup[ve.Entry]; ok && staged[s.target].cached {
+			return s.target
+		}
 		return -1
 	}
 	for i, t := range targets {
@@ -193,13 +223,17 @@ func stageKey(t source.Target, o *options) string {
 
 // staged is one target's tgz in the staging cache.
 type staged struct {
-	entry  stage.Entry
-	meta   concourse.Metadata
-	lint   *manifest.Lint
-	cached bool
+	entry   stage.Entry
+	meta    concourse.Metadata
+	lint    *manifest.Lint
+	cached  bool
+	members []cachedMember // format 2: the tgz's gzip members, tiling it
+	tarSize int64          // format 2: the uncompressed tar's size
 }
 
-func (s staged) payload(t source.Target) bundle.Payload {
+// image is the manifest's record of t, staged as s, without the
+// signature, compression and lint that writeBundle adds.
+func (s staged) image(t source.Target) *manifest.Image {
 	img := &manifest.Image{
 		Source:       t.Request.Ref,
 		Digest:       t.Digest.String(),
@@ -214,6 +248,11 @@ func (s staged) payload(t source.Target) bundle.Payload {
 	if t.IndexDigest != nil {
 		img.IndexDigest = t.IndexDigest.String()
 	}
+	return img
+}
+
+// payload is the format 1 entry of t, staged as s, recorded as img.
+func (s staged) payload(t source.Target, img *manifest.Image) bundle.Payload {
 	path := s.entry.Path
 	return bundle.Payload{
 		Path:   PayloadPrefix + t.Key,
@@ -293,13 +332,16 @@ func lookup(cache *stage.Cache, t source.Target, o *options, emit func(Event)) (
 	if err != nil || !ok {
 		return staged{}, false, err
 	}
-	s, err := stagedFrom(e, true)
+	s, err := stagedFrom(e, true, o.format)
 	if errors.Is(err, errNoLint) {
 		return staged{}, false, nil
 	}
 	if err != nil {
 		emit(evicted(t, e.Path, err))
 		return staged{}, false, cache.Remove(stageKey(t, o))
+	}
+	if o.source != nil {
+		o.source.add(e.Path, s.members)
 	}
 	return s, true, nil
 }
@@ -324,23 +366,43 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 				Message: fmt.Sprintf("%s (%s): %s", t.Key, t.Request.Ref, w)})
 		}
 		var lint rootfs.Lint
+		var members []cachedMember
+		var tarSize int64
 		opts := append([]rootfs.Option{
 			rootfs.WithProgress(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }),
 			rootfs.WithWarning(warn),
 			rootfs.WithLint(func(l rootfs.Lint) { lint = l }),
 		}, o.rootfs...)
+		if o.format == manifest.FormatV2 {
+			// After o.rootfs, whose WithMembers only keys the cache.
+			opts = append(opts, rootfs.WithMembers(func(m rootfs.Member) {
+				c := cachedMember{Name: hex.EncodeToString(m.SHA256[:]), Offset: m.Offset, Size: m.Size}
+				if m.RawSHA256 != ([32]byte{}) {
+					c.Raw = hex.EncodeToString(m.RawSHA256[:])
+				}
+				members = append(members, c)
+				tarSize += m.TarSize
+			}))
+			if o.source != nil {
+				opts = append(opts, rootfs.WithMemberSource(o.source))
+			}
+		}
 		md, err := rootfs.Write(ctx, w, img, opts...)
-		return cacheMeta{Metadata: md, Lint: lintRecord(lint)}, err
+		return cacheMeta{Metadata: md, Lint: lintRecord(lint), Members: members, TarSize: tarSize}, err
 	})
 	if err != nil {
 		return staged{}, err
 	}
 	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: e.Size})
-	s, err := stagedFrom(e, false)
-	if err == nil {
-		emitLint(t, s.lint, o, emit)
+	s, err := stagedFrom(e, false, o.format)
+	if err != nil {
+		return staged{}, err
 	}
-	return s, err
+	emitLint(t, s.lint, o, emit)
+	if o.source != nil {
+		o.source.add(e.Path, s.members)
+	}
+	return s, nil
 }
 
 // stagedFrom describes e with the metadata.json at the head of its own
@@ -348,10 +410,18 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 // sharing the cache): the record is not covered by the tgz's sha256, the
 // tgz is, and the bundle writer checks that sum as it streams the tgz, so
 // a signed manifest only ever keeps metadata read from the bytes it lists.
-func stagedFrom(e stage.Entry, cached bool) (staged, error) {
+//
+// In format 2 the record lists the tgz's members; a list that does not
+// tile the tgz exactly makes the entry damaged.
+func stagedFrom(e stage.Entry, cached bool, format int) (staged, error) {
 	m, err := parseCacheMeta(e.Meta)
 	if err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
+	}
+	if format == manifest.FormatV2 {
+		if err := checkMembers(m.Members, m.TarSize, e.Size); err != nil {
+			return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
+		}
 	}
 	f, err := os.Open(e.Path)
 	if err != nil {
@@ -362,7 +432,7 @@ func stagedFrom(e stage.Entry, cached bool) (staged, error) {
 	if err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 	}
-	return staged{entry: e, meta: md, lint: m.Lint, cached: cached}, nil
+	return staged{entry: e, meta: md, lint: m.Lint, cached: cached, members: m.Members, tarSize: m.TarSize}, nil
 }
 
 // serialize makes fn safe to call from several goroutines.

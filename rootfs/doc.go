@@ -42,5 +42,7 @@
 // compressed as a gzip member of its own and reported with its offset, size
 // and SHA-256, so that images sharing files share members: the draft of
 // bundle format 2, docs/format-v2.md section 3. The file is still an
-// ordinary tgz.
+// ordinary tgz. With [WithMemberSource] as well, a run whose member an
+// earlier conversion made (another image on the same base) is copied from
+// there instead of compressed again; the bytes are the same.
 package rootfs

@@ -23,6 +23,8 @@ type Member struct {
 	SHA256    [32]byte // of the compressed bytes: the member's name
 	TarOffset int64    // where its run starts in the tar stream
 	TarSize   int64    // the run's uncompressed bytes
+	RawSHA256 [32]byte // of the run's uncompressed bytes; with WithMemberSource only, else zero
+	Reused    bool     // its bytes came from the MemberSource, not from compressing
 }
 
 // MemberKind says which rule of docs/format-v2.md section 3 ended a member.
@@ -66,6 +68,25 @@ func WithMembers(fn func(Member)) Option {
 	}
 }
 
+// MemberSource supplies members compressed before, so that a run met
+// again (in another image on the same base) is copied, not compressed
+// again (docs/format-v2.md section 9). Member is asked, from several
+// goroutines at once, for the member holding the run whose uncompressed
+// bytes have SHA-256 raw at gzip level; it returns the member's bytes,
+// or false to have the run compressed. A member's bytes are a function
+// of its run and the level alone (section 4), so a source must return
+// only bytes it has checked to be the member compressed from such a run
+// (e.g. against the member's recorded name): the writer cannot tell.
+type MemberSource interface {
+	Member(raw [32]byte, level int) ([]byte, bool)
+}
+
+// WithMemberSource has the member writer of WithMembers ask src before
+// compressing each run, and report each member's RawSHA256 (hashing every
+// run: some CPU, less than compressing). The output bytes are the same
+// with or without it, so OutputSettings does not name it.
+func WithMemberSource(src MemberSource) Option { return func(o *options) { o.source = src } }
+
 // compressor is the gzip side of Write: pgzip's single stream or members.
 type compressor interface {
 	io.Writer
@@ -89,6 +110,7 @@ type memberWriter struct {
 	level   int
 	conc    int
 	report  func(Member)
+	source  MemberSource
 	pending []*memberJob
 	off     int64
 	tarOff  int64
@@ -102,19 +124,21 @@ type memberWriter struct {
 }
 
 type memberJob struct {
-	raw  []byte
-	kind MemberKind
-	out  *bytes.Buffer
-	sum  [32]byte
-	err  error
-	done chan struct{}
+	raw    []byte
+	kind   MemberKind
+	out    *bytes.Buffer
+	sum    [32]byte
+	raw256 [32]byte // with a source
+	reused bool
+	err    error
+	done   chan struct{}
 }
 
 func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 	if _, err := gzip.NewWriterLevel(io.Discard, o.level); err != nil {
 		return nil, fmt.Errorf("compression level %d: %w", o.level, err)
 	}
-	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, sem: make(chan struct{}, o.concurrency)}
+	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, source: o.source, sem: make(chan struct{}, o.concurrency)}
 	m.bufs = make(chan []byte, o.concurrency+2)
 	m.outs = make(chan *bytes.Buffer, o.concurrency)
 	m.zws = make(chan *gzip.Writer, o.concurrency)
@@ -158,6 +182,14 @@ func (m *memberWriter) compress(j *memberJob) {
 	defer close(j.done)
 	m.sem <- struct{}{}
 	defer func() { <-m.sem }()
+	if m.source != nil {
+		j.raw256 = sha256.Sum256(j.raw)
+		if b, ok := m.source.Member(j.raw256, m.level); ok {
+			j.out.Write(b)
+			j.sum, j.reused = sha256.Sum256(b), true
+			return
+		}
+	}
 	j.out.Grow(len(j.raw)/2 + 64)
 	var zw *gzip.Writer
 	select {
@@ -198,7 +230,7 @@ func (m *memberWriter) finishOldest() error {
 		return fmt.Errorf("writing member %d: %w", m.index, err)
 	}
 	mem := Member{Index: m.index, Kind: j.kind, Offset: m.off, Size: int64(j.out.Len()), SHA256: j.sum,
-		TarOffset: m.tarOff, TarSize: int64(len(j.raw))}
+		TarOffset: m.tarOff, TarSize: int64(len(j.raw)), RawSHA256: j.raw256, Reused: j.reused}
 	m.index++
 	m.off += mem.Size
 	m.tarOff += mem.TarSize

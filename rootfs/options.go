@@ -28,6 +28,7 @@ type options struct {
 	warn        func(Warning)
 	lint        func(Lint)
 	members     func(Member) // nil: one pgzip stream
+	source      MemberSource // with members: runs compressed before
 	minRun      int64
 	cutScale    int64
 	maxRun      int64

@@ -58,6 +58,7 @@ type exportOptions struct {
 	validFor    validForValue
 	sequence    uint64
 	previous    string
+	format      int
 }
 
 func newExportCmd(s streams) *cobra.Command {
@@ -156,6 +157,7 @@ bundle byte for byte without touching the state.`,
 	f.Var(&o.validFor, "valid-for", "how long the bundle stays fresh: import refuses it (exit 3) once it has expired (README \"Rollback and freeze protection\")")
 	f.Uint64Var(&o.sequence, "sequence", 0, "rebuild a bundle byte for byte: use this sequence instead of the next one from KEY.key.state (left alone)")
 	f.StringVar(&o.previous, "previous", "", "with --sequence: the previous bundle's digest to record")
+	f.IntVar(&o.format, "format", manifest.FormatV1, "bundle format: 1 (one whole tgz per image, docs/format.md) or 2 (each distinct gzip member of the tgz files once, docs/format-v2.md)")
 	return c
 }
 
@@ -188,6 +190,9 @@ func checkExport(o exportOptions, args []string, s streams) (*exportPlan, error)
 		if err := manifest.CheckChannel(o.channel); err != nil {
 			return nil, usagef("--channel: %w", err)
 		}
+	}
+	if !slices.Contains(export.Formats, o.format) {
+		return nil, usagef("--format %d: known formats are %s", o.format, export.FormatNames())
 	}
 	if o.previous != "" && (o.sequence == 0 || !manifest.IsSHA256Hex(o.previous)) {
 		return nil, usagef("--previous %q needs --sequence and a digest of 64 lowercase hex digits", o.previous)
@@ -343,7 +348,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()),
 		export.WithLint(o.lint.value()), export.WithBase(o.have.base), export.WithBinaries(p.binaries),
-		export.WithSequence(o.key, o.channel, o.validFor.d)}
+		export.WithSequence(o.key, o.channel, o.validFor.d), export.WithFormat(o.format)}
 	if o.sequence > 0 {
 		opts = append(opts, export.WithFixedSequence(o.sequence, o.previous))
 	}

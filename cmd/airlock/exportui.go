@@ -115,7 +115,7 @@ func (ui *exportText) close() {
 
 func newExportSummary(r *export.Result) exportSummary {
 	images, compression := 0, manifest.Compression("")
-	for _, e := range r.Bundle.Manifest.Entries {
+	for _, e := range r.Bundle.Manifest.ImageObjects() {
 		if e.Image != nil {
 			images, compression = images+1, e.Image.Compression // one export, one compression
 		}

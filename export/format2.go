@@ -1,0 +1,145 @@
+package export
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/source"
+)
+
+// cachedMember is one gzip member of a staged format 2 tgz, as the
+// staging record lists it (docs/format-v2.md section 9): its name (the
+// SHA-256 of its bytes) and where it lies in the staged file.
+type cachedMember struct {
+	Name   string `json:"name"`
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"`
+	Raw    string `json:"raw,omitempty"` // SHA-256 of its uncompressed run, for reuse (memberSource); may be absent
+}
+
+// errNoMembers marks a format 2 staging record without its member list.
+var errNoMembers = errors.New("no member list recorded")
+
+// checkMembers refuses a member list that does not tile a staged file of
+// size bytes exactly: names of 64 lowercase hex digits, offsets contiguous
+// from 0, sizes positive and summing to size; and a tar size that is not
+// positive.
+func checkMembers(ms []cachedMember, tarSize, size int64) error {
+	if len(ms) == 0 {
+		return errNoMembers
+	}
+	if tarSize <= 0 {
+		return fmt.Errorf("tar size %d recorded, want a positive size", tarSize)
+	}
+	var off int64
+	for i, m := range ms {
+		if !manifest.IsSHA256Hex(m.Name) {
+			return fmt.Errorf("member %d: name %.64q is not 64 lowercase hex digits", i, m.Name)
+		}
+		if m.Raw != "" && !manifest.IsSHA256Hex(m.Raw) {
+			return fmt.Errorf("member %d (%s): run sha256 %.64q is not 64 lowercase hex digits", i, m.Name, m.Raw)
+		}
+		if m.Offset != off || m.Size <= 0 || m.Size > size-off {
+			return fmt.Errorf("member %d (%s) at offset %d, %d bytes, does not continue the members before it (offset %d) inside the %d-byte file", i, m.Name, m.Offset, m.Size, off, size)
+		}
+		off += m.Size
+	}
+	if off != size {
+		return fmt.Errorf("the members cover %d bytes of the %d-byte file", off, size)
+	}
+	return nil
+}
+
+// byKey returns the indexes of targets sorted by key: the order of a
+// format 2 manifest's images.
+func byKey(targets []source.Target) []int {
+	order := make([]int, len(targets))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		switch {
+		case targets[a].Key < targets[b].Key:
+			return -1
+		case targets[a].Key > targets[b].Key:
+			return 1
+		}
+		return 0
+	})
+	return order
+}
+
+// supplier is where a bundle's copy of a member comes from: the first
+// image, in manifest order, whose tgz holds it, and the member there.
+type supplier struct {
+	target int
+	member cachedMember
+}
+
+// suppliers maps every member path of the format 2 bundle of targets to
+// its supplier, with the member paths in first-appearance order.
+func suppliers(targets []source.Target, staged []staged) (map[string]supplier, []string) {
+	out := map[string]supplier{}
+	var paths []string
+	for _, i := range byKey(targets) {
+		for _, m := range staged[i].members {
+			p := manifest.MemberPath(m.Name)
+			if _, ok := out[p]; !ok {
+				out[p] = supplier{target: i, member: m}
+				paths = append(paths, p)
+			}
+		}
+	}
+	return out, paths
+}
+
+// formatV2 builds a format 2 bundle's image objects (sorted by key) and
+// payloads: each distinct member once, read from the staged tgz of the
+// first image that has it, a recipe per image and TGZSUMS.
+func formatV2(targets []source.Target, staged []staged, image func(i int) *manifest.Image) ([]manifest.Entry, []bundle.Payload) {
+	var images []manifest.Entry
+	var payloads []bundle.Payload
+	for _, i := range byKey(targets) {
+		s, t := staged[i], targets[i]
+		e := manifest.Entry{Path: PayloadPrefix + t.Key, Size: s.entry.Size, SHA256: s.entry.SHA256, Image: image(i),
+			TarSize: s.tarSize, Recipe: manifest.RecipePath(t.Key)}
+		for _, m := range s.members {
+			e.Members = append(e.Members, m.Name)
+		}
+		images = append(images, e)
+		payloads = append(payloads, bytesPayload(e.Recipe, manifest.RecipeBytes(&e)))
+	}
+	payloads = append(payloads, bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
+	sup, paths := suppliers(targets, staged)
+	for _, p := range paths {
+		s := sup[p]
+		payloads = append(payloads, bundle.Payload{Path: p, Size: s.member.Size, SHA256: s.member.Name,
+			Open: sectionOpener(staged[s.target].entry.Path, s.member.Offset, s.member.Size)})
+	}
+	return images, payloads
+}
+
+// bytesPayload carries b; the bundle writer hashes it.
+func bytesPayload(path string, b []byte) bundle.Payload {
+	return bundle.Payload{Path: path, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
+}
+
+// sectionOpener opens size bytes at off of the file at path.
+func sectionOpener(path string, off, size int64) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.NewSectionReader(f, off, size), f}, nil
+	}
+}

@@ -1,0 +1,276 @@
+package export_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/internal/imagetest"
+	"github.com/airlockhq/airlock/manifest"
+	"github.com/airlockhq/airlock/source"
+)
+
+var words = strings.Fields(`the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet
+	consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua
+	usr lib bin share include local etc var opt config json yaml index main func return error nil`)
+
+// sharedBase replaces s's targets with n images on one base layer of
+// about 10 MB of compressible text, each with a small top layer of its own.
+func sharedBase(t *testing.T, s *setup, n int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 8))
+	text := func(n int) string {
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteString(words[rng.IntN(len(words))])
+			b.WriteByte(" \n"[rng.IntN(8)/7])
+		}
+		return b.String()[:n]
+	}
+	var base []imagetest.File
+	for d := range 10 {
+		base = append(base, imagetest.Dir(fmt.Sprintf("usr/lib/pkg%02d", d), 0o755))
+		for f := range 50 {
+			base = append(base, imagetest.File{Name: fmt.Sprintf("usr/lib/pkg%02d/f%03d", d, f), Body: text(1 + rng.IntN(40<<10))})
+		}
+	}
+	reg := imagetest.Registry(t)
+	var reqs []source.Request
+	for i := range n {
+		top := []imagetest.File{imagetest.Dir("app", 0o755)}
+		for f := range 5 {
+			top = append(top, imagetest.File{Name: fmt.Sprintf("app/%d-%d", i, f), Body: text(3000)})
+		}
+		img := imagetest.Configure(t, imagetest.Image(t, base, top), func(c *v1.Config) { c.Env = []string{fmt.Sprintf("APP=%d", i)} })
+		ref := fmt.Sprintf("%s/team/app%d:1.%d", reg, i, i)
+		imagetest.Push(t, ref, img)
+		reqs = append(reqs, source.Request{Ref: ref, Line: i + 1})
+	}
+	targets, err := source.Resolve(context.Background(), reqs, []v1.Platform{source.DefaultPlatform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.targets = targets
+}
+
+// bundleFiles reads every entry of a one-file bundle.
+func bundleFiles(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = b
+	}
+}
+
+func gunzipAll(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func TestFormat2CarriesSharedMembersOnce(t *testing.T) {
+	s := newSetup(t, 0)
+	sharedBase(t, s, 3)
+	when := export.WithCreated(time.Unix(1700000000, 0))
+	one, err := s.run(context.Background(), "v1", when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var two *export.Result
+	var started int
+	two, err = s.run(context.Background(), "v2", when, export.WithFormat(manifest.FormatV2), export.WithEvents(func(e export.Event) {
+		if e.Kind == export.Started {
+			started++
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if two.Converted != 3 || started != 3 {
+		t.Fatalf("format 2 after format 1 with one cache: %d converted (%d started), want 3: a format 1 tgz is not a format 2 one", two.Converted, started)
+	}
+	if two.Reused == 0 {
+		t.Error("no member of the shared base was copied from an earlier image instead of compressed again")
+	}
+	openVerified(t, two, s.trusted)
+	m := two.Bundle.Manifest
+	if m.Format != manifest.FormatV2 || len(m.Images) != 3 {
+		t.Fatalf("manifest format %d with %d images, want format 2 with 3", m.Format, len(m.Images))
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	files := bundleFiles(t, two.Bundle.Files[0])
+	v1files := bundleFiles(t, one.Bundle.Files[0])
+	uses := map[string]int{}
+	var listed int
+	for _, im := range m.Images {
+		var tgz []byte
+		for _, name := range im.Members {
+			b, ok := files[manifest.MemberPath(name)]
+			if !ok {
+				t.Fatalf("%s: member %s is not in the bundle", im.Path, name)
+			}
+			tgz = append(tgz, b...)
+			uses[name]++
+			listed++
+		}
+		if int64(len(tgz)) != im.Size || sum(tgz) != im.SHA256 {
+			t.Errorf("%s: members concatenate to %d bytes, sha256 %s; the image object says %d, %s", im.Path, len(tgz), sum(tgz), im.Size, im.SHA256)
+		}
+		old, ok := v1files[im.Path]
+		if !ok {
+			t.Fatalf("format 1 bundle has no %s", im.Path)
+		}
+		tar2, tar1 := gunzipAll(t, tgz), gunzipAll(t, old)
+		if !bytes.Equal(tar2, tar1) {
+			t.Errorf("%s: the format 2 tgz holds another tar (%d bytes) than format 1's (%d bytes)", im.Path, len(tar2), len(tar1))
+		}
+		if int64(len(tar2)) != im.TarSize {
+			t.Errorf("%s: tar_size %d, the tar is %d bytes", im.Path, im.TarSize, len(tar2))
+		}
+		if got := string(files[im.Recipe]); got != string(manifest.RecipeBytes(&im)) {
+			t.Errorf("%s: recipe %s holds %q", im.Path, im.Recipe, got)
+		}
+		if files[im.Path] != nil {
+			t.Errorf("format 2 bundle has an entry %s", im.Path)
+		}
+	}
+	var members, shared int
+	var memberBytes int64
+	for _, e := range m.Entries {
+		if strings.HasPrefix(e.Path, manifest.MembersFolder) {
+			members++
+			memberBytes += e.Size
+			if uses[e.SHA256] == 3 {
+				shared++
+			}
+		}
+	}
+	if members != len(uses) || shared == 0 || members >= listed {
+		t.Errorf("%d member entries for %d distinct members, %d used by every image, %d listed by the images: want each distinct member once and some shared", members, len(uses), shared, listed)
+	}
+	if string(files[manifest.TGZSumsName]) != string(manifest.TGZSums(m.Images)) {
+		t.Errorf("TGZSUMS holds %q", files[manifest.TGZSumsName])
+	}
+	var v1size int64
+	for _, e := range one.Bundle.Manifest.Entries {
+		v1size += e.Size
+	}
+	t.Logf("format 1: %d bytes of tgz, bundle %d; format 2: %d distinct members (%d listed), %d bytes, bundle %d", v1size, one.Bundle.Bytes, members, listed, memberBytes, two.Bundle.Bytes)
+	// Three images on one base: a little over one image's worth.
+	if float64(two.Bundle.Bytes) > 0.6*float64(one.Bundle.Bytes) {
+		t.Errorf("format 2 bundle is %d bytes, format 1's %d: want well below", two.Bundle.Bytes, one.Bundle.Bytes)
+	}
+
+	again, err := s.run(context.Background(), "v2b", when, export.WithFormat(manifest.FormatV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Cached != 3 {
+		t.Fatalf("second format 2 export: %d cached, want 3", again.Cached)
+	}
+	x, _ := os.ReadFile(two.Bundle.Files[0])
+	y, _ := os.ReadFile(again.Bundle.Files[0])
+	if !bytes.Equal(x, y) {
+		t.Fatal("same images and time gave different format 2 bundles")
+	}
+}
+
+// A byte flipped inside a cached member is found while the bundle is
+// written; the image whose staged tgz supplied it is evicted and
+// converted again, so the bundle never signs the bad byte.
+func TestFormat2CorruptCachedMemberIsConvertedAgain(t *testing.T) {
+	s := newSetup(t, 0)
+	sharedBase(t, s, 3)
+	v2 := export.WithFormat(manifest.FormatV2)
+	first, err := s.run(context.Background(), "a", v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first image by key supplies every member it has.
+	im := first.Bundle.Manifest.Images[0]
+	staged, _ := filepath.Glob(filepath.Join(s.cache, "*-"+im.SHA256+".tgz"))
+	if len(staged) != 1 {
+		t.Fatalf("staging cache holds %v for %s", staged, im.Path)
+	}
+	b, err := os.ReadFile(staged[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	if err := os.WriteFile(staged[0], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var evicted []export.Event
+	res, err := s.run(context.Background(), "b", v2, export.WithEvents(func(e export.Event) {
+		if e.Kind == export.Evicted {
+			evicted = append(evicted, e)
+		}
+	}))
+	if err != nil {
+		t.Fatalf("export after a damaged cached member: %v", err)
+	}
+	if len(evicted) != 1 || evicted[0].Key != im.Image.Key || !strings.Contains(evicted[0].Message, staged[0]) {
+		t.Fatalf("evicted events %+v, want one naming %s and %s", evicted, im.Image.Key, staged[0])
+	}
+	if res.Converted != 1 || res.Cached != 2 {
+		t.Fatalf("%d converted, %d cached; want 1 and 2", res.Converted, res.Cached)
+	}
+	openVerified(t, res, s.trusted)
+	if got := res.Bundle.Manifest.Images[0]; got.SHA256 != im.SHA256 || strings.Join(got.Members, ",") != strings.Join(im.Members, ",") {
+		t.Errorf("converted again, %s is %s %v; was %s %v", got.Path, got.SHA256, got.Members, im.SHA256, im.Members)
+	}
+}
+
+func TestUnknownFormatIsRefused(t *testing.T) {
+	s := newSetup(t, 1)
+	_, err := s.run(context.Background(), "x", export.WithFormat(3))
+	if err == nil || !strings.Contains(err.Error(), "format 3") || !strings.Contains(err.Error(), "1, 2") {
+		t.Fatalf("Run with format 3: %v", err)
+	}
+	assertNoBundle(t, s.dir)
+}

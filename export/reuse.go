@@ -1,0 +1,85 @@
+package export
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/airlockhq/airlock/rootfs"
+)
+
+// memberSource remembers, for one export run, where the members of the
+// images staged so far lie, by the SHA-256 of their uncompressed runs,
+// so that a run met again (another image on the same base) is copied
+// from an earlier image's staged tgz instead of compressed again
+// (docs/format-v2.md section 9). It is the rootfs.MemberSource of every
+// conversion of the run.
+type memberSource struct {
+	level  int
+	mu     sync.Mutex
+	at     map[[32]byte]memberAt
+	reused atomic.Int64
+}
+
+// memberAt is a member in a staged tgz.
+type memberAt struct {
+	path   string
+	member cachedMember
+}
+
+func newMemberSource(level int) *memberSource {
+	return &memberSource{level: level, at: map[[32]byte]memberAt{}}
+}
+
+// add remembers the members of the staged tgz at path, those whose
+// record names their run.
+func (s *memberSource) add(path string, ms []cachedMember) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range ms {
+		raw, err := hex.DecodeString(m.Raw)
+		if err != nil || len(raw) != sha256.Size {
+			continue
+		}
+		if _, ok := s.at[[32]byte(raw)]; !ok {
+			s.at[[32]byte(raw)] = memberAt{path, m}
+		}
+	}
+}
+
+// maxMember bounds what Member reads: a member of a run of at most
+// rootfs.MemberMaxRun bytes, with room for DEFLATE's worst case.
+const maxMember = rootfs.MemberMaxRun + rootfs.MemberMaxRun/8 + 1<<16
+
+// Member returns the bytes of the member of run raw at level when a
+// staged tgz holds it and they still hash to its name; otherwise the run
+// is compressed (a damaged staged file is found again when the bundle is
+// written, and its image converted again then).
+func (s *memberSource) Member(raw [32]byte, level int) ([]byte, bool) {
+	if level != s.level {
+		return nil, false
+	}
+	s.mu.Lock()
+	at, ok := s.at[raw]
+	s.mu.Unlock()
+	if !ok || at.member.Size > maxMember {
+		return nil, false
+	}
+	f, err := os.Open(at.path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	b := make([]byte, at.member.Size)
+	if _, err := io.ReadFull(io.NewSectionReader(f, at.member.Offset, at.member.Size), b); err != nil {
+		return nil, false
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != at.member.Name {
+		return nil, false
+	}
+	s.reused.Add(1)
+	return b, true
+}
