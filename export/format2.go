@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/manifest"
@@ -102,7 +103,12 @@ func suppliers(targets []source.Target, staged []staged) (map[string]supplier, [
 // formatV2 builds a format 2 bundle's image objects (sorted by key) and
 // payloads: each distinct member once, read from the staged tgz of the
 // first image that has it, a recipe per image and TGZSUMS.
-func formatV2(targets []source.Target, staged []staged, image func(i int) *manifest.Image) ([]manifest.Entry, []bundle.Payload) {
+//
+// Members in held (a receipt's, see WithHeldMembers) are left out and
+// returned as the have list instead, sorted by name (docs/format-v2.md
+// section 10), unless they lie in an object under a key this bundle
+// writes, which import would replace while reading it.
+func formatV2(targets []source.Target, staged []staged, image func(i int) *manifest.Image, held map[string]manifest.Have) ([]manifest.Entry, []bundle.Payload, []manifest.Have) {
 	var images []manifest.Entry
 	var payloads []bundle.Payload
 	for _, i := range byKey(targets) {
@@ -116,13 +122,23 @@ func formatV2(targets []source.Target, staged []staged, image func(i int) *manif
 		payloads = append(payloads, bytesPayload(e.Recipe, manifest.RecipeBytes(&e)))
 	}
 	payloads = append(payloads, bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
+	writes := map[string]bool{}
+	for _, t := range targets {
+		writes[t.Key] = true
+	}
+	var have []manifest.Have
 	sup, paths := suppliers(targets, staged)
 	for _, p := range paths {
 		s := sup[p]
+		if h, ok := held[s.member.Name]; ok && !writes[h.Key] && h.Length == s.member.Size {
+			have = append(have, h)
+			continue
+		}
 		payloads = append(payloads, bundle.Payload{Path: p, Size: s.member.Size, SHA256: s.member.Name,
 			Open: sectionOpener(staged[s.target].entry.Path, s.member.Offset, s.member.Size)})
 	}
-	return images, payloads
+	slices.SortFunc(have, func(a, b manifest.Have) int { return strings.Compare(a.SHA256, b.SHA256) })
+	return images, payloads, have
 }
 
 // bytesPayload carries b; the bundle writer hashes it.

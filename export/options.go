@@ -41,6 +41,7 @@ type options struct {
 	format    int           // bundle format: manifest.FormatV1 or FormatV2
 	source    *memberSource // format 2: members staged so far, by run; set by Run
 	noReuse   bool          // format 2: compress every run (benchmarks)
+	held      map[string]manifest.Have
 }
 
 func makeOptions(opts []Option) *options {
@@ -81,6 +82,12 @@ func WithFormat(n int) Option { return func(o *options) { o.format = n } }
 // WithBinaries carries airlock's own binaries in the bundle, after the
 // images (docs/format.md section 14). Default none.
 func WithBinaries(bins []release.Binary) Option { return func(o *options) { o.binaries = bins } }
+
+// WithHeldMembers has a format 2 export leave out the members the
+// receipt's bucket holds (inventory.Receipt.HeldMembers): the bundle
+// lists them in its have list and import reads them from the bucket
+// (docs/format-v2.md section 10). Ignored in format 1.
+func WithHeldMembers(held map[string]manifest.Have) Option { return func(o *options) { o.held = held } }
 
 // WithBase records, in the bundle's signed manifest, the base a delta was
 // cut against: the images it leaves out because the bucket holds them

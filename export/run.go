@@ -137,9 +137,9 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 	var payloads []bundle.Payload
 	var format []bundle.Option
 	if o.format == manifest.FormatV2 {
-		var images []manifest.Entry
-		images, payloads = formatV2(targets, staged, image)
-		format = append(format, bundle.WithImages(images))
+		images, p, have := formatV2(targets, staged, image, o.held)
+		payloads = p
+		format = append(format, bundle.WithImages(images), bundle.WithHave(have))
 	} else {
 		for i, s := range staged {
 			payloads = append(payloads, s.payload(targets[i], image(i)))

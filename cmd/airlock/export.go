@@ -347,7 +347,7 @@ func runExport(ctx context.Context, o exportOptions, args []string, s streams) e
 	}
 	opts := []export.Option{export.WithJobs(o.jobs), export.WithPartSize(p.partSize), export.WithParity(o.parity), export.WithCreated(p.created),
 		export.WithTool("airlock " + version), export.WithCacheDir(o.cacheDir), export.WithEvents(ui.event), export.WithCompression(o.compression.value()),
-		export.WithLint(o.lint.value()), export.WithBase(o.have.base), export.WithBinaries(p.binaries),
+		export.WithLint(o.lint.value()), export.WithBase(o.have.base), export.WithHeldMembers(o.have.held()), export.WithBinaries(p.binaries),
 		export.WithSequence(o.key, o.channel, o.validFor.d), export.WithFormat(o.format)}
 	if o.sequence > 0 {
 		opts = append(opts, export.WithFixedSequence(o.sequence, o.previous))

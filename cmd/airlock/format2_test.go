@@ -20,11 +20,12 @@ import (
 	"github.com/airlockhq/airlock/inventory"
 )
 
-// baseFiles is a base layer big enough to be cut into several members.
-func baseFiles(seed uint64) []imagetest.File {
+// baseFiles is a base layer of 24 MB that does not compress, cut into
+// about 12 members.
+func baseFiles() []imagetest.File {
 	var files []imagetest.File
-	for i := range 40 {
-		b, _ := buckettest.Data(100<<10, seed+uint64(i))
+	for i := range 48 {
+		b, _ := buckettest.Data(512<<10, uint64(i))
 		files = append(files, imagetest.File{Name: fmt.Sprintf("usr/lib/base/lib%02d.so", i), Body: string(b)})
 	}
 	return files
@@ -45,7 +46,7 @@ func TestFormat2LandsWhatFormat1Lands(t *testing.T) {
 	srv := miniotest.Start(t)
 	srv.MakeBucket(t, "images")
 	reg := imagetest.Registry(t)
-	base := baseFiles(0)
+	base := baseFiles()
 	for i, name := range []string{"app", "svc", "tool"} {
 		imagetest.Push(t, reg+"/team/"+name+":1.0", imagetest.Image(t, base, []imagetest.File{{Name: "etc/" + name, Body: strings.Repeat(name, 1000+i)}}))
 	}
@@ -68,7 +69,7 @@ func TestFormat2LandsWhatFormat1Lands(t *testing.T) {
 		sizes[format] = fi.Size()
 		runAirlock(t, 0, "import", b+".tar", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v"+format)
 	}
-	if sizes["2"] > sizes["1"]/2 {
+	if sizes["2"] > sizes["1"]*6/10 {
 		t.Errorf("format 2 bundle %d bytes, format 1 %d: the shared base should cross once", sizes["2"], sizes["1"])
 	}
 	s := buckettest.Open(t, srv, "images")
@@ -95,7 +96,7 @@ func TestFormat2LandsWhatFormat1Lands(t *testing.T) {
 	runAirlock(t, 0, "audit", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v2", "--deep")
 
 	// The weekly refresh: the base was rebuilt with one more file.
-	refreshed := append(baseFiles(0), imagetest.File{Name: "usr/lib/base/new.so", Body: "new\n"})
+	refreshed := append(baseFiles(), imagetest.File{Name: "usr/lib/base/new.so", Body: "new\n"})
 	imagetest.Push(t, reg+"/team/app:1.1", imagetest.Image(t, refreshed, []imagetest.File{{Name: "etc/app", Body: strings.Repeat("app", 1001)}}))
 	receipt := filepath.Join(dir, "receipt.json")
 	runAirlock(t, 0, "inventory", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v2", "-o", receipt)
@@ -110,8 +111,19 @@ func TestFormat2LandsWhatFormat1Lands(t *testing.T) {
 	runAirlock(t, 0, "export", "--format", "2", "--key", key+".key", "-o", full, reg+"/team/app:1.1")
 	dfi, _ := os.Stat(delta + ".tar")
 	ffi, _ := os.Stat(full + ".tar")
-	if dfi.Size() > ffi.Size()*15/100 {
-		t.Errorf("the delta is %d bytes, the full bundle %d: more than 15%%", dfi.Size(), ffi.Size())
+	// A member that changed costs up to two runs of 4 MiB in this small
+	// base; make bench measures the share on a real one.
+	if dfi.Size() > ffi.Size()*35/100 {
+		t.Errorf("the delta is %d bytes, the full bundle %d: more than 35%%", dfi.Size(), ffi.Size())
+	}
+	out, _ := runAirlock(t, 0, "inspect", "--json", "--pub", key+".pub", delta+".tar")
+	var in struct {
+		Manifest struct {
+			Have []struct{ Key string } `json:"have"`
+		} `json:"manifest"`
+	}
+	if err := json.Unmarshal([]byte(out), &in); err != nil || len(in.Manifest.Have) < 5 || in.Manifest.Have[0].Key != "app/app-1.0.tgz" {
+		t.Errorf("the delta's have list: %+v, %v; want the unchanged base members, in the smallest key holding them", in.Manifest.Have, err)
 	}
 	runAirlock(t, 0, "import", delta+".tar", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v2")
 	runAirlock(t, 0, "import", full+".tar", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v2full")

@@ -66,6 +66,15 @@ func (h *haveFlags) load(stderr io.Writer) error {
 	return err
 }
 
+// held are the members the receipt's bucket holds, for a format 2 delta;
+// nil without a receipt.
+func (h *haveFlags) held() map[string]manifest.Have {
+	if h.r == nil {
+		return nil
+	}
+	return h.r.HeldMembers()
+}
+
 func withSlash(p string) string {
 	if p != "" && p[len(p)-1] != '/' {
 		return p + "/"
