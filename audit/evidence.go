@@ -169,12 +169,12 @@ func (ev *Evidence) checkedRecords() iter.Seq[CheckedRecord] {
 // a newline (a newline inside a string is escaped).
 const objectsField = "\n  \"objects\": ["
 
-// WriteJSON writes the evidence as one JSON object indented by two spaces
-// and a newline, byte for byte as json.Encoder with SetIndent("", "  ")
-// writes it with all its objects, but encoding one object at a time: the
-// objects of Objects, or when Objects is nil and the evidence comes from
-// Report.Evidence, the report's. Memory does not grow with the number of
-// objects checked.
+// WriteJSON writes the evidence as one JSON object indented by two
+// spaces, then a newline, byte for byte as json.Encoder with
+// SetIndent("", "  ") writes it with all its objects, but encoding one
+// object at a time: the objects of Objects, or when Objects is nil and the
+// evidence comes from Report.Evidence, the report's. Memory does not grow
+// with the number of objects checked.
 func (ev Evidence) WriteJSON(w io.Writer) error {
 	objs := ev.checkedRecords()
 	ev.Objects = []CheckedRecord{}
@@ -189,7 +189,7 @@ func (ev Evidence) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("internal error: no objects field in the evidence JSON")
 	}
 	bw := bufio.NewWriter(w)
-	bw.Write(head)
+	bw.Write(head) // a write error stays in bw: the next Write returns it
 	bw.WriteString(objectsField)
 	n := 0
 	for c := range objs {
@@ -197,12 +197,13 @@ func (ev Evidence) WriteJSON(w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if n++; n > 1 {
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n    ")
-		bw.Write(b)
-		n++
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
 	}
 	if n > 0 {
 		bw.WriteString("\n  ")

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -111,5 +112,24 @@ func TestEvidenceWriteJSONEmpty(t *testing.T) {
 	}
 	if !bytes.Contains(got.Bytes(), []byte("\n  \"objects\": [],\n")) {
 		t.Errorf("WriteJSON of an empty evidence wrote\n%s\nwant \"objects\": []", got.Bytes())
+	}
+}
+
+type failingWriter struct{ writes int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	f.writes++
+	return 0, errors.New("disk full")
+}
+
+// A write that fails stops WriteJSON with its error, before it encodes
+// every object.
+func TestEvidenceWriteJSONFails(t *testing.T) {
+	w := &failingWriter{}
+	if err := driftReport(1000, false).Evidence().WriteJSON(w); err == nil || err.Error() != "disk full" {
+		t.Errorf("WriteJSON to a failing writer = %v, want its error", err)
+	}
+	if w.writes != 1 {
+		t.Errorf("WriteJSON wrote %d times to a failing writer, want once", w.writes)
 	}
 }
