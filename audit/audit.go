@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ type Checked struct {
 	Result        string // "ok", "missing" or "changed"
 }
 
-// Report is the outcome of an audit. All lists are in key order.
+// Report is the outcome of an audit. All lists are in key order. It holds
+// what drifted, not a record of each object checked: Objects derives those.
 type Report struct {
 	CheckedAt  time.Time
 	Bucket     string
@@ -48,11 +50,36 @@ type Report struct {
 	Keys       []string        // ids of the trusted keys the records were checked against
 	Records    []record.Record // the bundles audited
 	Checked    int             // expected objects looked at
-	Objects    []Checked       // each expected object looked at, in key order
 	Missing    []bucket.Object // expected but absent
 	Changed    []Changed       // present but different
 	Unexpected []bucket.Object // under a managed prefix but not expected
 	Incomplete []bucket.Upload // incomplete multipart uploads under the prefix
+
+	want []bucket.Object // the expected objects checked, in key order
+}
+
+// Objects yields each expected object the audit looked at, in key order,
+// with what it found. They are derived from the expected objects and the
+// drift lists, so that a clean object costs the report no record of its
+// own.
+func (r *Report) Objects() iter.Seq[Checked] {
+	return func(yield func(Checked) bool) {
+		missing, changed := r.Missing, r.Changed
+		for _, w := range r.want {
+			c := Checked{Object: bucket.Object{Key: w.Key, Size: w.Size, SHA256: w.SHA256}, Deep: r.Deep, Result: "ok"}
+			switch {
+			case len(missing) > 0 && missing[0].Key == w.Key:
+				c.Deep, c.Result = false, "missing"
+				missing = missing[1:]
+			case len(changed) > 0 && changed[0].Want.Key == w.Key:
+				c.Deep, c.Result = changed[0].Change == ChangedContent, "changed"
+				changed = changed[1:]
+			}
+			if !yield(c) {
+				return
+			}
+		}
+	}
 }
 
 // OK reports whether the bucket holds exactly what was expected.
@@ -118,15 +145,13 @@ func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...
 	for _, k := range o.trusted {
 		rep.Keys = append(rep.Keys, k.ID)
 	}
-	want, _ := record.Expected(records)
+	want, _ := record.Expected(records) // in key order
 	// Unexpected objects are looked for anywhere under the prefix, not only
 	// in the folders the records name: a new folder is drift too.
 	if err := objects(ctx, s, rep, want, []string{o.prefix}, o.deep); err != nil {
 		return nil, err
 	}
-	// By the unexpected keys too: an upload to a key nobody expects is as
-	// likely a leftover as one to an expected key.
-	if err := incomplete(ctx, s, rep, o.prefix, append(slices.Clone(want), rep.Unexpected...)); err != nil {
+	if err := incomplete(ctx, s, rep, o.prefix, want); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -153,22 +178,28 @@ func Present(ctx context.Context, s *bucket.Store, want []bucket.Object) (missin
 // written; ListParts says NoSuchUpload), and forgets some when the server
 // restarts; a node that was down lists by key uploads aborted meanwhile.
 // So the listing of the whole bucket only finds keys; each key under
-// prefix, and each key of want, is then asked for by itself, and each
-// upload that answers is reported if ListParts still knows it.
+// prefix, each key of want (in key order) and each unexpected key of rep
+// (an upload to a key nobody expects is as likely a leftover as one to an
+// expected key) is then asked for by itself, and each upload that answers
+// is reported if ListParts still knows it.
 func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
 	all, err := s.Uploads(ctx, "")
 	if err != nil {
 		return err
 	}
-	keys := keysOf(want)
+	var others []string // the keys to ask for that want does not hold
 	for _, u := range all {
 		if strings.HasPrefix(u.Key, prefix) {
-			keys = append(keys, u.Key)
+			others = append(others, u.Key)
 		}
 	}
-	slices.Sort(keys)
+	for _, o := range rep.Unexpected {
+		others = append(others, o.Key)
+	}
+	slices.Sort(others)
+	others = slices.DeleteFunc(slices.Compact(others), func(key string) bool { return expected(want, key) })
 	seen := map[string]bool{}
-	for _, key := range slices.Compact(keys) {
+	ask := func(key string) error {
 		ups, err := s.Uploads(ctx, key)
 		if err != nil {
 			return err
@@ -184,6 +215,17 @@ func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string
 				rep.Incomplete = append(rep.Incomplete, u)
 			}
 		}
+		return nil
+	}
+	for _, w := range want {
+		if err := ask(w.Key); err != nil {
+			return err
+		}
+	}
+	for _, key := range others {
+		if err := ask(key); err != nil {
+			return err
+		}
 	}
 	slices.SortFunc(rep.Incomplete, func(a, b bucket.Upload) int {
 		if c := strings.Compare(a.Key, b.Key); c != 0 {
@@ -194,20 +236,24 @@ func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string
 	return nil
 }
 
-func keysOf(objs []bucket.Object) []string {
-	keys := make([]string, len(objs))
-	for i, o := range objs {
-		keys[i] = o.Key
-	}
-	return keys
+// expected reports whether want, in key order, holds key.
+func expected(want []bucket.Object, key string) bool {
+	_, ok := slices.BinarySearchFunc(want, key, func(o bucket.Object, key string) int { return strings.Compare(o.Key, key) })
+	return ok
 }
 
 // objects adds to rep what it finds comparing the bucket with want, the
-// objects that should be there (Key, Size, SHA256). Keys under any of
-// prefixes that are not in want are reported as unexpected.
+// objects that should be there (Key, Size, SHA256), and keeps want (sorted
+// by key, as record.Expected returns it) and deep for Report.Objects.
+// Keys under any of prefixes that are not in want are reported as
+// unexpected.
 func objects(ctx context.Context, s *bucket.Store, rep *Report, want []bucket.Object, prefixes []string, deep bool) error {
+	if !slices.IsSortedFunc(want, byKey) {
+		want = sortedByKey(want)
+	}
+	rep.want, rep.Deep = want, deep
 	a := auditor{s: s, rep: rep, deep: deep}
-	for _, w := range sortedByKey(want) {
+	for _, w := range want {
 		if err := a.check(ctx, w); err != nil {
 			return err
 		}
@@ -228,8 +274,6 @@ func (a *auditor) check(ctx context.Context, w bucket.Object) error {
 	if err != nil {
 		return err
 	}
-	missing, changed := len(a.rep.Missing), len(a.rep.Changed)
-	deep := false
 	switch {
 	case !ok:
 		a.rep.Missing = append(a.rep.Missing, w)
@@ -238,19 +282,10 @@ func (a *auditor) check(ctx context.Context, w bucket.Object) error {
 	case got.SHA256 != w.SHA256:
 		a.changed(w, got, ChangedSHA256)
 	case a.deep:
-		deep = true
 		if err := a.rehash(ctx, w, got); err != nil {
 			return err
 		}
 	}
-	c := Checked{Object: bucket.Object{Key: w.Key, Size: w.Size, SHA256: w.SHA256}, Deep: deep, Result: "ok"}
-	switch {
-	case len(a.rep.Missing) > missing:
-		c.Result = "missing"
-	case len(a.rep.Changed) > changed:
-		c.Result = "changed"
-	}
-	a.rep.Objects = append(a.rep.Objects, c)
 	return nil
 }
 
@@ -277,23 +312,21 @@ func (a *auditor) changed(w, got bucket.Object, c Change) {
 	a.rep.Changed = append(a.rep.Changed, Changed{Want: w, Got: got, Change: c})
 }
 
-// unexpected lists the managed prefixes for keys nobody expects.
+// unexpected lists the managed prefixes for keys nobody expects, holding
+// one listing page at a time: each key listed is looked up in want, in
+// key order. The listing's own order does not matter (a directory bucket
+// lists unordered).
 func (a *auditor) unexpected(ctx context.Context, want []bucket.Object, prefixes []string) error {
-	expected := make(map[string]bool, len(want))
-	for _, w := range want {
-		expected[w.Key] = true
-	}
-	seen := map[string]bool{}
-	for _, p := range prefixes {
-		objs, err := a.s.List(ctx, p)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			if !expected[o.Key] && !seen[o.Key] && !isRecordArea(o.Key) {
-				seen[o.Key] = true
+	for i, p := range prefixes {
+		err := a.s.Walk(ctx, p, func(o bucket.Object) error {
+			// A key under an earlier prefix was listed there already.
+			if !expected(want, o.Key) && !isRecordArea(o.Key) && !slices.ContainsFunc(prefixes[:i], func(q string) bool { return strings.HasPrefix(o.Key, q) }) {
 				a.rep.Unexpected = append(a.rep.Unexpected, o)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	a.rep.Unexpected = sortedByKey(a.rep.Unexpected)
@@ -306,6 +339,8 @@ func isRecordArea(key string) bool {
 	return strings.HasPrefix(key, ".airlock/") || strings.Contains(key, "/.airlock/")
 }
 
+func byKey(a, b bucket.Object) int { return strings.Compare(a.Key, b.Key) }
+
 func sortedByKey(objs []bucket.Object) []bucket.Object {
-	return slices.SortedFunc(slices.Values(objs), func(a, b bucket.Object) int { return strings.Compare(a.Key, b.Key) })
+	return slices.SortedFunc(slices.Values(objs), byKey)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,9 +51,11 @@ func TestAudit(t *testing.T) {
 		}
 		return rep
 	}
-	if rep := run([]string{"a/", "b/", "c/", "d/", "e/", "f/", "x/"}, true); !rep.OK() || rep.Checked != len(want) || rep.Err() != nil {
+	rep := run([]string{"a/", "b/", "c/", "d/", "e/", "f/", "x/"}, true)
+	if !rep.OK() || rep.Checked != len(want) || rep.Err() != nil {
 		t.Fatalf("audit of an untouched bucket = %+v; want OK with %d checked", rep, len(want))
 	}
+	assertChecked(t, "untouched", rep, want, "ok deep", "ok deep", "ok deep", "ok deep", "ok deep", "ok deep")
 
 	// Behind the Store's back:
 	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket()), Key: aws.String("a/a-1.tgz")}); err != nil {
@@ -73,11 +76,32 @@ func TestAudit(t *testing.T) {
 		{Want: want[4], Got: bucket.Object{Key: "e/e-1.tgz", Size: want[4].Size, SHA256: want[0].SHA256}, Change: ChangedSHA256},
 	}
 	assertReport(t, "shallow", shallow, []bucket.Object{want[0]}, wantChanged, []bucket.Object{{Key: "x/x-1.tgz", Size: 5}})
+	assertChecked(t, "shallow", shallow, want, "missing shallow", "changed shallow", "changed shallow", "ok shallow", "changed shallow", "ok shallow")
 
 	deep := run([]string{"a/", "b/", "c/", "d/", "e/", "f/", "x/"}, true)
 	forged := bucket.Object{Key: "d/d-1.tgz", Size: want[3].Size, SHA256: buckettest.SHA(buckettest.Flip(bodies["d/d-1.tgz"], 5))}
 	wantChanged = slices.Insert(wantChanged, 2, Changed{Want: want[3], Got: forged, Change: ChangedContent})
 	assertReport(t, "deep", deep, []bucket.Object{want[0]}, wantChanged, []bucket.Object{{Key: "x/x-1.tgz", Size: 5}})
+	// Only the objects whose size and recorded sha256 were right are
+	// downloaded; d's data is forged.
+	assertChecked(t, "deep", deep, want, "missing shallow", "changed shallow", "changed shallow", "changed deep", "changed shallow", "ok deep")
+}
+
+// assertChecked checks what rep.Objects says of each of want: "RESULT
+// shallow|deep".
+func assertChecked(t *testing.T, name string, rep *Report, want []bucket.Object, results ...string) {
+	t.Helper()
+	var got, wantChecked []Checked
+	for c := range rep.Objects() {
+		got = append(got, c)
+	}
+	for i, w := range want {
+		result, check, _ := strings.Cut(results[i], " ")
+		wantChecked = append(wantChecked, Checked{Object: w, Deep: check == "deep", Result: result})
+	}
+	if !slices.Equal(got, wantChecked) {
+		t.Errorf("%s audit: Objects =\n%+v\nwant\n%+v", name, got, wantChecked)
+	}
 }
 
 func assertReport(t *testing.T, name string, rep *Report, missing []bucket.Object, changed []Changed, unexpected []bucket.Object) {

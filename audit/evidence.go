@@ -1,6 +1,13 @@
 package audit
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
@@ -14,6 +21,8 @@ const EvidenceSchema = 1
 // Evidence is the JSON record of an audit: what was checked, when,
 // against which keys, each object checked, and the result ("ok" or
 // "drift"). Every list holds objects with the same snake_case fields.
+// There is one object per expected object: Report.Evidence leaves Objects
+// nil, and WriteJSON writes them from the report one at a time.
 type Evidence struct {
 	Schema     int             `json:"schema"`
 	CheckedAt  time.Time       `json:"checked_at"`
@@ -33,6 +42,8 @@ type Evidence struct {
 	// caller fills them in.
 	Channels []ChannelRecord `json:"channels"`
 	Result   string          `json:"result"`
+
+	report *Report // whose Objects WriteJSON writes when Objects is nil
 }
 
 // ChannelRecord is a channel state in the evidence.
@@ -93,21 +104,15 @@ type UploadRecord struct {
 	Initiated time.Time `json:"initiated"`
 }
 
-// Evidence renders the report as its evidence record. Empty lists stay
-// [] in JSON.
+// Evidence renders the report as its evidence record, all but its
+// objects: Objects is nil, and WriteJSON writes them from the report.
+// Empty lists stay [] in JSON.
 func (r *Report) Evidence() Evidence {
 	ev := Evidence{Schema: EvidenceSchema, CheckedAt: r.CheckedAt, Bucket: r.Bucket, Endpoint: r.Endpoint, Prefix: r.Prefix, Deep: r.Deep,
-		Keys: append([]string{}, r.Keys...), Bundles: []Bundle{}, Checked: r.Checked, Objects: []CheckedRecord{},
-		Missing: []ObjectRecord{}, Changed: []ChangeRecord{}, Unexpected: []ObjectRecord{}, Incomplete: []UploadRecord{}, Result: "ok"}
+		Keys: append([]string{}, r.Keys...), Bundles: []Bundle{}, Checked: r.Checked,
+		Missing: []ObjectRecord{}, Changed: []ChangeRecord{}, Unexpected: []ObjectRecord{}, Incomplete: []UploadRecord{}, Result: "ok", report: r}
 	for _, rec := range r.Records {
 		ev.Bundles = append(ev.Bundles, Bundle{ID: rec.ID, Signer: rec.Signer.ID, Created: rec.Manifest.Created})
-	}
-	for _, c := range r.Objects {
-		check := "shallow"
-		if c.Deep {
-			check = "deep"
-		}
-		ev.Objects = append(ev.Objects, CheckedRecord{ObjectRecord: objectRecord(c.Object), Check: check, Result: c.Result})
 	}
 	for _, m := range r.Missing {
 		ev.Missing = append(ev.Missing, objectRecord(m))
@@ -126,4 +131,83 @@ func (r *Report) Evidence() Evidence {
 		ev.Result = "drift"
 	}
 	return ev
+}
+
+// MarshalJSON encodes the evidence with all its objects, as WriteJSON
+// writes them, holding them all; WriteJSON does not.
+func (ev Evidence) MarshalJSON() ([]byte, error) {
+	type plain Evidence // without this method
+	p := plain(ev)
+	p.Objects = slices.Collect(ev.checkedRecords())
+	if p.Objects == nil {
+		p.Objects = []CheckedRecord{}
+	}
+	return json.Marshal(p)
+}
+
+// checkedRecords yields the evidence's objects: Objects, or when it is nil
+// the report's.
+func (ev *Evidence) checkedRecords() iter.Seq[CheckedRecord] {
+	if ev.Objects != nil || ev.report == nil {
+		return slices.Values(ev.Objects)
+	}
+	return func(yield func(CheckedRecord) bool) {
+		for c := range ev.report.Objects() {
+			check := "shallow"
+			if c.Deep {
+				check = "deep"
+			}
+			if !yield(CheckedRecord{ObjectRecord: objectRecord(c.Object), Check: check, Result: c.Result}) {
+				return
+			}
+		}
+	}
+}
+
+// objectsField is where the objects list stands in the indented JSON: a
+// top-level field is the only text indented by exactly two spaces after
+// a newline (a newline inside a string is escaped).
+const objectsField = "\n  \"objects\": ["
+
+// WriteJSON writes the evidence as one JSON object indented by two
+// spaces, then a newline, byte for byte as json.Encoder with
+// SetIndent("", "  ") writes it with all its objects, but encoding one
+// object at a time: the objects of Objects, or when Objects is nil and the
+// evidence comes from Report.Evidence, the report's. Memory does not grow
+// with the number of objects checked.
+func (ev Evidence) WriteJSON(w io.Writer) error {
+	objs := ev.checkedRecords()
+	ev.Objects = []CheckedRecord{}
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(ev); err != nil {
+		return err
+	}
+	head, tail, ok := bytes.Cut(doc.Bytes(), []byte(objectsField))
+	if !ok || !bytes.HasPrefix(tail, []byte("]")) {
+		return fmt.Errorf("internal error: no objects field in the evidence JSON")
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(head) // a write error stays in bw: the next Write returns it
+	bw.WriteString(objectsField)
+	n := 0
+	for c := range objs {
+		b, err := json.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n++; n > 1 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.Write(tail)
+	return bw.Flush()
 }

@@ -881,9 +881,10 @@ import_jobs() {
 # objects_jobs: many small objects. Bundles of OBJECTS_COUNTS (1,000 and
 # 10,000) images of 512 B each, written by bench/mkbundle (an export of
 # that many images would time the registry), are imported into an empty
-# bucket, audited (shallow and --deep) and inventoried, one run each;
-# bench/.work/objects.md gets objects/s and the peak RSS of each step, so
-# that audit's memory can be compared between the two counts.
+# bucket, audited (shallow with --evidence, and --deep) and inventoried,
+# one run each; bench/.work/objects.md gets objects/s and the peak RSS of
+# each step, so that audit's memory can be compared between the two
+# counts.
 objects_jobs() {
 	local n step sec rss
 	[[ -n ${MINIO_URL:-} ]] || start_minio
@@ -891,8 +892,9 @@ objects_jobs() {
 	{
 		printf '\n## Many small objects: import, audit and inventory\n\n'
 		printf 'Bundles of N images of 512 B each (bench/mkbundle, 100 series), imported into an empty bucket\n'
-		printf 'of one MinIO (import --json), then audited (shallow, then --deep) and inventoried (an unsigned\n'
-		printf 'receipt), one run each. objects/s is N over the wall time; RSS is the peak of the airlock process.\n\n'
+		printf 'of one MinIO (import --json), then audited (shallow with --evidence, then --deep) and inventoried\n'
+		printf '(an unsigned receipt), one run each. objects/s is N over the wall time; RSS is the peak of the\n'
+		printf 'airlock process.\n\n'
 		printf '| objects | step | seconds | objects/s | peak RSS |\n|---:|---|---:|---:|---:|\n'
 	} >"$W/objects.md"
 	for n in ${OBJECTS_COUNTS:-1000 10000}; do
@@ -901,7 +903,8 @@ objects_jobs() {
 		"$TOOLS/mc" mb -q "local/objects-$n" >/dev/null
 		timed "objects-$n" import 1 "$AIRLOCK" import "$W/out/objects-$n.tar" --pub "$W/release.pub" \
 			--bucket "objects-$n" --endpoint "$MINIO_URL" --json
-		timed "objects-$n" audit 1 "$AIRLOCK" audit --bucket "objects-$n" --endpoint "$MINIO_URL" --pub "$W/release.pub"
+		timed "objects-$n" audit 1 "$AIRLOCK" audit --bucket "objects-$n" --endpoint "$MINIO_URL" --pub "$W/release.pub" \
+			--evidence "$W/out/objects-$n.evidence.json"
 		timed "objects-$n" audit-deep 1 "$AIRLOCK" audit --bucket "objects-$n" --endpoint "$MINIO_URL" --pub "$W/release.pub" --deep
 		timed "objects-$n" inventory 1 "$AIRLOCK" inventory --bucket "objects-$n" --endpoint "$MINIO_URL" \
 			--pub "$W/release.pub" -o "$W/out/objects-$n.receipt.json"
@@ -911,7 +914,7 @@ objects_jobs() {
 				'BEGIN { printf "| %d | %s | %.1f | %.0f | %.0f MB |\n", n, s, sec, n / sec, rss / 1024 }' >>"$W/objects.md"
 		done
 		"$TOOLS/mc" rb -q --force "local/objects-$n" >/dev/null
-		rm -f "$W/out/objects-$n.tar"
+		rm -f "$W/out/objects-$n.tar" "$W/out/objects-$n.evidence.json"
 	done
 }
 

@@ -56,20 +56,39 @@ func (s *Store) OpenRange(ctx context.Context, key string, off, n int64, etag st
 
 // List returns the objects whose keys start with prefix, in key order,
 // without their SHA-256 (a listing does not carry metadata; use Stat) and
-// ETag.
+// ETag. It holds them all; Walk does not.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	var objs []Object
+	err := s.Walk(ctx, prefix, func(o Object) error {
+		objs = append(objs, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// Walk calls fn with each object whose key starts with prefix, as List
+// returns them (no SHA-256, no ETag), one listing page at a time: its
+// memory does not grow with the number of objects. S3 lists keys in UTF-8
+// binary order, which is the order of Go strings; a directory bucket (S3
+// Express One Zone) lists them unordered, so a caller that needs an order
+// checks it. An error from fn stops the walk and is returned as is.
+func (s *Store) Walk(ctx context.Context, prefix string, fn func(Object) error) error {
 	pages := s3.NewListObjectsV2Paginator(s.api, &s3.ListObjectsV2Input{
 		Bucket: aws.String(s.bucket), Prefix: aws.String(prefix),
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, s.fail("list", prefix, err)
+			return s.fail("list", prefix, err)
 		}
 		for _, o := range page.Contents {
-			objs = append(objs, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)})
+			if err := fn(Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)}); err != nil {
+				return err
+			}
 		}
 	}
-	return objs, nil
+	return nil
 }

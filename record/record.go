@@ -207,21 +207,21 @@ func Expected(records []Record) (want []bucket.Object, prefixes []string) {
 // records, whatever prefix was asked for: the ones where a record's
 // SHA256SUMS lies at PREFIX + Folder + ID + "/SHA256SUMS".
 func Prefixes(ctx context.Context, s *bucket.Store) ([]string, error) {
-	objs, err := s.List(ctx, "")
-	if err != nil {
-		return nil, err
-	}
 	seen := map[string]bool{}
 	var out []string
-	for _, o := range objs {
+	err := s.Walk(ctx, "", func(o bucket.Object) error { // the whole bucket, a page at a time
 		i := strings.Index(o.Key, Folder)
 		if i < 0 || (i > 0 && o.Key[i-1] != '/') || path.Base(o.Key) != manifest.SumsName {
-			continue
+			return nil
 		}
 		if p := o.Key[:i]; !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(out)
 	return out, nil

@@ -89,12 +89,12 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 	ev := rep.Evidence()
 	ev.Channels = channelRecords(channels)
 	if o.evidence != "" {
-		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return writeJSON(f, ev) }); err != nil {
+		if err := writeFileAtomic(o.evidence, func(f *os.File) error { return ev.WriteJSON(f) }); err != nil {
 			return err
 		}
 	}
 	if o.json {
-		if err := writeJSON(s.out, ev); err != nil {
+		if err := ev.WriteJSON(s.out); err != nil { // one object checked at a time
 			return err
 		}
 	} else {
