@@ -51,16 +51,18 @@ func TestValidateV2(t *testing.T) {
 			m.Format, m.Images = FormatV1, nil
 			m.Entries[0].Members = []string{m.Entries[0].SHA256}
 		}, "only allowed in format 2"},
-		"images in format 1":       {func(m *Manifest) { m.Format = FormatV1 }, "only allowed in format 2"},
-		"an entry with an image":   {func(m *Manifest) { m.Entries[0].Image = m.Images[0].Image }, "has no image in format 2"},
-		"unsorted images":          {func(m *Manifest) { m.Images[0], m.Images[1] = m.Images[1], m.Images[0] }, "sorted by key"},
-		"no members":               {func(m *Manifest) { m.Images[0].Members = nil }, "lists no members"},
-		"a member name not hex":    {func(m *Manifest) { m.Images[0].Members[0] = "../../etc/passwd" }, "64 lowercase hex"},
-		"a member not carried":     {func(m *Manifest) { m.Images[0].Members[0] = hexOf([]byte("x")) }, "member 0 (" + hexOf([]byte("x")) + ") of app/app-1.0.tgz is neither in the bundle nor in its have list"},
-		"sizes do not add up":      {func(m *Manifest) { m.Images[1].Size = 99 }, "not the sum"},
-		"no tar size":              {func(m *Manifest) { m.Images[0].TarSize = 0 }, "tar_size"},
-		"recipe elsewhere":         {func(m *Manifest) { m.Images[0].Recipe = "recipes/../x" }, "recipe"},
-		"recipe content differs":   {func(m *Manifest) { m.Images[0].Members[1], m.Images[0].Members[0] = m.Images[0].Members[0], m.Images[0].Members[1] }, "members in order"},
+		"images in format 1":     {func(m *Manifest) { m.Format = FormatV1 }, "only allowed in format 2"},
+		"an entry with an image": {func(m *Manifest) { m.Entries[0].Image = m.Images[0].Image }, "has no image in format 2"},
+		"unsorted images":        {func(m *Manifest) { m.Images[0], m.Images[1] = m.Images[1], m.Images[0] }, "sorted by key"},
+		"no members":             {func(m *Manifest) { m.Images[0].Members = nil }, "lists no members"},
+		"a member name not hex":  {func(m *Manifest) { m.Images[0].Members[0] = "../../etc/passwd" }, "64 lowercase hex"},
+		"a member not carried":   {func(m *Manifest) { m.Images[0].Members[0] = hexOf([]byte("x")) }, "member 0 (" + hexOf([]byte("x")) + ") of app/app-1.0.tgz is neither in the bundle nor in its have list"},
+		"sizes do not add up":    {func(m *Manifest) { m.Images[1].Size = 99 }, "not the sum"},
+		"no tar size":            {func(m *Manifest) { m.Images[0].TarSize = 0 }, "tar_size"},
+		"recipe elsewhere":       {func(m *Manifest) { m.Images[0].Recipe = "recipes/../x" }, "recipe"},
+		"recipe content differs": {func(m *Manifest) {
+			m.Images[0].Members[1], m.Images[0].Members[0] = m.Images[0].Members[0], m.Images[0].Members[1]
+		}, "members in order"},
 		"member path not its name": {func(m *Manifest) { m.Entries[0].Path = MemberPath(hexOf([]byte("other"))) }, "followed by its sha256"},
 		"an unused member": {func(m *Manifest) {
 			m.Entries = append(m.Entries, Entry{Path: MemberPath(hexOf([]byte("u"))), Size: 1, SHA256: hexOf([]byte("u"))})
@@ -68,7 +70,7 @@ func TestValidateV2(t *testing.T) {
 		"image path is an entry too": {func(m *Manifest) {
 			m.Entries = append(m.Entries, Entry{Path: m.Images[0].Path, Size: 1, SHA256: hexOf([]byte("u"))})
 		}, "listed twice"},
-		"no TGZSUMS": {func(m *Manifest) { m.Entries = m.Entries[:len(m.Entries)-1] }, "TGZSUMS"},
+		"no TGZSUMS":                    {func(m *Manifest) { m.Entries = m.Entries[:len(m.Entries)-1] }, "TGZSUMS"},
 		"image path does not match key": {func(m *Manifest) { m.Images[0].Path = ImagesFolder + "app/other.tgz" }, "does not match"},
 	}
 	for name, tc := range cases {
