@@ -29,6 +29,9 @@ type flattener struct {
 	reqDirs map[string]bool // parents of requested hardlink targets
 	blocked map[string]bool // those of them some layer holds as a non-directory
 	lint    *linter         // sees every entry written
+
+	layerEnd  func() error // called before the first entry of a layer after another's; may be nil
+	lastLayer int          // layer of the last entry written, -1 before the first
 }
 
 type state struct {
@@ -55,7 +58,7 @@ func newFlattener(tw *tar.Writer, img v1.Image, warn func(Warning)) *flattener {
 	return &flattener{
 		tw: tw, img: img, warn: warn, names: map[string]state{}, dirs: map[string]struct{}{},
 		waiting: map[string][]link{}, reqs: map[string][]*request{},
-		reqDirs: map[string]bool{}, blocked: map[string]bool{}, lint: newLinter(),
+		reqDirs: map[string]bool{}, blocked: map[string]bool{}, lint: newLinter(), lastLayer: -1,
 	}
 }
 
@@ -216,6 +219,15 @@ func (f *flattener) addLink(l link) error {
 
 // write writes an entry, then the hardlinks that were waiting for it.
 func (f *flattener) write(hdr *tar.Header, layer int, content io.Reader) error {
+	if layer != f.lastLayer && f.lastLayer >= 0 && f.layerEnd != nil {
+		if err := f.tw.Flush(); err != nil {
+			return err
+		}
+		if err := f.layerEnd(); err != nil {
+			return err
+		}
+	}
+	f.lastLayer = layer
 	content = f.lint.see(hdr, content)
 	out := outHeader(hdr)
 	if err := f.tw.WriteHeader(out); err != nil {

@@ -92,11 +92,16 @@ type compressor interface {
 	io.Writer
 	Close() error // writes what is left; the output is complete
 	Abort()       // stops without finishing; waits for its goroutines
+	// LayerEnd says the stream moves on to the next layer's entries, at an
+	// entry boundary: members end there (docs/format-v2.md section 3).
+	LayerEnd() error
 }
 
 type pgzipCompressor struct{ *pgzip.Writer }
 
 func (c pgzipCompressor) Abort() { c.Reset(io.Discard) } // stops pgzip's goroutines without a trailer
+
+func (c pgzipCompressor) LayerEnd() error { return nil }
 
 // memberWriter compresses the runs of a splitter, up to conc at once,
 // and writes them in order. Runs in flight (compressing, or done and

@@ -319,3 +319,48 @@ func noGoroutinesLeft(t *testing.T, before int, after string) {
 		t.Errorf("%d goroutines left running after %s, %d before", got, after, before)
 	}
 }
+
+// Members end where one layer's entries give way to the next's (rule 0 of
+// docs/format-v2.md section 3), so images on one base share every member
+// of the base, however their top layers differ: what b does not share
+// with a is its head and its top layer's runs, nothing of the base.
+func TestMembersCutAtLayers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var base []imagetest.File
+	for f := range 400 {
+		body := make([]byte, 1+rng.IntN(40<<10))
+		for i := range body {
+			body[i] = words[0][rng.IntN(len(words[0]))]
+		}
+		base = append(base, imagetest.File{Name: fmt.Sprintf("usr/lib/f%03d", f), Body: string(body)})
+	}
+	top := func(name string, n int) []imagetest.File {
+		var fs []imagetest.File
+		for i := range n {
+			fs = append(fs, imagetest.File{Name: fmt.Sprintf("app/%s%d", name, i), Body: strings.Repeat(name, 100*(i+1))})
+		}
+		return fs
+	}
+	a := imagetest.Image(t, base, top("a", 3))
+	b := imagetest.Configure(t, imagetest.Image(t, base, top("bb", 40)), func(c *v1.Config) { c.User = "b" })
+	_, ma := writeMembers(t, a)
+	_, mb := writeMembers(t, b)
+	have := map[[32]byte]bool{}
+	for _, m := range ma {
+		have[m.SHA256] = true
+	}
+	var unshared, topBytes int64
+	for _, m := range mb {
+		if !have[m.SHA256] {
+			unshared += m.TarSize
+		}
+	}
+	for _, f := range top("bb", 40) {
+		topBytes += 512 + (int64(len(f.Body))+511)/512*512
+	}
+	head := mb[0].TarSize
+	t.Logf("b: %d members, %d tar bytes not in a's (head %d, top layer %d)", len(mb), unshared, head, topBytes)
+	if unshared > head+topBytes+4096 {
+		t.Errorf("b has %d tar bytes in members a lacks, more than its head (%d) and top layer (%d): the base's members differ", unshared, head, topBytes)
+	}
+}

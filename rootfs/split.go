@@ -248,6 +248,15 @@ func (s *splitter) cut(kind MemberKind) error {
 	return s.emit(run, kind)
 }
 
+// LayerEnd ends the run where one layer's entries give way to the next
+// layer's (rule 0), which must be an entry boundary.
+func (s *splitter) LayerEnd() error {
+	if s.hdrN != 0 || s.dataLeft != 0 || s.extLeft != 0 || len(s.chain) != 0 || s.pieces || s.eoa {
+		return errors.New("tar stream: a layer ends inside an entry")
+	}
+	return s.cut(MemberRun)
+}
+
 // finish hands over the tail. The stream must have ended with the
 // end-of-archive marker.
 func (s *splitter) finish() error {

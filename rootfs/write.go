@@ -35,7 +35,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (conc
 		return concourse.Metadata{}, err
 	}
 	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
-	if err := writeTar(ctx, pw, img, md, o); err != nil {
+	if err := writeTar(ctx, pw, img, md, o, zw.LayerEnd); err != nil {
 		zw.Abort()
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
@@ -73,7 +73,9 @@ func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
 	return zw, nil
 }
 
-func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options) error {
+// layerEnd is called between the entries of two layers, once the tar
+// writer has flushed the earlier entry.
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options, layerEnd func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -85,6 +87,7 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metad
 		return fmt.Errorf("writing %s: %w", prefix, err)
 	}
 	f := newFlattener(tw, img, o.warn)
+	f.layerEnd = layerEnd
 	if err := f.flatten(ctx, img); err != nil {
 		return err
 	}
