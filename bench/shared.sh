@@ -8,7 +8,8 @@
 #   TOOLS=.tools/bin AIRLOCK=bin/airlock bash bench/run.sh shared
 #
 # (needs crane in TOOLS, debootstrap and pigz for the corpus, or
-# BENCH_SMALL=1 for the small generated one; not mc, minio or aws), or as
+# BENCH_SMALL=1 for the small generated one; minio and mc for the import
+# and refresh tables, which are left out without them), or as
 # a section of a partial run: BENCH_ONLY=shared. Writes bench/.work/shared.md
 # (and, alone, prints it).
 
@@ -63,6 +64,123 @@ shared_jobs() {
 	} >"$W/shared.md"
 	info "bundle.shared-f1" "$(size_of "$W/out/shared-f1.tar")"
 	info "bundle.shared-f2" "$(size_of "$W/out/shared-f2.tar")"
+	if [[ -x $TOOLS/minio && -x $TOOLS/mc ]]; then
+		shared_import "$reps"
+		shared_refresh "$n"
+	else
+		printf '\n(no minio and mc in %s: import and refresh not measured)\n' "$TOOLS" >>"$W/shared.md"
+	fi
+}
+
+# shared_import REPS: the two bundles imported into fresh buckets,
+# alternated: format 2 assembles the same objects from members.
+shared_import() {
+	local reps=$1 rep order fmt job
+	[[ -n ${MINIO_URL:-} ]] || start_minio
+	for rep in $(seq 1 "$reps"); do
+		order="1 2"
+		((rep % 2 == 0)) && order="2 1"
+		for fmt in $order; do
+			job=shared-import-f$fmt
+			"$TOOLS/mc" mb -q "local/$job-$rep" >/dev/null
+			timed "$job" airlock "$rep" "$AIRLOCK" import "$W/out/shared-f$fmt.tar" --pub "$W/release.pub" \
+				--bucket "$job-$rep" --endpoint "$MINIO_URL"
+			"$TOOLS/mc" rb -q --force "local/$job-$rep" >/dev/null
+		done
+	done
+	{
+		printf '\nImport of each bundle into a fresh MinIO bucket (the same %s of tgz objects land), %d alternated run(s):\n\n' \
+			"$(human "$(payload_size "$W/out/shared-f1.tar")")" "$reps"
+		printf '| format | import | ÷ format 1 | peak RSS |\n|---|---:|---:|---:|\n'
+		awk -F'\t' '
+			function median(s, a, n, i, k, t) {
+				n = split(s, a, " ")
+				for (i = 2; i <= n; i++) for (k = i; k > 1 && a[k - 1] > a[k]; k--) { t = a[k]; a[k] = a[k - 1]; a[k - 1] = t }
+				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+			}
+			$1 == "S" && $2 ~ /^shared-import-f/ { f = substr($2, 16); s[f] = s[f] " " $5; r[f] = r[f] " " $6 }
+			END { one = median(s[1]); for (f = 1; f <= 2; f++) printf "| %d | %.1f s | %.2f× | %.0f MB |\n", f, median(s[f]), median(s[f]) / one, median(r[f]) / 1024 }' "$RES"
+	} >>"$W/shared.md"
+}
+
+# shared_refresh N: the weekly refresh after the base was rebuilt. The
+# format 2 bundle of the N images is imported and inventoried (a receipt);
+# then the base's usr/ layer is rebuilt with the files of some installed
+# packages changed, at most 10% of its files (an upgrade of those
+# packages: new layer digest, the same order) and the N images pushed again on it; the new list is exported
+# with --format 2 in full and with --have against the receipt (cold
+# caches), and the delta imported and audited --deep.
+shared_refresh() {
+	local n=$1 list=$W/tmp/refresh-$n.txt d=$W/tmp/rebuild changed total pkgs
+	[[ -n ${MINIO_URL:-} ]] || start_minio
+	"$TOOLS/mc" mb -q local/refresh >/dev/null
+	"$AIRLOCK" import "$W/out/shared-f2.tar" --pub "$W/release.pub" --bucket refresh --endpoint "$MINIO_URL" \
+		>"$W/logs/refresh.log" 2>&1 || die "refresh: import failed; see $W/logs/refresh.log"
+	"$AIRLOCK" inventory --bucket refresh --endpoint "$MINIO_URL" --pub "$W/release.pub" -o "$W/out/refresh-receipt.json" \
+		>>"$W/logs/refresh.log" 2>&1 || die "refresh: inventory failed; see $W/logs/refresh.log"
+	rm -rf "$d" && mkdir -p "$d/x"
+	gunzip -c "$CORPUS/layers/base-usr.tar.gz" >"$d/usr.tar"
+	tar -tf "$d/usr.tar" >"$d/order"
+	tar -xpf "$d/usr.tar" -C "$d/x" --numeric-owner
+	total=$(tar -tvf "$d/usr.tar" | awk '$1 ~ /^-/ { n++ } END { print n }')
+	# An upgrade of some installed packages: every 5th by name, as long as
+	# their files (as dpkg lists them) stay within 10% of the layer's.
+	mkdir -p "$d/info"
+	tar -xzf "$CORPUS/layers/base-var.tar.gz" -C "$d/info" --wildcards 'var/lib/dpkg/info/*.list'
+	tar -tvf "$d/usr.tar" | awk '$1 ~ /^-/ { print $6 }' | sort >"$d/regular"
+	: >"$d/changed"
+	pkgs=""
+	local l k
+	for l in $(find "$d/info" -name '*.list' | sort | awk 'NR % 5 == 0'); do
+		sed 's,^/,,' "$l" | sort -u | comm -12 - "$d/regular" >"$d/pkg"
+		k=$(wc -l <"$d/pkg")
+		((k > 0 && $(wc -l <"$d/changed") + k <= total / 10)) || continue
+		sort -u -o "$d/changed" "$d/changed" "$d/pkg"
+		pkgs+="$(basename "$l" .list) "
+	done
+	changed=$(wc -l <"$d/changed")
+	while read -r f; do printf '\n# rebuilt\n' >>"$d/x/$f"; done <"$d/changed"
+	tar -cf "$d/usr2.tar" -C "$d/x" --numeric-owner --no-recursion -T "$d/order"
+	pigz -c -6 "$d/usr2.tar" >"$d/base-usr2.tar.gz"
+	quiet "$TOOLS/crane" append -f "$d/base-usr2.tar.gz" -f "$CORPUS/layers/base-var.tar.gz" -f "$CORPUS/layers/base-rest.tar.gz" \
+		-t "$REG/debian:rebuilt-stage"
+	quiet "$TOOLS/crane" mutate "$REG/debian:rebuilt-stage" --set-platform linux/amd64 \
+		--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 --cmd bash -t "$REG/debian:rebuilt"
+	seq -f %03g 1 "$n" | xargs -P4 -I{} "$TOOLS/crane" append -b "$REG/debian:rebuilt" -f "$CORPUS/layers/tiny-{}.tar.gz" \
+		-t "$REG/refresh:v{}" >/dev/null
+	rm -rf "$d/x" "$d/usr.tar" "$d/usr2.tar"
+	seq -f "$REG/refresh:v%03g" 1 "$n" >"$list"
+	rm -rf "$W/cache/refresh-full" "$W/cache/refresh-have"
+	timed refresh-full airlock 1 "$AIRLOCK" export -f "$list" "${XF[@]}" --format 2 --key "$W/release.key" \
+		-o "$W/out/refresh-full" --cache-dir "$W/cache/refresh-full"
+	timed refresh-have airlock 1 "$AIRLOCK" export -f "$list" "${XF[@]}" --format 2 --key "$W/release.key" \
+		-o "$W/out/refresh-have" --cache-dir "$W/cache/refresh-have" --have "$W/out/refresh-receipt.json" --have-unsigned
+	rm -rf "$W/cache/refresh-full" "$W/cache/refresh-have"
+	timed refresh-import airlock 1 "$AIRLOCK" import "$W/out/refresh-have.tar" --pub "$W/release.pub" --bucket refresh --endpoint "$MINIO_URL"
+	"$AIRLOCK" audit --bucket refresh --endpoint "$MINIO_URL" --pub "$W/release.pub" --deep >>"$W/logs/refresh.log" 2>&1 ||
+		die "refresh: the delta did not import and audit --deep clean; see $W/logs/refresh.log"
+	"$TOOLS/mc" rb -q --force local/refresh >/dev/null
+	local full have
+	full=$(size_of "$W/out/refresh-full.tar")
+	have=$(size_of "$W/out/refresh-have.tar")
+	info "bundle.refresh-full" "$full"
+	info "bundle.refresh-have" "$have"
+	{
+		printf '\nWeekly refresh: the base'"'"'s usr/ layer rebuilt as if %d packages (%s) were upgraded:\n' "$(wc -w <<<"$pkgs")" "$pkgs"
+		printf 'their %d files of the layer'"'"'s %d changed (new digest, the same order), the %d images\n' "$changed" "$total" "$n"
+		printf 'pushed again on it; --format 2 export in full and with --have against a receipt of the bucket\n'
+		printf 'holding last week'"'"'s bundle (cold caches, one run each). The delta imported and audited --deep clean.\n\n'
+		printf '| export | bundle | ÷ full | export time | peak RSS |\n|---|---:|---:|---:|---:|\n'
+		awk -F'\t' -v full="$full" -v have="$have" '
+			$1 == "S" && $2 == "refresh-full" { t["full"] = $5; r["full"] = $6 }
+			$1 == "S" && $2 == "refresh-have" { t["have"] = $5; r["have"] = $6 }
+			$1 == "S" && $2 == "refresh-import" { ti = $5; ri = $6 }
+			END {
+				printf "| full | %.1f MB | 1.00× | %.1f s | %.0f MB |\n", full / 1e6, t["full"], r["full"] / 1024
+				printf "| --have | %.1f MB | %.3f× | %.1f s | %.0f MB |\n", have / 1e6, have / full, t["have"], r["have"] / 1024
+				printf "\nImport of the delta (assembling %s of objects, most members read from the bucket): %.1f s, %.0f MB peak RSS.\n", "the new images", ti, ri / 1024
+			}' "$RES"
+	} >>"$W/shared.md"
 }
 
 human() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
