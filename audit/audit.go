@@ -47,15 +47,15 @@ type Report struct {
 	Endpoint   string
 	Prefix     string
 	Deep       bool
-	Keys       []string        // ids of the trusted keys the records were checked against
-	Records    []record.Record // the bundles audited
-	Checked    int             // expected objects looked at
-	Missing    []bucket.Object // expected but absent
-	Changed    []Changed       // present but different
-	Unexpected []bucket.Object // under a managed prefix but not expected
-	Incomplete []bucket.Upload // incomplete multipart uploads under the prefix
+	Keys       []string         // ids of the trusted keys the records were checked against
+	Records    []record.Summary // the bundles audited
+	Checked    int              // expected objects looked at
+	Missing    []bucket.Object  // expected but absent
+	Changed    []Changed        // present but different
+	Unexpected []bucket.Object  // under a managed prefix but not expected
+	Incomplete []bucket.Upload  // incomplete multipart uploads under the prefix
 
-	want []bucket.Object // the expected objects checked, in key order
+	want []record.Object // the expected objects checked, in key order
 }
 
 // Objects yields each expected object the audit looked at, in key order,
@@ -66,7 +66,7 @@ func (r *Report) Objects() iter.Seq[Checked] {
 	return func(yield func(Checked) bool) {
 		missing, changed := r.Missing, r.Changed
 		for _, w := range r.want {
-			c := Checked{Object: bucket.Object{Key: w.Key, Size: w.Size, SHA256: w.SHA256}, Deep: r.Deep, Result: "ok"}
+			c := Checked{Object: w.Bucket(), Deep: r.Deep, Result: "ok"}
 			switch {
 			case len(missing) > 0 && missing[0].Key == w.Key:
 				c.Deep, c.Result = false, "missing"
@@ -132,20 +132,22 @@ func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = pre
 // report.
 func WithTrusted(trusted []keys.Public) Option { return func(o *options) { o.trusted = trusted } }
 
-// Run compares the bucket with what records say it holds. S3 errors stop
-// the audit: a partial report would pass for a clean one. Drift is not an
-// error here; see Report.Err.
-func Run(ctx context.Context, s *bucket.Store, records []record.Record, opts ...Option) (*Report, error) {
+// Run compares the bucket with what the records of set say it holds (when
+// records list the same key, the newest wins: record.Set.Expected). The
+// report keeps set's summaries and expected objects, not the records'
+// manifests. S3 errors stop the audit: a partial report would pass for a
+// clean one. Drift is not an error here; see Report.Err.
+func Run(ctx context.Context, s *bucket.Store, set *record.Set, opts ...Option) (*Report, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	rep := &Report{CheckedAt: time.Now().UTC(), Bucket: s.Bucket(), Endpoint: s.Endpoint(), Prefix: o.prefix,
-		Deep: o.deep, Records: records}
+		Deep: o.deep, Records: set.Records}
 	for _, k := range o.trusted {
 		rep.Keys = append(rep.Keys, k.ID)
 	}
-	want, _ := record.Expected(records) // in key order
+	want := set.Expected() // in key order, one per key
 	// Unexpected objects are looked for anywhere under the prefix, not only
 	// in the folders the records name: a new folder is drift too.
 	if err := objects(ctx, s, rep, want, []string{o.prefix}, o.deep); err != nil {
@@ -182,7 +184,7 @@ func Present(ctx context.Context, s *bucket.Store, want []bucket.Object) (missin
 // (an upload to a key nobody expects is as likely a leftover as one to an
 // expected key) is then asked for by itself, and each upload that answers
 // is reported if ListParts still knows it.
-func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []bucket.Object) error {
+func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string, want []record.Object) error {
 	all, err := s.Uploads(ctx, "")
 	if err != nil {
 		return err
@@ -237,24 +239,21 @@ func incomplete(ctx context.Context, s *bucket.Store, rep *Report, prefix string
 }
 
 // expected reports whether want, in key order, holds key.
-func expected(want []bucket.Object, key string) bool {
-	_, ok := slices.BinarySearchFunc(want, key, func(o bucket.Object, key string) int { return strings.Compare(o.Key, key) })
+func expected(want []record.Object, key string) bool {
+	_, ok := slices.BinarySearchFunc(want, key, func(o record.Object, key string) int { return strings.Compare(o.Key, key) })
 	return ok
 }
 
 // objects adds to rep what it finds comparing the bucket with want, the
 // objects that should be there (Key, Size, SHA256), and keeps want (sorted
-// by key, as record.Expected returns it) and deep for Report.Objects.
-// Keys under any of prefixes that are not in want are reported as
-// unexpected.
-func objects(ctx context.Context, s *bucket.Store, rep *Report, want []bucket.Object, prefixes []string, deep bool) error {
-	if !slices.IsSortedFunc(want, byKey) {
-		want = sortedByKey(want)
-	}
+// by key, one per key, as record.Set.Expected returns it) and deep for
+// Report.Objects. Keys under any of prefixes that are not in want are
+// reported as unexpected.
+func objects(ctx context.Context, s *bucket.Store, rep *Report, want []record.Object, prefixes []string, deep bool) error {
 	rep.want, rep.Deep = want, deep
 	a := auditor{s: s, rep: rep, deep: deep}
 	for _, w := range want {
-		if err := a.check(ctx, w); err != nil {
+		if err := a.check(ctx, w.Bucket()); err != nil {
 			return err
 		}
 	}
@@ -316,7 +315,7 @@ func (a *auditor) changed(w, got bucket.Object, c Change) {
 // one listing page at a time: each key listed is looked up in want, in
 // key order. The listing's own order does not matter (a directory bucket
 // lists unordered).
-func (a *auditor) unexpected(ctx context.Context, want []bucket.Object, prefixes []string) error {
+func (a *auditor) unexpected(ctx context.Context, want []record.Object, prefixes []string) error {
 	for i, p := range prefixes {
 		err := a.s.Walk(ctx, p, func(o bucket.Object) error {
 			// A key under an earlier prefix was listed there already.
@@ -334,7 +333,7 @@ func (a *auditor) unexpected(ctx context.Context, want []bucket.Object, prefixes
 }
 
 // isRecordArea tells keys in a record folder (.airlock/ under any
-// prefix), which record.Read checks.
+// prefix), which record.Scan checks.
 func isRecordArea(key string) bool {
 	return strings.HasPrefix(key, ".airlock/") || strings.Contains(key, "/.airlock/")
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
@@ -46,7 +47,7 @@ func TestAudit(t *testing.T) {
 	run := func(prefixes []string, deep bool) *Report {
 		t.Helper()
 		rep := &Report{Bucket: s.Bucket()}
-		if err := objects(ctx, s, rep, want, prefixes, deep); err != nil {
+		if err := objects(ctx, s, rep, compact(t, want), prefixes, deep); err != nil {
 			t.Fatal(err)
 		}
 		return rep
@@ -158,7 +159,7 @@ func TestAuditReportsIncompleteUploads(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Run(ctx, s, []record.Record{rec}, WithPrefix("ci/"))
+	rep, err := Run(ctx, s, newSet(t, rec), WithPrefix("ci/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,4 +170,27 @@ func TestAuditReportsIncompleteUploads(t *testing.T) {
 	if ev := rep.Evidence(); ev.Result != "drift" || len(ev.Incomplete) != 1 || ev.Incomplete[0].UploadID == "" {
 		t.Errorf("evidence = %+v, want the upload listed and result drift", ev)
 	}
+}
+
+// compact is want (in key order, one per key) as an audit expects it.
+func compact(t testing.TB, want []bucket.Object) []record.Object {
+	t.Helper()
+	out := make([]record.Object, 0, len(want))
+	for _, w := range want {
+		o := record.Object{Key: w.Key, Size: w.Size}
+		if _, err := hex.Decode(o.SHA256[:], []byte(w.SHA256)); err != nil {
+			t.Fatalf("%s: sha256 %q: %v", w.Key, w.SHA256, err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func newSet(t testing.TB, records ...record.Record) *record.Set {
+	t.Helper()
+	set, err := record.NewSet(records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }

@@ -112,7 +112,7 @@ func (r *Report) Evidence() Evidence {
 		Keys: append([]string{}, r.Keys...), Bundles: []Bundle{}, Checked: r.Checked,
 		Missing: []ObjectRecord{}, Changed: []ChangeRecord{}, Unexpected: []ObjectRecord{}, Incomplete: []UploadRecord{}, Result: "ok", report: r}
 	for _, rec := range r.Records {
-		ev.Bundles = append(ev.Bundles, Bundle{ID: rec.ID, Signer: rec.Signer.ID, Created: rec.Manifest.Created})
+		ev.Bundles = append(ev.Bundles, Bundle{ID: rec.ID, Signer: rec.Signer.ID, Created: rec.Created})
 	}
 	for _, m := range r.Missing {
 		ev.Missing = append(ev.Missing, objectRecord(m))

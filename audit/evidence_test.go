@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/bucket"
+	"github.com/airlockhq/airlock/record"
 )
 
 // plain is Evidence without its methods: what encoding/json writes for it
@@ -34,13 +35,15 @@ func driftReport(n int, deep bool) *Report {
 	r := &Report{CheckedAt: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), Bucket: "b", Endpoint: "http://127.0.0.1:9000",
 		Prefix: "ci/", Deep: deep, Keys: []string{"0123456789abcdef"}, Checked: n}
 	for i := range n {
-		r.want = append(r.want, bucket.Object{Key: fmt.Sprintf("ci/a&<%05d>/x.tgz", i), Size: int64(i), SHA256: fmt.Sprintf("%064x", i)})
+		o := record.Object{Key: fmt.Sprintf("ci/a&<%05d>/x.tgz", i), Size: int64(i)}
+		o.SHA256[31] = byte(i)
+		r.want = append(r.want, o)
 	}
 	if n > 0 {
-		r.Missing = []bucket.Object{r.want[0]}
+		r.Missing = []bucket.Object{r.want[0].Bucket()}
 	}
 	if n > 1 {
-		r.Changed = []Changed{{Want: r.want[1], Got: bucket.Object{Key: r.want[1].Key, Size: 7}, Change: ChangedSize}}
+		r.Changed = []Changed{{Want: r.want[1].Bucket(), Got: bucket.Object{Key: r.want[1].Key, Size: 7}, Change: ChangedSize}}
 	}
 	r.Unexpected = []bucket.Object{{Key: "ci/\u2028rogue\"/r.tgz", Size: 3}}
 	return r
@@ -73,7 +76,7 @@ func TestEvidenceWriteJSON(t *testing.T) {
 			for i, w := range rep.want {
 				var res, check string
 				fmt.Sscan(tc.results[i], &res, &check)
-				full.Objects = append(full.Objects, CheckedRecord{ObjectRecord: objectRecord(w), Check: check, Result: res})
+				full.Objects = append(full.Objects, CheckedRecord{ObjectRecord: objectRecord(w.Bucket()), Check: check, Result: res})
 			}
 			want := encodeIndented(t, full)
 

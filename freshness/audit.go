@@ -33,18 +33,19 @@ type ChannelReport struct {
 }
 
 // Audit checks every channel state under prefix against the bundle
-// records (read and signature-checked by package record): each must be
+// records (read and signature-checked by package record, kept as their
+// summaries): each must be
 // readable and valid, name a bundle whose record is in the bucket with the
 // state's digest and the same signer, channel and sequence (else
 // Tampered); a record of a newer bundle on the channel means the state
 // lags (Lagging); a newest bundle expired at now means a frozen site
 // (Frozen).
-func Audit(ctx context.Context, s *bucket.Store, prefix string, records []record.Record, now time.Time) ([]ChannelReport, error) {
+func Audit(ctx context.Context, s *bucket.Store, prefix string, records []record.Summary, now time.Time) ([]ChannelReport, error) {
 	objs, err := s.List(ctx, prefix+Folder)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string]record.Record{}
+	byID := map[string]record.Summary{}
 	for _, r := range records {
 		byID[r.ID] = r
 	}
@@ -74,7 +75,7 @@ func Audit(ctx context.Context, s *bucket.Store, prefix string, records []record
 	return out, nil
 }
 
-func judge(key string, st *State, byID map[string]record.Record, records []record.Record, now time.Time) ChannelReport {
+func judge(key string, st *State, byID map[string]record.Summary, records []record.Summary, now time.Time) ChannelReport {
 	rep := ChannelReport{Key: key, State: st}
 	tampered := func(format string, args ...any) ChannelReport {
 		rep.Health, rep.Problem = Tampered, fmt.Sprintf(format, args...)+"; the state was not written by airlock import: find out who changed it, then import the channel's newest bundle with --allow-rollback to rewrite it"
@@ -84,15 +85,15 @@ func judge(key string, st *State, byID map[string]record.Record, records []recor
 	if !ok {
 		return tampered("names bundle %s, whose record is not under .airlock/bundles/", st.Bundle)
 	}
-	if Digest(rec.Raw) != st.Digest {
-		return tampered("names bundle %s with digest %s, but its signed manifest has digest %s", st.Bundle, st.Digest, Digest(rec.Raw))
+	if rec.Digest != st.Digest {
+		return tampered("names bundle %s with digest %s, but its signed manifest has digest %s", st.Bundle, st.Digest, rec.Digest)
 	}
-	f := rec.Manifest.Freshness
+	f := rec.Freshness
 	if f == nil || f.Channel != st.Channel || f.Sequence != st.Sequence || rec.Signer.ID != st.Signer {
 		return tampered("names bundle %s as sequence %d of channel %s of key %s, which its signed manifest does not say", st.Bundle, st.Sequence, st.Channel, st.Signer)
 	}
 	for _, r := range records {
-		if g := r.Manifest.Freshness; g != nil && r.Signer.ID == st.Signer && g.Channel == st.Channel && g.Sequence > st.Sequence && !rolledBack(st) {
+		if g := r.Freshness; g != nil && r.Signer.ID == st.Signer && g.Channel == st.Channel && g.Sequence > st.Sequence && !rolledBack(st) {
 			rep.Health, rep.Problem = Lagging, fmt.Sprintf("bundle %s (sequence %d) is recorded but the state names sequence %d: an import stopped before its state write; import bundle %s again", r.ID, g.Sequence, st.Sequence, r.ID)
 			return rep
 		}

@@ -12,13 +12,13 @@ import (
 func TestJudgeTellsATamperedStateApart(t *testing.T) {
 	raw := []byte(`{"format":1}`)
 	f := &manifest.Freshness{Channel: "prod", Sequence: 3, Expires: t0.Add(time.Hour)}
-	rec := record.Record{ID: "0123456789abcdef", Signer: keys.Public{ID: signer}, Raw: raw, Manifest: &manifest.Manifest{Freshness: f}}
+	rec := record.Summarize(record.Record{ID: "0123456789abcdef", Signer: keys.Public{ID: signer}, Raw: raw, Manifest: &manifest.Manifest{Freshness: f}})
 	good := func() *State {
 		return &State{Format: 1, Signer: signer, Channel: "prod", Sequence: 3, Digest: Digest(raw), Bundle: rec.ID, Expires: f.Expires,
 			History: []Past{{Sequence: 3, Digest: Digest(raw), Bundle: rec.ID}}}
 	}
-	records := []record.Record{rec}
-	byID := map[string]record.Record{rec.ID: rec}
+	records := []record.Summary{rec}
+	byID := map[string]record.Summary{rec.ID: rec}
 	if r := judge("k", good(), byID, records, t0); r.Health != Healthy {
 		t.Fatalf("good state: %+v", r)
 	}
@@ -40,7 +40,7 @@ func TestJudgeTellsATamperedStateApart(t *testing.T) {
 	}
 	newer := rec
 	newer.ID = "1111111111111111"
-	newer.Manifest = &manifest.Manifest{Freshness: &manifest.Freshness{Channel: "prod", Sequence: 4, Expires: f.Expires}}
+	newer.Freshness = &manifest.Freshness{Channel: "prod", Sequence: 4, Expires: f.Expires}
 	if r := judge("k", good(), byID, append(records, newer), t0); r.Health != Lagging {
 		t.Fatalf("a newer record: %+v, want %s", r, Lagging)
 	}

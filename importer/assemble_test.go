@@ -129,8 +129,8 @@ func TestImportFormat2AssemblesImages(t *testing.T) {
 			t.Errorf("a member, recipe or TGZSUMS landed in the bucket: %s", o.Key)
 		}
 	}
-	records, err := record.Read(context.Background(), s, "ci/", trusted)
-	if err != nil || len(records) != 1 {
+	records, err := record.Scan(context.Background(), s, "ci/", trusted)
+	if err != nil || records.Len() != 1 {
 		t.Fatalf("records = %v, %v", records, err)
 	}
 	rep, err := audit.Run(context.Background(), s, records, audit.WithDeep(true), audit.WithPrefix("ci/"))
@@ -347,8 +347,8 @@ func TestImportFormat2DeltaReadsHaveMembersFromTheBucket(t *testing.T) {
 	if !bytes.Equal(got, next.whole()) {
 		t.Fatalf("the delta's image is %d bytes, not its %d bytes of members", len(got), len(next.whole()))
 	}
-	records, err := record.Read(context.Background(), s, "ci/", trusted)
-	if err != nil || len(records) != 2 {
+	records, err := record.Scan(context.Background(), s, "ci/", trusted)
+	if err != nil || records.Len() != 2 {
 		t.Fatalf("records = %v, %v", records, err)
 	}
 	rep, err := audit.Run(context.Background(), s, records, audit.WithDeep(true), audit.WithPrefix("ci/"))

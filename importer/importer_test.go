@@ -136,8 +136,8 @@ func TestImportResumesAfterServerDies(t *testing.T) {
 	if res.Uploaded != 3-len(objs) || res.Skipped != len(objs) {
 		t.Fatalf("resumed import: %d uploaded, %d skipped; want %d and %d", res.Uploaded, res.Skipped, 3-len(objs), len(objs))
 	}
-	records, err := record.Read(context.Background(), s, "ci/", trusted)
-	if err != nil || len(records) != 1 {
+	records, err := record.Scan(context.Background(), s, "ci/", trusted)
+	if err != nil || records.Len() != 1 {
 		t.Fatalf("records = %v, %v", records, err)
 	}
 	rep, err := audit.Run(context.Background(), s, records, audit.WithDeep(true), audit.WithPrefix("ci/"))

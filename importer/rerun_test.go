@@ -51,7 +51,7 @@ func assertAuditOKUnder(t *testing.T, s *bucket.Store, trusted []keys.Public, pr
 // deepAudit audits every record under prefix with --deep.
 func deepAudit(t *testing.T, s *bucket.Store, trusted []keys.Public, prefix string) *audit.Report {
 	t.Helper()
-	records, err := record.Read(context.Background(), s, prefix, trusted)
+	records, err := record.Scan(context.Background(), s, prefix, trusted)
 	if err != nil {
 		t.Fatal(err)
 	}

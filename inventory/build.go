@@ -55,7 +55,11 @@ func Build(ctx context.Context, s *bucket.Store, records []record.Record, opts .
 	if err := CheckPrefix(o.prefix); err != nil {
 		return nil, err
 	}
-	rep, err := audit.Run(ctx, s, records, audit.WithDeep(o.deep), audit.WithPrefix(o.prefix), audit.WithTrusted(o.trusted))
+	set, err := record.NewSet(records)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := audit.Run(ctx, s, set, audit.WithDeep(o.deep), audit.WithPrefix(o.prefix), audit.WithTrusted(o.trusted))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +109,7 @@ func drift(c audit.Changed) string {
 }
 
 // current is every image entry the records list, the newest record winning
-// for a key (as record.Expected decides), in key order.
+// for a key (as record.Set.Expected decides), in key order.
 func current(records []record.Record, prefix string) []Image {
 	sorted := slices.Clone(records)
 	slices.SortStableFunc(sorted, func(a, b record.Record) int { return a.Manifest.Created.Compare(b.Manifest.Created) })

@@ -124,17 +124,10 @@ func Put(ctx context.Context, s *bucket.Store, prefix string, r *bundle.Reader) 
 // signature against trusted keys; a record that fails is an error (a
 // *verify.Error when the signature or checksums are wrong).
 func Read(ctx context.Context, s *bucket.Store, prefix string, trusted []keys.Public) ([]Record, error) {
-	objs, err := s.List(ctx, prefix+Folder)
+	ids, err := recordIDs(ctx, s, prefix)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for _, o := range objs {
-		if path.Base(o.Key) == manifest.SumsName {
-			ids = append(ids, path.Base(path.Dir(o.Key)))
-		}
-	}
-	sort.Strings(ids)
 	records := make([]Record, 0, len(ids))
 	for _, id := range ids {
 		rec, err := read(ctx, s, prefix, id, trusted)
@@ -144,6 +137,23 @@ func Read(ctx context.Context, s *bucket.Store, prefix string, trusted []keys.Pu
 		records = append(records, rec)
 	}
 	return records, nil
+}
+
+// recordIDs lists the ids of the complete records under prefix (those
+// with a SHA256SUMS), in order.
+func recordIDs(ctx context.Context, s *bucket.Store, prefix string) ([]string, error) {
+	var ids []string
+	err := s.Walk(ctx, prefix+Folder, func(o bucket.Object) error {
+		if path.Base(o.Key) == manifest.SumsName {
+			ids = append(ids, path.Base(path.Dir(o.Key)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 func read(ctx context.Context, s *bucket.Store, prefix, id string, trusted []keys.Public) (Record, error) {
@@ -173,34 +183,6 @@ func readSmall(ctx context.Context, s *bucket.Store, key string, max int64) ([]b
 	}
 	defer rc.Close()
 	return bounded.ReadAll(rc, max, key)
-}
-
-// Expected merges what records expect; when records disagree about a key,
-// the newest record wins. It also returns the managed prefixes: the first
-// key level of every expected object, under which nothing else is expected
-// to live.
-func Expected(records []Record) (want []bucket.Object, prefixes []string) {
-	sorted := append([]Record(nil), records...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Manifest.Created.Before(sorted[j].Manifest.Created) })
-	byKey := map[string]bucket.Object{}
-	managed := map[string]bool{}
-	for _, r := range sorted {
-		for _, o := range r.Expected() {
-			byKey[o.Key] = o
-			rel := strings.TrimPrefix(o.Key, r.Prefix)
-			first, _, _ := strings.Cut(rel, "/")
-			managed[r.Prefix+first+"/"] = true
-		}
-	}
-	for _, o := range byKey {
-		want = append(want, o)
-	}
-	for p := range managed {
-		prefixes = append(prefixes, p)
-	}
-	sort.Slice(want, func(i, j int) bool { return want[i].Key < want[j].Key })
-	sort.Strings(prefixes)
-	return want, prefixes
 }
 
 // Prefixes lists the import prefixes under which the bucket holds bundle

@@ -72,17 +72,17 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 	if err := store.Check(ctx); err != nil {
 		return s3Hint(err)
 	}
-	records, err := auditRecords(ctx, o, store, trusted)
+	set, err := auditRecords(ctx, o, store, trusted)
 	if err != nil {
 		return err
 	}
-	rep, err := audit.Run(ctx, store, records, audit.WithDeep(o.deep), audit.WithPrefix(o.s3.prefix), audit.WithTrusted(trusted))
+	rep, err := audit.Run(ctx, store, set, audit.WithDeep(o.deep), audit.WithPrefix(o.s3.prefix), audit.WithTrusted(trusted))
 	if err != nil {
 		return err
 	}
 	var channels []freshness.ChannelReport
 	if o.manifest == "" { // the channel states name records: all of them are needed
-		if channels, err = freshness.Audit(ctx, store, o.s3.prefix, records, cmp.Or(o.now.t, time.Now())); err != nil {
+		if channels, err = freshness.Audit(ctx, store, o.s3.prefix, set.Records, cmp.Or(o.now.t, time.Now())); err != nil {
 			return err
 		}
 	}
@@ -111,20 +111,22 @@ func runAudit(ctx context.Context, o auditOptions, s streams) error {
 	return nil
 }
 
-func auditRecords(ctx context.Context, o auditOptions, store *bucket.Store, trusted []keys.Public) ([]record.Record, error) {
+// auditRecords reads the records to audit against, signatures checked,
+// keeping of each only what the audit reports and the objects it expects.
+func auditRecords(ctx context.Context, o auditOptions, store *bucket.Store, trusted []keys.Public) (*record.Set, error) {
 	if o.manifest == "" {
-		records, err := record.Read(ctx, store, o.s3.prefix, trusted)
-		if err == nil && len(records) == 0 {
+		set, err := record.Scan(ctx, store, o.s3.prefix, trusted)
+		if err == nil && set.Len() == 0 {
 			return nil, noRecords(ctx, o, store)
 		}
-		return records, err
+		return set, err
 	}
 	r, err := bundle.Open([]string{o.manifest}, trusted)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return []record.Record{record.FromBundle(o.s3.prefix, r)}, nil
+	return record.NewSet([]record.Record{record.FromBundle(o.s3.prefix, r)})
 }
 
 // noRecords explains an empty record area, pointing at records kept
