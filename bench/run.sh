@@ -22,7 +22,7 @@
 #                      delta (weekly refresh), objects (import, audit and
 #                      inventory of 1,000 and 10,000 small objects; ~3 min),
 #                      profiles (perf), shared (50 images on one base, --format 1
-#                      vs 2; only when named: not part of the full run; also
+#                      vs 2, with import and a weekly refresh; part of the full run; also
 #                      `bash bench/run.sh shared` alone, see bench/shared.sh). verify, parts,
 #                      import and profiles first export the 1/10/50-image bundles
 #                      they read when scale did not run (untimed, ~2 min).
@@ -350,9 +350,7 @@ main() {
 	if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
 		section profiles profiles
 	fi
-	if [[ -n $ONLY ]]; then # only when named: the full run stays under 20 min
-		section shared shared_jobs
-	fi
+	section shared shared_jobs
 	info notes "$(notes)"
 	local total=$((SECONDS - start))
 	info runtime "$total s ($((total / 60)) min $((total % 60)) s) for the measurements: $(
@@ -412,7 +410,7 @@ describe() {
 modversion() { go version -m "$TOOLS/$1" 2>/dev/null | awk '$1 == "mod" { print $3 }'; }
 
 # payload_size BUNDLE: the bytes of its images/ entries (the tgz files).
-payload_size() { tar -tvf "$1" | awk '$6 ~ /^images\// { s += $3 } END { printf "%d\n", s }'; }
+payload_size() { tar -tvf "$1" | awk '$6 ~ /^images\// { s += $3 } END { printf "%.0f\n", s }'; }
 
 # blobs_of IMAGE: the paths of IMAGE's layer blobs, comma-separated, top
 # layer first (the order airlock reads them), fetched into $W/blobs/ once.
