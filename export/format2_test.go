@@ -24,23 +24,12 @@ import (
 	"github.com/airlockhq/airlock/source"
 )
 
-var words = strings.Fields(`the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet
-	consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua
-	usr lib bin share include local etc var opt config json yaml index main func return error nil`)
-
 // sharedBase replaces s's targets with n images on one base layer of
 // about 10 MB of compressible text, each with a small top layer of its own.
 func sharedBase(t *testing.T, s *setup, n int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
-	text := func(n int) string {
-		var b strings.Builder
-		for b.Len() < n {
-			b.WriteString(words[rng.IntN(len(words))])
-			b.WriteByte(" \n"[rng.IntN(8)/7])
-		}
-		return b.String()[:n]
-	}
+	text := func(n int) string { return imagetest.Text(rng, n) }
 	var base []imagetest.File
 	for d := range 10 {
 		base = append(base, imagetest.Dir(fmt.Sprintf("usr/lib/pkg%02d", d), 0o755))

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -72,15 +71,7 @@ func BenchmarkFormat2Reuse(b *testing.B) {
 
 func benchTargets(b *testing.B, n, baseBytes int) []source.Target {
 	rng := rand.New(rand.NewPCG(11, 12))
-	words := strings.Fields("the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet usr lib bin share include local etc var opt config json yaml index main func return error nil")
-	text := func(n int) string {
-		var s strings.Builder
-		for s.Len() < n {
-			s.WriteString(words[rng.IntN(len(words))])
-			s.WriteByte(" \n"[rng.IntN(8)/7])
-		}
-		return s.String()[:n]
-	}
+	text := func(n int) string { return imagetest.Text(rng, n) }
 	var base []imagetest.File
 	for size, f := 0, 0; size < baseBytes; f++ {
 		if f%100 == 0 {

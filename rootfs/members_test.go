@@ -170,14 +170,7 @@ func TestMembersAreDeterministic(t *testing.T) {
 // small top layers share the members of most of the base.
 func TestMembersResynchronise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	text := func(n int) string {
-		var b strings.Builder
-		for b.Len() < n {
-			b.WriteString(words[rng.IntN(len(words))])
-			b.WriteByte(" \n"[rng.IntN(8)/7])
-		}
-		return b.String()[:n]
-	}
+	text := func(n int) string { return imagetest.Text(rng, n) }
 	var base []imagetest.File
 	for d := range 20 {
 		base = append(base, imagetest.Dir(fmt.Sprintf("usr/lib/pkg%02d", d), 0o755))
@@ -328,11 +321,7 @@ func TestMembersCutAtLayers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var base []imagetest.File
 	for f := range 400 {
-		body := make([]byte, 1+rng.IntN(40<<10))
-		for i := range body {
-			body[i] = words[0][rng.IntN(len(words[0]))]
-		}
-		base = append(base, imagetest.File{Name: fmt.Sprintf("usr/lib/f%03d", f), Body: string(body)})
+		base = append(base, imagetest.File{Name: fmt.Sprintf("usr/lib/f%03d", f), Body: imagetest.Text(rng, 1+rng.IntN(40<<10))})
 	}
 	top := func(name string, n int) []imagetest.File {
 		var fs []imagetest.File

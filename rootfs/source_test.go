@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"testing"
 
@@ -43,14 +42,7 @@ func (s *mapSource) add(tgz []byte, ms []rootfs.Member) {
 // baseBytes), each with a small top layer and config of its own.
 func onBase(t testing.TB, n, baseBytes int) []v1.Image {
 	rng := rand.New(rand.NewPCG(9, 10))
-	text := func(n int) string {
-		var b strings.Builder
-		for b.Len() < n {
-			b.WriteString(words[rng.IntN(len(words))])
-			b.WriteByte(" \n"[rng.IntN(8)/7])
-		}
-		return b.String()[:n]
-	}
+	text := func(n int) string { return imagetest.Text(rng, n) }
 	var base []imagetest.File
 	for size, f := 0, 0; size < baseBytes; f++ {
 		if f%100 == 0 {
