@@ -20,10 +20,13 @@ import (
 )
 
 // Timeouts for starting and stopping MinIO. A cold start on a busy 2-core
-// machine takes well under a second; SIGTERM takes a little over one.
+// machine takes well under a second; SIGTERM takes a little over one. A
+// node rejoining a distributed set waits on its peers' reconnect backoff:
+// under load (CI with a benchmark beside it) it once took over 30 s.
 const (
-	readyTimeout = 30 * time.Second
-	stopTimeout  = 15 * time.Second
+	readyTimeout  = 30 * time.Second
+	rejoinTimeout = 90 * time.Second
+	stopTimeout   = 15 * time.Second
 )
 
 // Server is a running MinIO: one process serving one data folder, or (see
@@ -193,7 +196,7 @@ func (s *Server) StartNode(t testing.TB, i int) {
 	p, err := s.spawn(s.nodes[i])
 	if err == nil {
 		s.nodes[i].proc = p
-		err = s.waitHealthy(readyTimeout)
+		err = s.waitHealthy(rejoinTimeout)
 	}
 	if err != nil {
 		t.Fatalf("miniotest: starting node %d again: %v", i, err)
@@ -244,12 +247,12 @@ func (s *Server) waitHealthy(timeout time.Duration) error {
 		if n.proc == nil {
 			continue
 		}
-		if err := n.proc.waitFor("http://"+n.addr+"/minio/health/ready", deadline); err != nil {
+		if err := n.proc.waitFor("http://"+n.addr+"/minio/health/ready", deadline, timeout); err != nil {
 			return err
 		}
 	}
 	if len(s.nodes) > 1 {
-		if err := s.nodes[0].proc.waitFor(s.Endpoint+"/minio/health/cluster", deadline); err != nil {
+		if err := s.nodes[0].proc.waitFor(s.Endpoint+"/minio/health/cluster", deadline, timeout); err != nil {
 			return err
 		}
 	}
@@ -313,7 +316,7 @@ type process struct {
 
 // waitFor polls url (a health probe) until it answers 200, the process
 // exits or deadline passes.
-func (p *process) waitFor(url string, deadline time.Time) error {
+func (p *process) waitFor(url string, deadline time.Time, timeout time.Duration) error {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -326,7 +329,7 @@ func (p *process) waitFor(url string, deadline time.Time) error {
 		case <-p.done:
 			return fmt.Errorf("minio exited before %s answered 200 (%v); output:\n%s", url, p.err, p.out)
 		case <-ctx.Done():
-			return fmt.Errorf("minio: %s does not answer 200 after %s; output:\n%s", url, readyTimeout, p.out)
+			return fmt.Errorf("minio: %s does not answer 200 after %s; output:\n%s", url, timeout, p.out)
 		case <-tick.C:
 		}
 	}
