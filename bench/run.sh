@@ -876,30 +876,34 @@ import_jobs() {
 	printf 'M\timport\timport-1,import-10,import-50\n' >>"$RES"
 }
 
-# objects_jobs: many small objects. Bundles of OBJECTS_COUNTS (1,000 and
-# 10,000) images of 512 B each, written by bench/mkbundle (an export of
-# that many images would time the registry), are imported into an empty
-# bucket, audited (shallow with --evidence, and --deep) and inventoried,
-# one run each; bench/.work/objects.md gets objects/s and the peak RSS of
-# each step, so that audit's memory can be compared between the two
-# counts.
+# objects_jobs: many small objects. OBJECTS_COUNTS (1,000 and 10,000)
+# images of 512 B each, in bundles of OBJECTS_PER_BUNDLE (500) written by
+# bench/mkbundle (an export of that many images would time the registry),
+# are imported into an empty bucket by one import call with -j
+# OBJECTS_JOBS (4), audited (shallow with --evidence, and --deep) and
+# inventoried, one run each; bench/.work/objects.md gets objects/s and the
+# peak RSS of each step, so that audit's memory can be compared between
+# the two counts.
 objects_jobs() {
-	local n step sec rss
+	local n step sec rss per=${OBJECTS_PER_BUNDLE:-500} jobs=${OBJECTS_JOBS:-4} bundles
 	[[ -n ${MINIO_URL:-} ]] || start_minio
 	(cd "$ROOT" && go build -o "$W/mkbundle" ./bench/mkbundle) || die "objects: building bench/mkbundle failed"
 	{
 		printf '\n## Many small objects: import, audit and inventory\n\n'
-		printf 'Bundles of N images of 512 B each (bench/mkbundle, 100 series), imported into an empty bucket\n'
-		printf 'of one MinIO (import --json), then audited (shallow with --evidence, then --deep) and inventoried\n'
-		printf '(an unsigned receipt), one run each. objects/s is N over the wall time; RSS is the peak of the\n'
-		printf 'airlock process.\n\n'
+		printf 'N images of 512 B each (bench/mkbundle, 100 series) in bundles of %d, imported into an empty\n' "$per"
+		printf 'bucket of one MinIO by one call (import -j %d --json, a bundle per argument), then audited\n' "$jobs"
+		printf '(shallow with --evidence, then --deep) and inventoried (an unsigned receipt), one run each.\n'
+		printf 'objects/s is N over the wall time; RSS is the peak of the airlock process.\n\n'
 		printf '| objects | step | seconds | objects/s | peak RSS |\n|---:|---|---:|---:|---:|\n'
 	} >"$W/objects.md"
 	for n in ${OBJECTS_COUNTS:-1000 10000}; do
 		log "objects-$n: bundle, import, audit, audit --deep, inventory"
-		"$W/mkbundle" -n "$n" -size 512 -key "$W/release.key" -o "$W/out/objects-$n" || die "objects: mkbundle -n $n failed"
+		bundles=$(((n + per - 1) / per))
+		"$W/mkbundle" -n "$n" -bundles "$bundles" -size 512 -key "$W/release.key" -o "$W/out/objects-$n" ||
+			die "objects: mkbundle -n $n -bundles $bundles failed"
 		"$TOOLS/mc" mb -q "local/objects-$n" >/dev/null
-		timed "objects-$n" import 1 "$AIRLOCK" import "$W/out/objects-$n.tar" --pub "$W/release.pub" \
+		# shellcheck disable=SC2046 # one argument per bundle file
+		timed "objects-$n" import 1 "$AIRLOCK" import $(objects_bundles "$n" "$bundles") -j "$jobs" --pub "$W/release.pub" \
 			--bucket "objects-$n" --endpoint "$MINIO_URL" --json
 		timed "objects-$n" audit 1 "$AIRLOCK" audit --bucket "objects-$n" --endpoint "$MINIO_URL" --pub "$W/release.pub" \
 			--evidence "$W/out/objects-$n.evidence.json"
@@ -912,8 +916,18 @@ objects_jobs() {
 				'BEGIN { printf "| %d | %s | %.1f | %.0f | %.0f MB |\n", n, s, sec, n / sec, rss / 1024 }' >>"$W/objects.md"
 		done
 		"$TOOLS/mc" rb -q --force "local/objects-$n" >/dev/null
-		rm -f "$W/out/objects-$n.tar" "$W/out/objects-$n.evidence.json"
+		rm -f $(objects_bundles "$n" "$bundles") "$W/out/objects-$n.evidence.json"
 	done
+}
+
+# objects_bundles N B: the bundle files mkbundle wrote for N objects in B bundles.
+objects_bundles() {
+	if (($2 == 1)); then
+		echo "$W/out/objects-$1.tar"
+	else
+		local b
+		for ((b = 1; b <= $2; b++)); do echo "$W/out/objects-$1-$b.tar"; done
+	fi
 }
 
 image_label() {
