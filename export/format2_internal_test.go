@@ -52,23 +52,23 @@ func TestMemberSourceChecksBytes(t *testing.T) {
 	name := sha256.Sum256(member)
 	s := newMemberSource(5)
 	s.add(path, []cachedMember{{Name: hex.EncodeToString(name[:]), Offset: 4, Size: int64(len(member)), Raw: hex.EncodeToString(raw[:])}})
-	if b, ok := s.Member(raw, 5); !ok || string(b) != string(member) {
-		t.Fatalf("Member = %q, %v; want the member's bytes", b, ok)
+	if b, got, ok := s.Member(raw, 5); !ok || string(b) != string(member) || got != name {
+		t.Fatalf("Member = %q, %x, %v; want the member's bytes and name", b, got, ok)
 	}
-	if _, ok := s.Member(raw, 1); ok {
+	if _, _, ok := s.Member(raw, 1); ok {
 		t.Fatal("a member of level 5 is returned for level 1")
 	}
-	if _, ok := s.Member(sha256.Sum256([]byte("another run")), 5); ok {
+	if _, _, ok := s.Member(sha256.Sum256([]byte("another run")), 5); ok {
 		t.Fatal("a member is returned for an unknown run")
 	}
 	f, _ := os.OpenFile(path, os.O_WRONLY, 0)
 	f.WriteAt([]byte{'P' ^ 1}, 4)
 	f.Close()
-	if b, ok := s.Member(raw, 5); ok {
+	if b, _, ok := s.Member(raw, 5); ok {
 		t.Fatalf("a damaged member is returned: %q", b)
 	}
 	os.Remove(path)
-	if _, ok := s.Member(raw, 5); ok {
+	if _, _, ok := s.Member(raw, 5); ok {
 		t.Fatal("a member of a removed file is returned")
 	}
 	if n := s.reused.Load(); n != 1 {

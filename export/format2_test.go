@@ -124,6 +124,9 @@ func TestFormat2CarriesSharedMembersOnce(t *testing.T) {
 	if two.Reused == 0 {
 		t.Error("no member of the shared base was copied from an earlier image instead of compressed again")
 	}
+	if two.Replayed == 0 {
+		t.Error("no image walked the shared base from the first one's read of it")
+	}
 	openVerified(t, two, s.trusted)
 	m := two.Bundle.Manifest
 	if m.Format != manifest.FormatV2 || len(m.Images) != 3 {

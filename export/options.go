@@ -33,14 +33,15 @@ type options struct {
 	lint      source.LintPolicy
 	base      *manifest.Base
 	binaries  []release.Binary
-	seqKey    string        // the private key file beside which the sequence state lies; "" for none
-	channel   string        // default: the key id
-	validFor  time.Duration // how long the bundle stays fresh
-	fixedSeq  uint64        // a sequence given by the user instead of reserved; 0 for none
-	previous  string        // with fixedSeq
-	format    int           // bundle format: manifest.FormatV1 or FormatV2
-	source    *memberSource // format 2: members staged so far, by run; set by Run
-	noReuse   bool          // format 2: compress every run (benchmarks)
+	seqKey    string            // the private key file beside which the sequence state lies; "" for none
+	channel   string            // default: the key id
+	validFor  time.Duration     // how long the bundle stays fresh
+	fixedSeq  uint64            // a sequence given by the user instead of reserved; 0 for none
+	previous  string            // with fixedSeq
+	format    int               // bundle format: manifest.FormatV1 or FormatV2
+	source    *memberSource     // format 2: members staged so far, by run; set by Run
+	memo      *rootfs.LayerMemo // format 2: the layers several images of the run share; set by stageAll
+	noReuse   bool              // format 2: compress every run (benchmarks)
 	held      map[string]manifest.Have
 }
 

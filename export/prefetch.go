@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/airlockhq/airlock/internal/ctxio"
@@ -65,6 +66,90 @@ func newLayerStore(ctx context.Context, parent string, jobs int, imgs []v1.Image
 		}
 	}
 	return s, nil
+}
+
+// sharedLayers lists the layers more than one of imgs holds: a common base,
+// which the conversions walk once (rootfs.LayerMemo).
+func sharedLayers(imgs []v1.Image) ([]v1.Hash, error) {
+	seen := map[v1.Hash]int{}
+	var out []v1.Hash
+	for _, img := range imgs {
+		ds, err := layerDigests(img)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if seen[d]++; seen[d] == 2 {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// pilots orders the conversions of images sharing layers: the first image
+// holding a shared layer (its pilot) converts before the others holding it
+// start, so that they find the layer indexed and its members staged
+// (rootfs.LayerMemo) instead of doing the same work beside it. An image
+// waits only for pilots before it in the list, so no two wait for each
+// other.
+type pilots struct {
+	waitFor [][]int         // by image: the pilots it waits for
+	end     []chan struct{} // by image: closed once it is converted (or failed), for pilots
+}
+
+func newPilots(imgs []v1.Image, shared []v1.Hash) (*pilots, error) {
+	isShared := map[v1.Hash]bool{}
+	for _, d := range shared {
+		isShared[d] = true
+	}
+	p := &pilots{waitFor: make([][]int, len(imgs)), end: make([]chan struct{}, len(imgs))}
+	pilotOf := map[v1.Hash]int{}
+	for i, img := range imgs {
+		ds, err := layerDigests(img)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if !isShared[d] {
+				continue
+			}
+			first, ok := pilotOf[d]
+			if !ok {
+				pilotOf[d] = i
+				if p.end[i] == nil {
+					p.end[i] = make(chan struct{})
+				}
+				continue
+			}
+			if first != i && !slices.Contains(p.waitFor[i], first) {
+				p.waitFor[i] = append(p.waitFor[i], first)
+			}
+		}
+	}
+	return p, nil
+}
+
+// wait returns once the pilots image i waits for are done.
+func (p *pilots) wait(ctx context.Context, i int) error {
+	if p == nil {
+		return nil
+	}
+	for _, first := range p.waitFor[i] {
+		select {
+		case <-p.end[first]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// done says image i is converted, or will not be.
+func (p *pilots) done(i int) {
+	if p != nil && p.end[i] != nil {
+		close(p.end[i])
+	}
 }
 
 func layerDigests(img v1.Image) ([]v1.Hash, error) {

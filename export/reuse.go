@@ -58,28 +58,29 @@ const maxMember = rootfs.MemberMaxRun + rootfs.MemberMaxRun/8 + 1<<16
 // staged tgz holds it and they still hash to its name; otherwise the run
 // is compressed (a damaged staged file is found again when the bundle is
 // written, and its image converted again then).
-func (s *memberSource) Member(raw [32]byte, level int) ([]byte, bool) {
+func (s *memberSource) Member(raw [32]byte, level int) ([]byte, [32]byte, bool) {
 	if level != s.level {
-		return nil, false
+		return nil, [32]byte{}, false
 	}
 	s.mu.Lock()
 	at, ok := s.at[raw]
 	s.mu.Unlock()
 	if !ok || at.member.Size > maxMember {
-		return nil, false
+		return nil, [32]byte{}, false
 	}
 	f, err := os.Open(at.path)
 	if err != nil {
-		return nil, false
+		return nil, [32]byte{}, false
 	}
 	defer f.Close()
 	b := make([]byte, at.member.Size)
 	if _, err := io.ReadFull(io.NewSectionReader(f, at.member.Offset, at.member.Size), b); err != nil {
-		return nil, false
+		return nil, [32]byte{}, false
 	}
-	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != at.member.Name {
-		return nil, false
+	sum := sha256.Sum256(b)
+	if hex.EncodeToString(sum[:]) != at.member.Name {
+		return nil, [32]byte{}, false
 	}
 	s.reused.Add(1)
-	return b, true
+	return b, sum, true
 }

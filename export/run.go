@@ -43,6 +43,7 @@ type Result struct {
 	Converted int // images converted in this run
 	Cached    int // images taken from the staging cache
 	Reused    int // format 2: members copied from an earlier image's staged tgz instead of compressed
+	Replayed  int // format 2: layers walked from an earlier image's read of them, not decompressed again (rootfs.LayerMemo)
 	Elapsed   time.Duration
 }
 
@@ -120,6 +121,9 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	}
 	if o.source != nil {
 		res.Reused = int(o.source.reused.Load())
+	}
+	if o.memo != nil {
+		res.Replayed = int(o.memo.Replayed.Load())
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
@@ -286,6 +290,17 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 	if len(todo) == 0 {
 		return out, nil
 	}
+	var pilots *pilots
+	if o.source != nil {
+		shared, err := sharedLayers(imgs)
+		if err != nil {
+			return nil, err
+		}
+		o.memo = rootfs.NewLayerMemo(shared)
+		if pilots, err = newPilots(imgs, shared); err != nil {
+			return nil, err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	store, err := newLayerStore(ctx, cache.Dir(), fetchJobs, imgs)
 	if err != nil {
@@ -293,12 +308,16 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 	}
 	defer store.close()
 	g.SetLimit(o.jobs)
-	for _, i := range todo {
+	for n, i := range todo {
 		t := targets[i]
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if err := pilots.wait(ctx, n); err != nil {
+				return err
+			}
+			defer pilots.done(n)
 			s, err := convertOne(ctx, cache, store, t, o, emit)
 			if err != nil {
 				return fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
@@ -385,6 +404,9 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 			}))
 			if o.source != nil {
 				opts = append(opts, rootfs.WithMemberSource(o.source))
+			}
+			if o.memo != nil {
+				opts = append(opts, rootfs.WithLayerMemo(o.memo))
 			}
 		}
 		md, err := rootfs.Write(ctx, w, img, opts...)

@@ -32,6 +32,12 @@ type flattener struct {
 
 	layerEnd  func() error // called before the first entry of a layer after another's; may be nil
 	lastLayer int          // layer of the last entry written, -1 before the first
+
+	// With a LayerMemo: the walker replays indexed layers, and announce
+	// (the splitter's) is told of every regular file before it is written.
+	memo     *LayerMemo
+	announce func(ref *fileRef, src io.Reader, virtual bool) error
+	cursors  []*layerCursor // the replayed layers'; see closeCursors
 }
 
 type state struct {
@@ -65,7 +71,12 @@ func newFlattener(tw *tar.Writer, img v1.Image, warn func(Warning)) *flattener {
 // flatten writes the image's layers, flattened, into the tar.
 func (f *flattener) flatten(ctx context.Context, img v1.Image) error {
 	w := newWalker(ctx, f.add)
-	if err := w.walk(img); err != nil {
+	if f.announce != nil {
+		w.memo = f.memo
+	}
+	err := w.walk(img)
+	f.cursors = w.cursors
+	if err != nil {
 		return err
 	}
 	f.warnShadowed(w.shadowed)
@@ -228,6 +239,13 @@ func (f *flattener) write(hdr *tar.Header, layer int, content io.Reader) error {
 		}
 	}
 	f.lastLayer = layer
+	virtual, err := f.announceFile(hdr, content)
+	if err != nil {
+		return err
+	}
+	if virtual {
+		content = zeros{} // the splitter keeps none of these bytes
+	}
 	content = f.lint.see(hdr, content)
 	out := outHeader(hdr)
 	if err := f.tw.WriteHeader(out); err != nil {
@@ -247,6 +265,46 @@ func (f *flattener) write(hdr *tar.Header, layer int, content io.Reader) error {
 		}
 	}
 	return nil
+}
+
+// closeCursors ends the replayed layers' cursors once the tar is
+// complete (a run's files may be read until the run is cut, after its
+// layer's walk). With check, a layer the cursor read unchecked bytes of
+// (files no earlier read had the sum of) is read to its end, so that its
+// digest is checked.
+func (f *flattener) closeCursors(check bool) error {
+	var first error
+	for _, c := range f.cursors {
+		var err error
+		if check && c.unchecked {
+			err = c.finish()
+		}
+		c.close()
+		if err != nil && first == nil {
+			first = fmt.Errorf("flattening image: %w", layerError(c.layer, c.index, err))
+		}
+	}
+	f.cursors = nil
+	return first
+}
+
+// announceFile tells the splitter which file a regular entry's content
+// is, when the walker knows (a layer the memo indexes), and reports
+// whether the content is left unread: a replayed file the lint does not
+// need to read.
+func (f *flattener) announceFile(hdr *tar.Header, content io.Reader) (bool, error) {
+	cr, ok := content.(*contentReader)
+	if f.announce == nil || !ok || cr.ref == nil || hdr.Typeflag != tar.TypeReg {
+		return false, nil
+	}
+	ref, virtual := cr.ref, cr.virtual
+	if virtual && (f.lint.wants(hdr) || ref.size != hdr.Size) {
+		ref, virtual = &fileRef{}, false
+	}
+	if !virtual {
+		ref.size = hdr.Size // a ref not published yet: this conversion learns its sum
+	}
+	return virtual, f.announce(ref, cr, virtual)
 }
 
 // drop leaves name out, with the hardlinks waiting for it.

@@ -41,6 +41,9 @@ type walker struct {
 	opaque   map[string]bool     // directories a higher layer made opaque
 	above    map[string]struct{} // directories of the layers read so far
 	shadowed []shadow            // entries beneath an earlier non-directory of their layer
+
+	memo    *LayerMemo     // indexes shared layers and replays indexed ones; may be nil
+	cursors []*layerCursor // of the replayed layers: runs may read from them until the tar ends
 }
 
 type shadow struct {
@@ -76,6 +79,20 @@ type layerWalk struct {
 }
 
 func (w *walker) layer(l v1.Layer, index int) error {
+	var build *layerIndex
+	var digest v1.Hash
+	if w.memo != nil {
+		var err error
+		if digest, err = l.Digest(); err == nil {
+			idx, shared := w.memo.index(digest)
+			if idx != nil {
+				return w.replay(l, index, idx)
+			}
+			if shared {
+				build = &layerIndex{}
+			}
+		}
+	}
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return fmt.Errorf("flattening image: %w", layerError(l, index, err))
@@ -83,14 +100,23 @@ func (w *walker) layer(l v1.Layer, index int) error {
 	defer rc.Close()
 	r := ctxio.Reader(w.ctx, rc)
 	tr := tar.NewReader(r)
-	lw := &layerWalk{index: index, nondirs: map[string]byte{}, opaque: map[string]bool{}}
+	lw := newLayerWalk(index)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err == nil {
-			err = w.entry(lw, hdr, tr)
+			var ref *fileRef
+			if build != nil {
+				e := indexEntry{hdr: *hdr}
+				if regular(hdr) {
+					ref = &fileRef{}
+					e.ref = ref
+				}
+				build.entries = append(build.entries, e)
+			}
+			err = w.entry(lw, hdr, tr, ref, false)
 		}
 		var ee *entryError
 		if errors.As(err, &ee) {
@@ -104,6 +130,61 @@ func (w *walker) layer(l v1.Layer, index int) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return fmt.Errorf("flattening image: %w", layerError(l, index, err))
 	}
+	if build != nil {
+		w.memo.publish(digest, build)
+	}
+	return w.layerDone(lw)
+}
+
+func newLayerWalk(index int) *layerWalk {
+	return &layerWalk{index: index, nondirs: map[string]byte{}, opaque: map[string]bool{}}
+}
+
+// regular reports whether an entry as read has file content.
+func regular(hdr *tar.Header) bool {
+	return hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeGNUSparse
+}
+
+// replay walks layer l from its index, as layer does from its bytes:
+// files with a known sum are handed on virtual (their bytes read only if
+// a run needs them, from a cursor over the layer); the others are read
+// from the cursor as they are written.
+func (w *walker) replay(l v1.Layer, index int, idx *layerIndex) error {
+	cur := &layerCursor{layer: l, index: index, ctx: w.ctx}
+	w.cursors = append(w.cursors, cur)
+	lw := newLayerWalk(index)
+	for i := range idx.entries {
+		e := &idx.entries[i]
+		hdr := e.hdr
+		var content io.Reader = eof{}
+		var ref *fileRef
+		virtual := false
+		if e.ref != nil {
+			content = &lazyContent{cur: cur, i: i, name: e.hdr.Name, size: e.hdr.Size, ref: e.ref}
+			ref, virtual = e.ref, e.ref.done
+			if !virtual {
+				ref = &fileRef{}
+			}
+		}
+		err := w.entry(lw, &hdr, content, ref, virtual)
+		var ee *entryError
+		if errors.As(err, &ee) {
+			return ee.err
+		}
+		if err != nil {
+			return fmt.Errorf("flattening image: %w", layerError(l, index, err))
+		}
+	}
+	w.memo.Replayed.Add(1)
+	return w.layerDone(lw)
+}
+
+type eof struct{}
+
+func (eof) Read([]byte) (int, error) { return 0, io.EOF }
+
+// layerDone applies what a layer's walk learnt once the layer is over.
+func (w *walker) layerDone(lw *layerWalk) error {
 	for _, hdr := range lw.whiteouts {
 		if err := w.apply(lw, hdr, nil); err != nil {
 			return err
@@ -125,10 +206,13 @@ type entryError struct{ err error }
 func (e *entryError) Error() string { return e.err.Error() }
 
 // contentReader remembers a failure to read an entry's content from its
-// layer.
+// layer. With a LayerMemo, ref is the file it is, and virtual says its
+// bytes need not be read (see LayerMemo).
 type contentReader struct {
-	r   io.Reader
-	err error
+	r       io.Reader
+	err     error
+	ref     *fileRef
+	virtual bool
 }
 
 func (c *contentReader) Read(p []byte) (int, error) {
@@ -139,7 +223,7 @@ func (c *contentReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *walker) entry(lw *layerWalk, hdr *tar.Header, content io.Reader) error {
+func (w *walker) entry(lw *layerWalk, hdr *tar.Header, content io.Reader, ref *fileRef, virtual bool) error {
 	keep, err := normalize(hdr)
 	if !keep || err != nil {
 		return err
@@ -157,7 +241,7 @@ func (w *walker) entry(lw *layerWalk, hdr *tar.Header, content io.Reader) error 
 			break
 		}
 	}
-	cr := &contentReader{r: content}
+	cr := &contentReader{r: content, ref: ref, virtual: virtual}
 	if err := w.apply(lw, hdr, cr); err != nil {
 		if cr.err != nil { // the layer's fault, not the writer's
 			return cr.err

@@ -91,6 +91,11 @@ func newLinter() *linter {
 // see checks one entry about to be written and returns the reader its
 // content must be copied from (the same one, or one that keeps a copy of
 // /etc/passwd or /etc/group).
+// wants reports whether see keeps hdr's content: a user file it reads.
+func (l *linter) wants(hdr *tar.Header) bool {
+	return hdr.Typeflag == tar.TypeReg && l.files[hdr.Name] != nil
+}
+
 func (l *linter) see(hdr *tar.Header, content io.Reader) io.Reader {
 	l.report.Files++
 	if uf := l.files[hdr.Name]; uf != nil {

@@ -72,13 +72,13 @@ func WithMembers(fn func(Member)) Option {
 // again (in another image on the same base) is copied, not compressed
 // again (docs/format-v2.md section 9). Member is asked, from several
 // goroutines at once, for the member holding the run whose uncompressed
-// bytes have SHA-256 raw at gzip level; it returns the member's bytes,
-// or false to have the run compressed. A member's bytes are a function
+// bytes have SHA-256 raw at gzip level; it returns the member's bytes
+// and name (their SHA-256), or false to have the run compressed. A member's bytes are a function
 // of its run and the level alone (section 4), so a source must return
 // only bytes it has checked to be the member compressed from such a run
 // (e.g. against the member's recorded name): the writer cannot tell.
 type MemberSource interface {
-	Member(raw [32]byte, level int) ([]byte, bool)
+	Member(raw [32]byte, level int) (member []byte, name [32]byte, ok bool)
 }
 
 // WithMemberSource has the member writer of WithMembers ask src before
@@ -116,7 +116,10 @@ type memberWriter struct {
 	conc    int
 	report  func(Member)
 	source  MemberSource
+	memo    *LayerMemo // with a source only
+	newBuf  func() []byte
 	pending []*memberJob
+	printed []printedRun // runs compressed, their prints waiting for their files' sums
 	off     int64
 	tarOff  int64
 	index   int
@@ -129,14 +132,22 @@ type memberWriter struct {
 }
 
 type memberJob struct {
-	raw    []byte
-	kind   MemberKind
-	out    *bytes.Buffer
-	sum    [32]byte
-	raw256 [32]byte // with a source
-	reused bool
-	err    error
-	done   chan struct{}
+	raw     []byte
+	tarSize int64 // the run's bytes in the tar stream (raw holds them, unless the member came by print)
+	print   *runPrint
+	byPrint bool // the member came by the run's print; raw holds no file content
+	kind    MemberKind
+	out     *bytes.Buffer
+	sum     [32]byte
+	raw256  [32]byte // with a source
+	reused  bool
+	err     error
+	done    chan struct{}
+}
+
+type printedRun struct {
+	print *runPrint
+	raw   [32]byte
 }
 
 func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
@@ -144,6 +155,9 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 		return nil, fmt.Errorf("compression level %d: %w", o.level, err)
 	}
 	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, source: o.source, sem: make(chan struct{}, o.concurrency)}
+	if o.source != nil {
+		m.memo = o.memo
+	}
 	m.bufs = make(chan []byte, o.concurrency+2)
 	m.outs = make(chan *bytes.Buffer, o.concurrency)
 	m.zws = make(chan *gzip.Writer, o.concurrency)
@@ -155,6 +169,7 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 			return make([]byte, 0, o.maxRun)
 		}
 	}
+	m.newBuf = newBuf
 	m.splitter = newSplitter(o.minRun, o.cutScale, o.maxRun, newBuf, m.start)
 	return m, nil
 }
@@ -162,22 +177,86 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 // start compresses run on a goroutine of its own, first finishing the
 // oldest runs while conc are in flight, so that conc compress while the
 // next run is gathered.
-func (m *memberWriter) start(run []byte, kind MemberKind) error {
+func (m *memberWriter) start(run []byte, kind MemberKind, segs []segment) error {
 	for len(m.pending) >= m.conc {
 		if err := m.finishOldest(); err != nil {
 			return err
 		}
 	}
-	j := &memberJob{raw: run, kind: kind, done: make(chan struct{})}
+	j := &memberJob{raw: run, tarSize: int64(len(run)), kind: kind, done: make(chan struct{})}
 	select {
 	case j.out = <-m.outs:
 		j.out.Reset()
 	default:
 		j.out = new(bytes.Buffer)
 	}
+	if m.memo != nil && len(segs) > 0 {
+		j.print = printOf(run, segs)
+		var holes int64
+		for _, s := range segs {
+			if s.src != nil {
+				holes += s.n
+			}
+		}
+		if holes > 0 {
+			j.tarSize += holes
+			if m.byPrint(j) {
+				m.pending = append(m.pending, j)
+				close(j.done)
+				return nil
+			}
+			// No earlier image made this run: read its files after all.
+			full, _, err := materialize(run, segs, j.tarSize, m.newBuf)
+			if err != nil {
+				return err
+			}
+			select {
+			case m.bufs <- run:
+			default:
+			}
+			j.raw = full
+			m.memo.Unprinted.Add(1)
+		}
+	}
 	m.pending = append(m.pending, j)
 	go m.compress(j)
 	return nil
+}
+
+// byPrint fills in j's member from the source when an earlier run with
+// j's print was compressed: no byte of the run's files is read.
+func (m *memberWriter) byPrint(j *memberJob) bool {
+	sum, ok := j.print.sum()
+	if !ok {
+		return false
+	}
+	raw, ok := m.memo.raw(sum)
+	if !ok {
+		return false
+	}
+	b, name, ok := m.source.Member(raw, m.level)
+	if !ok {
+		return false
+	}
+	j.out.Write(b)
+	j.sum, j.raw256, j.reused, j.byPrint = name, raw, true, true
+	m.memo.Printed.Add(1)
+	return true
+}
+
+// remember records the prints of the runs compressed so far whose files
+// are all done (a file cut into pieces is done after its last piece).
+func (m *memberWriter) remember() {
+	kept := m.printed[:0]
+	for _, p := range m.printed {
+		if sum, ok := p.print.sum(); ok {
+			m.memo.remember(sum, p.raw)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(m.printed[len(kept):])
+	m.printed = kept
 }
 
 // compressStep is how much of a run is compressed between checks for Abort.
@@ -189,9 +268,9 @@ func (m *memberWriter) compress(j *memberJob) {
 	defer func() { <-m.sem }()
 	if m.source != nil {
 		j.raw256 = sha256.Sum256(j.raw)
-		if b, ok := m.source.Member(j.raw256, m.level); ok {
+		if b, name, ok := m.source.Member(j.raw256, m.level); ok {
 			j.out.Write(b)
-			j.sum, j.reused = sha256.Sum256(b), true
+			j.sum, j.reused = name, true
 			return
 		}
 	}
@@ -235,7 +314,11 @@ func (m *memberWriter) finishOldest() error {
 		return fmt.Errorf("writing member %d: %w", m.index, err)
 	}
 	mem := Member{Index: m.index, Kind: j.kind, Offset: m.off, Size: int64(j.out.Len()), SHA256: j.sum,
-		TarOffset: m.tarOff, TarSize: int64(len(j.raw)), RawSHA256: j.raw256, Reused: j.reused}
+		TarOffset: m.tarOff, TarSize: j.tarSize, RawSHA256: j.raw256, Reused: j.reused}
+	if j.print != nil && !j.byPrint {
+		m.printed = append(m.printed, printedRun{j.print, j.raw256})
+		m.remember()
+	}
 	m.index++
 	m.off += mem.Size
 	m.tarOff += mem.TarSize
@@ -269,6 +352,9 @@ func (m *memberWriter) Close() error {
 	err := m.finish()
 	for err == nil && len(m.pending) > 0 {
 		err = m.finishOldest()
+	}
+	if err == nil && m.memo != nil {
+		m.remember()
 	}
 	if err != nil {
 		m.failed = err

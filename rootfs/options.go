@@ -29,6 +29,7 @@ type options struct {
 	lint        func(Lint)
 	members     func(Member) // nil: one pgzip stream
 	source      MemberSource // with members: runs compressed before
+	memo        *LayerMemo   // with a source: layers shared with other conversions
 	minRun      int64
 	cutScale    int64
 	maxRun      int64

@@ -3,6 +3,7 @@ package rootfs_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -23,11 +24,11 @@ type mapSource struct {
 	m     map[[32]byte][]byte
 }
 
-func (s *mapSource) Member(raw [32]byte, level int) ([]byte, bool) {
+func (s *mapSource) Member(raw [32]byte, level int) ([]byte, [32]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.m[raw]
-	return b, ok && level == s.level
+	return b, sha256.Sum256(b), ok && level == s.level
 }
 
 func (s *mapSource) add(tgz []byte, ms []rootfs.Member) {

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strconv"
 )
 
@@ -33,7 +35,7 @@ const maxChain = 1 << 20
 // run it hands over is the end-of-archive tail.
 type splitter struct {
 	min, scale, max int64
-	emit            func(run []byte, kind MemberKind) error
+	emit            func(run []byte, kind MemberKind, segs []segment) error
 	newBuf          func() []byte
 
 	run      []byte // the run being gathered
@@ -51,9 +53,26 @@ type splitter struct {
 	pieces   bool // the entry in progress is cut into pieces
 	entries  int
 	eoa      bool // the end-of-archive marker has begun
+
+	// With a LayerMemo: the file contents within the run, as segments.
+	segs        []segment
+	holes       int64      // bytes of segments not in run (their src has them)
+	next, cur   *announced // the next regular entry's content, announced; the entry in progress's
+	contentLeft int64      // of cur's content
+	contentOff  int64
+	fh          hash.Hash // hashes cur's content, to learn its file's sum
 }
 
-func newSplitter(min, scale, max int64, newBuf func() []byte, emit func([]byte, MemberKind) error) *splitter {
+// announced is what the flattener says of a regular entry's content
+// before writing it: the file it is, and whether its bytes will come (or
+// zeros stand in for them, src giving the bytes if the run needs them).
+type announced struct {
+	ref     *fileRef
+	src     io.Reader
+	virtual bool
+}
+
+func newSplitter(min, scale, max int64, newBuf func() []byte, emit func([]byte, MemberKind, []segment) error) *splitter {
 	return &splitter{min: min, scale: scale, max: max, emit: emit, newBuf: newBuf, run: newBuf(), paxSize: -1}
 }
 
@@ -94,7 +113,15 @@ func (s *splitter) Write(p []byte) (int, error) {
 // data passes entry data on into the run.
 func (s *splitter) data(p []byte) (int, error) {
 	k := int(min(int64(len(p)), s.dataLeft))
-	if err := s.add(p[:k]); err != nil {
+	q := p[:k]
+	if s.contentLeft > 0 {
+		c := int(min(int64(len(q)), s.contentLeft))
+		if err := s.content(q[:c]); err != nil {
+			return 0, err
+		}
+		q = q[c:]
+	}
+	if err := s.add(q); err != nil {
 		return 0, err
 	}
 	s.dataLeft -= int64(k)
@@ -112,16 +139,87 @@ func (s *splitter) add(p []byte) error {
 		return nil
 	}
 	for len(p) > 0 {
-		if int64(len(s.run)) == s.max {
+		if s.runLen() == s.max {
 			if err := s.cut(MemberPiece); err != nil {
 				return err
 			}
 		}
-		k := int(min(int64(len(p)), s.max-int64(len(s.run))))
+		k := int(min(int64(len(p)), s.max-s.runLen()))
 		s.run = append(s.run, p[:k]...)
 		p = p[k:]
 	}
 	return nil
+}
+
+// runLen is the run's size in the tar stream, holes included.
+func (s *splitter) runLen() int64 { return int64(len(s.run)) + s.holes }
+
+// announce says what the next regular entry's content is (see
+// announced). Before real bytes are read, the holes of the run so far
+// are filled: their bytes come from the same layers, read forward.
+func (s *splitter) announce(ref *fileRef, src io.Reader, virtual bool) error {
+	if !virtual && s.holes > 0 {
+		run, segs, err := materialize(s.run, s.segs, s.runLen(), s.newBuf)
+		if err != nil {
+			return err
+		}
+		s.run, s.segs, s.holes = run, segs, 0
+	}
+	s.next = &announced{ref: ref, src: src, virtual: virtual}
+	return nil
+}
+
+// content passes bytes of the announced entry's file into the run: as
+// they are, or, when virtual, as a hole of their size.
+func (s *splitter) content(p []byte) error {
+	for len(p) > 0 {
+		if s.pieces && s.runLen() == s.max {
+			if err := s.cut(MemberPiece); err != nil {
+				return err
+			}
+		}
+		k := len(p)
+		if s.pieces {
+			k = int(min(int64(k), s.max-s.runLen()))
+		}
+		s.segment(p[:k])
+		p = p[k:]
+	}
+	if s.contentLeft == 0 && s.fh != nil {
+		s.cur.ref.sum, s.cur.ref.done = [32]byte(s.fh.Sum(nil)), true
+		s.fh = nil
+	}
+	return nil
+}
+
+// segment adds b, bytes of cur's file, to the run, joining the segment
+// before when it continues it: the description of a run must not depend
+// on how the bytes were written.
+func (s *splitter) segment(b []byte) {
+	n := int64(len(b))
+	seg := segment{pos: len(s.run), n: n, ref: s.cur.ref, from: s.contentOff}
+	if s.cur.virtual {
+		seg.src = s.cur.src
+		s.holes += n
+	} else {
+		s.run = append(s.run, b...)
+		s.fh.Write(b)
+	}
+	s.contentLeft -= n
+	s.contentOff += n
+	if k := len(s.segs) - 1; k >= 0 {
+		last := &s.segs[k]
+		present := int64(0)
+		if last.src == nil {
+			present = last.n
+		}
+		if last.ref == seg.ref && last.from+last.n == seg.from && (last.src == nil) == (seg.src == nil) &&
+			int64(last.pos)+present == int64(seg.pos) {
+			last.n += n
+			return
+		}
+	}
+	s.segs = append(s.segs, seg)
 }
 
 // header handles one 512-byte block where a header is due.
@@ -166,6 +264,16 @@ func (s *splitter) header() error {
 		size = 0
 	}
 	s.entries++
+	s.cur, s.next = s.next, nil
+	if s.cur != nil {
+		if typ != '0' || size != s.cur.ref.size {
+			return fmt.Errorf("tar stream: entry of type %q and %d bytes where a file of %d bytes was announced", typ, size, s.cur.ref.size)
+		}
+		s.contentLeft, s.contentOff = size, 0
+		if !s.cur.virtual {
+			s.fh = sha256.New()
+		}
+	}
 	s.entryLen = int64(len(s.chain)) + padded(size)
 	sum := sha256.Sum256(s.chain)
 	s.cutHash = binary.BigEndian.Uint64(sum[:8])
@@ -175,7 +283,7 @@ func (s *splitter) header() error {
 			return err
 		}
 		s.pieces = true
-	case int64(len(s.run))+s.entryLen > s.max:
+	case s.runLen()+s.entryLen > s.max:
 		if err := s.cut(MemberRun); err != nil {
 			return err
 		}
@@ -185,6 +293,11 @@ func (s *splitter) header() error {
 	}
 	s.chain, s.paxSize = s.chain[:0], -1
 	s.dataLeft = padded(size)
+	if s.cur != nil && size == 0 {
+		if err := s.content(nil); err != nil {
+			return err
+		}
+	}
 	if s.dataLeft == 0 {
 		return s.entryDone()
 	}
@@ -226,7 +339,7 @@ func (s *splitter) entryDone() error {
 		return s.cut(MemberPiece)
 	case s.entries == 2:
 		return s.cut(MemberHead)
-	case int64(len(s.run)) >= s.min && cutHit(s.cutHash, s.entryLen, s.scale):
+	case s.runLen() >= s.min && cutHit(s.cutHash, s.entryLen, s.scale):
 		return s.cut(MemberRun)
 	}
 	return nil
@@ -240,12 +353,12 @@ func cutHit(h uint64, entryLen, scale int64) bool {
 
 // cut hands the run gathered so far, if any, to emit.
 func (s *splitter) cut(kind MemberKind) error {
-	if len(s.run) == 0 {
+	if s.runLen() == 0 {
 		return nil
 	}
-	run := s.run
-	s.run = s.newBuf()
-	return s.emit(run, kind)
+	run, segs := s.run, s.segs
+	s.run, s.segs, s.holes = s.newBuf(), nil, 0
+	return s.emit(run, kind, segs)
 }
 
 // LayerEnd ends the run where one layer's entries give way to the next

@@ -35,7 +35,11 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (conc
 		return concourse.Metadata{}, err
 	}
 	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
-	if err := writeTar(ctx, pw, img, md, o, zw.LayerEnd); err != nil {
+	var announce func(*fileRef, io.Reader, bool) error
+	if mw, ok := zw.(*memberWriter); ok && mw.memo != nil {
+		announce = mw.announce
+	}
+	if err := writeTar(ctx, pw, img, md, o, zw.LayerEnd, announce); err != nil {
 		zw.Abort()
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
@@ -75,7 +79,9 @@ func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
 
 // layerEnd is called between the entries of two layers, once the tar
 // writer has flushed the earlier entry.
-func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options, layerEnd func() error) error {
+// announce, when set, is the member writer's (see LayerMemo).
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options, layerEnd func() error,
+	announce func(*fileRef, io.Reader, bool) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -88,6 +94,8 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metad
 	}
 	f := newFlattener(tw, img, o.warn)
 	f.layerEnd = layerEnd
+	f.memo, f.announce = o.memo, announce
+	defer f.closeCursors(false)
 	if err := f.flatten(ctx, img); err != nil {
 		return err
 	}
@@ -96,6 +104,9 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metad
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("finishing tar: %w", err)
+	}
+	if err := f.closeCursors(true); err != nil {
+		return err
 	}
 	o.lint(f.lint.finish(md.User))
 	return nil
