@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -146,9 +147,22 @@ func TestImportThroughAnotherNodeAfterItsNodeDies(t *testing.T) {
 	}
 	step("import through node 0 failed")
 
+	// Right after a node dies the others can answer 503 for a few seconds
+	// while its cluster probe already says healthy (seen in CI: node 1's
+	// answers to the re-run's first HEAD, 0.3 s after node 0 died, after
+	// the SDK's 3 tries). README's advice for a 503 is to import again, so
+	// the test does, a few times; any other error fails it at once.
 	s1 := buckettest.OpenAt(t, srv, srv.NodeEndpoint(1), name)
-	if _, err := runImport(t, s1, files, trusted); err != nil {
-		t.Fatalf("re-run through node 1: %v", err)
+	for try := 1; ; try++ {
+		_, err := runImport(t, s1, files, trusted)
+		if err == nil {
+			break
+		}
+		if try == 5 || !strings.Contains(err.Error(), "503") {
+			t.Fatalf("re-run %d through node 1: %v", try, err)
+		}
+		step(fmt.Sprintf("re-run %d through node 1: %v; importing again", try, err))
+		time.Sleep(2 * time.Second)
 	}
 	step("re-run through node 1 done")
 	assertAuditOK(t, s1, trusted, 2)
