@@ -271,6 +271,44 @@ rereport() {
 	log "wrote $OUT from $RES"
 }
 
+# bench_setup: a fresh $W with its folders and results file, benchtool
+# built ($BT), airlock export's default -j ($AJ) and the flags of every
+# export ($XF).
+bench_setup() {
+	rm -rf "$W"
+	mkdir -p "$W/logs" "$W/out" "$W/cache" "$W/tmp" "$W/registry" "$W/blobs"
+	: >"$RES"
+	log "building bench/benchtool"
+	(cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool) || die "building bench/benchtool failed"
+	BT=$W/benchtool
+	EXPORT_HELP=$("$AIRLOCK" export --help 2>&1) || die "airlock export --help failed: $EXPORT_HELP"
+	AJ=$(sed -n 's/.*--jobs int.*(default \([0-9][0-9]*\)).*/\1/p' <<<"$EXPORT_HELP" | head -1)
+	[[ -n $AJ ]] || die "could not read airlock export's default --jobs from its --help"
+	# Flags of every airlock export: the registry is plain HTTP, and the
+	# corpus's tags (bookworm, v001) do not start with a number.
+	XF=(--insecure)
+	if grep -q -- --allow-floating-versions <<<"$EXPORT_HELP"; then
+		XF+=(--allow-floating-versions)
+	fi
+}
+
+# start_registry: the corpus built (or the small one with BENCH_SMALL=1)
+# and a registry serving from $W/registry at $REG; nothing pushed yet.
+start_registry() {
+	if [[ $SMALL == 1 ]]; then
+		CORPUS=$HERE/.corpus-small
+		corpus_small
+	else
+		corpus_build
+	fi
+	local rport
+	rport=$(free_port)
+	REG=127.0.0.1:$rport
+	"$TOOLS/crane" registry serve --address "$REG" --disk "$W/registry" >"$W/logs/registry.log" 2>&1 &
+	PIDS+=($!)
+	wait_http "http://$REG/v2/" registry
+}
+
 main() {
 	local start=$SECONDS s
 	if [[ $ONLY == report ]]; then
@@ -286,34 +324,8 @@ main() {
 	need_packages
 	[[ -x $AIRLOCK ]] || die "no airlock binary at $AIRLOCK (make build)"
 	for t in crane mc minio; do [[ -x $TOOLS/$t ]] || die "no $t in $TOOLS (make bench installs it)"; done
-	rm -rf "$W"
-	mkdir -p "$W/logs" "$W/out" "$W/cache" "$W/tmp" "$W/registry" "$W/blobs"
-	: >"$RES"
-	log "building bench/benchtool"
-	(cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool)
-	BT=$W/benchtool
-	EXPORT_HELP=$("$AIRLOCK" export --help 2>&1) || die "airlock export --help failed: $EXPORT_HELP"
-	AJ=$(sed -n 's/.*--jobs int.*(default \([0-9][0-9]*\)).*/\1/p' <<<"$EXPORT_HELP" | head -1)
-	[[ -n $AJ ]] || die "could not read airlock export's default --jobs from its --help"
-	# Flags of every airlock export: the registry is plain HTTP, and the
-	# corpus's tags (bookworm, v001) do not start with a number.
-	XF=(--insecure)
-	if grep -q -- --allow-floating-versions <<<"$EXPORT_HELP"; then
-		XF+=(--allow-floating-versions)
-	fi
-
-	if [[ $SMALL == 1 ]]; then
-		CORPUS=$HERE/.corpus-small
-		corpus_small
-	else
-		corpus_build
-	fi
-	local rport
-	rport=$(free_port)
-	REG=127.0.0.1:$rport
-	"$TOOLS/crane" registry serve --address "$REG" --disk "$W/registry" >"$W/logs/registry.log" 2>&1 &
-	PIDS+=($!)
-	wait_http "http://$REG/v2/" registry
+	bench_setup
+	start_registry
 	log "pushing the corpus images to $REG"
 	if [[ $SMALL == 1 ]]; then
 		corpus_push_small "$REG"
