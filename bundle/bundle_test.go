@@ -20,6 +20,7 @@ import (
 
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/keys"
+	"github.com/airlockhq/airlock/manifest"
 )
 
 var created = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -435,5 +436,41 @@ func TestWriteRefusesASplitThatCannotWork(t *testing.T) {
 	f := newFixture(t)
 	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, `a\b`), f.priv, f.payloads(), bundle.WithPartSize(1024))
 	wantErr(t, err, "cannot be listed in a part index")
+	assertNoBundleFiles(t, f.dir)
+}
+
+// TestWriteRefusesAHeadReadersRefuse: a bundle whose SHA256SUMS would
+// exceed what readers accept is refused before any file is written,
+// saying how large it would be.
+func TestWriteRefusesAHeadReadersRefuse(t *testing.T) {
+	f := newFixture(t)
+	const n = 120000 // × ~146 bytes of SHA256SUMS a member: more than 16 MiB
+	key := "big/big-1.0.tgz"
+	im := manifest.Entry{Path: manifest.ImagesFolder + key, Image: &manifest.Image{Name: "big", Version: "1.0", Key: key},
+		Recipe: manifest.RecipePath(key), TarSize: n, Size: n}
+	var ps []bundle.Payload
+	refuse := func() (io.ReadCloser, error) { return nil, errors.New("opened a payload of a bundle that cannot be written") }
+	for i := range n {
+		name := fmt.Sprintf("%064x", i)
+		im.Members = append(im.Members, name)
+		ps = append(ps, bundle.Payload{Path: manifest.MemberPath(name), Size: 1, SHA256: name, Open: refuse})
+	}
+	im.SHA256 = strings.Repeat("a", 64)
+	recipe := manifest.RecipeBytes(&im)
+	rs := sha256.Sum256(recipe)
+	sums := manifest.TGZSums([]manifest.Entry{im})
+	ss := sha256.Sum256(sums)
+	ps = append(ps, bundle.Payload{Path: im.Recipe, Size: int64(len(recipe)), SHA256: hex.EncodeToString(rs[:]), Open: refuse},
+		bundle.Payload{Path: manifest.TGZSumsName, Size: int64(len(sums)), SHA256: hex.EncodeToString(ss[:]), Open: refuse})
+	_, err := bundle.Write(context.Background(), filepath.Join(f.dir, "big"), f.priv, ps,
+		bundle.WithCreated(created), bundle.WithImages([]manifest.Entry{im}))
+	var he *bundle.HeadTooLargeError
+	if !errors.As(err, &he) {
+		t.Fatalf("err = %v, want a *HeadTooLargeError", err)
+	}
+	if he.Name != manifest.SumsName || he.Size <= manifest.MaxSumsSize || he.Images != 1 {
+		t.Errorf("error %+v: want SHA256SUMS over %d bytes, 1 image", he, manifest.MaxSumsSize)
+	}
+	wantErr(t, err, "SHA256SUMS would be", "nothing was written")
 	assertNoBundleFiles(t, f.dir)
 }

@@ -53,6 +53,21 @@ func (e *TooManyPartsError) Error() string {
 	return msg
 }
 
+// HeadTooLargeError says a bundle's SHA256SUMS or manifest.json would be
+// larger than readers accept (manifest.MaxSumsSize, MaxManifestSize):
+// too many images or members for one bundle.
+type HeadTooLargeError struct {
+	Name   string // manifest.SumsName or manifest.ManifestName
+	Size   int    // bytes it would take
+	Limit  int
+	Images int // images in the bundle
+}
+
+func (e *HeadTooLargeError) Error() string {
+	return fmt.Sprintf("the bundle's %s would be %d bytes (%d images); readers accept at most %d bytes: nothing was written",
+		e.Name, e.Size, e.Images, e.Limit)
+}
+
 // SplitError is a part size and parity count that cannot work together,
 // whatever the bundle's size.
 type SplitError struct {

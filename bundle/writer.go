@@ -85,6 +85,14 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	}
 	msum := sha256.Sum256(mjson)
 	sums := manifest.FormatSums(m.Sums(hex.EncodeToString(msum[:])))
+	for _, f := range []struct {
+		name        string
+		size, limit int
+	}{{manifest.SumsName, len(sums), manifest.MaxSumsSize}, {manifest.ManifestName, len(mjson), manifest.MaxManifestSize}} {
+		if f.size > f.limit {
+			return nil, &HeadTooLargeError{Name: f.name, Size: f.size, Limit: f.limit, Images: len(m.Images) + countImages(m.Entries)}
+		}
+	}
 	sig := verify.Sign(priv, sums)
 	size, err := streamSize(o.created, sums, sig, mjson, payloads)
 	if err != nil {
@@ -113,6 +121,17 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		return nil, err
 	}
 	return &Result{Files: files[:ndata], Extra: files[ndata:], ID: ID(sums), Manifest: m, Digest: hex.EncodeToString(msum[:]), Bytes: n}, nil
+}
+
+// countImages counts the format 1 image entries among es.
+func countImages(es []manifest.Entry) int {
+	n := 0
+	for _, e := range es {
+		if e.Image != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // ID is a bundle's id: the first 16 hex digits of the SHA-256 of its

@@ -183,7 +183,8 @@ func exitCode(ctx context.Context, err error) int {
 		errors.As(err, new(*freshness.Error)) || errors.As(err, new(*freshness.StateError)) || errors.As(err, new(*freshness.TamperedError)):
 		return exitVerify
 	case errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command"),
-		errors.As(err, new(*bundle.TooManyPartsError)): // --part-size and --parity do not fit the bundle
+		errors.As(err, new(*bundle.TooManyPartsError)), // --part-size and --parity do not fit the bundle
+		errors.As(err, new(*bundle.HeadTooLargeError)): // too many images for one bundle
 		return exitUsage
 	}
 	return exitError
@@ -243,6 +244,7 @@ func libraryHint(err error) string {
 		pe *source.PullError
 		ee *bundle.ExistsError
 		te *bundle.TooManyPartsError
+		he *bundle.HeadTooLargeError
 		se *export.SpaceError
 	)
 	switch {
@@ -256,6 +258,8 @@ func libraryHint(err error) string {
 		return "choose a larger --part-size or fewer --parity parts"
 	case errors.As(err, &te):
 		return "choose a larger --part-size"
+	case errors.As(err, &he):
+		return fmt.Sprintf("export the images in several bundles (%d images now); the staging cache keeps their conversions", he.Images)
 	case !errors.As(err, &pe):
 		return ""
 	}
