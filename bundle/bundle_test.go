@@ -449,7 +449,9 @@ func TestWriteRefusesAHeadReadersRefuse(t *testing.T) {
 	im := manifest.Entry{Path: manifest.ImagesFolder + key, Image: &manifest.Image{Name: "big", Version: "1.0", Key: key},
 		Recipe: manifest.RecipePath(key), TarSize: n, Size: n}
 	var ps []bundle.Payload
-	refuse := func() (io.ReadCloser, error) { return nil, errors.New("opened a payload of a bundle that cannot be written") }
+	refuse := func() (io.ReadCloser, error) {
+		return nil, errors.New("opened a payload of a bundle that cannot be written")
+	}
 	for i := range n {
 		name := fmt.Sprintf("%064x", i)
 		im.Members = append(im.Members, name)
