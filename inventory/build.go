@@ -95,7 +95,31 @@ func Build(ctx context.Context, s *bucket.Store, records []record.Record, opts .
 			r.Images = append(r.Images, im)
 		}
 	}
+	r.Members = memberTable(r.Images)
+	for i := range r.Images {
+		r.Images[i].Members = nil
+	}
+	for i := range r.LeftOut {
+		r.LeftOut[i].Members = nil
+	}
 	return r, nil
+}
+
+// memberTable lists each member of images (in key order) once, at its
+// first holder, sorted by name.
+func memberTable(images []Image) []HeldMember {
+	seen := map[string]bool{}
+	var table []HeldMember
+	for _, im := range images {
+		for _, m := range im.Members {
+			if !seen[m.SHA256] {
+				seen[m.SHA256] = true
+				table = append(table, HeldMember{SHA256: m.SHA256, Key: im.Key, Offset: m.Offset, Length: m.Length})
+			}
+		}
+	}
+	slices.SortFunc(table, func(a, b HeldMember) int { return strings.Compare(a.SHA256, b.SHA256) })
+	return table
 }
 
 func drift(c audit.Changed) string {

@@ -164,10 +164,18 @@ func Delta(r *Receipt, targets []source.Target, prefix string) (*Plan, error) {
 }
 
 // HeldMembers are the gzip members the receipt's images hold, by name, as
-// a format 2 delta refers to them (docs/format-v2.md section 10): where a
-// member is in several objects, the one with the smallest key.
+// a format 2 delta refers to them (docs/format-v2.md section 10): from the
+// receipt's table, and from its images' own lists (receipts of earlier
+// versions), where the object with the smallest key wins.
 func (r *Receipt) HeldMembers() map[string]manifest.Have {
 	held := map[string]manifest.Have{}
+	objects := map[string]string{}
+	for _, im := range r.Images {
+		objects[im.Key] = im.SHA256
+	}
+	for _, m := range r.Members {
+		held[m.SHA256] = manifest.Have{SHA256: m.SHA256, Key: m.Key, Offset: m.Offset, Length: m.Length, ObjectSHA256: objects[m.Key]}
+	}
 	for _, im := range r.Images { // in key order: the first holder wins
 		for _, m := range im.Members {
 			if _, ok := held[m.SHA256]; !ok {

@@ -47,6 +47,9 @@ type Receipt struct {
 	Bundles     []Bundle  `json:"bundles"`
 	Images      []Image   `json:"images"`   // present and intact, in key order
 	LeftOut     []LeftOut `json:"left_out"` // recorded but not intact, in key order
+	// Members are the gzip members the objects in Images are made of,
+	// each once, in sha256 order (docs/receipt.md section 3).
+	Members []HeldMember `json:"members,omitempty"`
 
 	// SignedBy is the key that verified the receipt (not in the file); nil
 	// for an unsigned receipt.
@@ -73,8 +76,19 @@ type Image struct {
 	Bundle   string `json:"bundle"` // id of the bundle record that lists it
 	Source   string `json:"source,omitempty"`
 	// Members are the gzip members of an image a format 2 bundle
-	// delivered, tiling the object (docs/format-v2.md section 10).
+	// delivered, tiling the object. Receipts list them in the receipt's
+	// Members table instead; this is read from receipts of earlier
+	// versions, and Build fills it until it makes the table.
 	Members []Member `json:"members,omitempty"`
+}
+
+// HeldMember is one gzip member the bucket holds, and the object that
+// holds it.
+type HeldMember struct {
+	SHA256 string `json:"sha256"`
+	Key    string `json:"key"` // relative to the receipt's prefix; an image of Images
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
 }
 
 // Member is one gzip member inside an image object.
@@ -152,6 +166,7 @@ func (r *Receipt) validate() error {
 		return err
 	}
 	keys := map[string]bool{}
+	sizes := map[string]int64{}
 	for _, im := range r.Images {
 		if err := im.validate(); err != nil {
 			return err
@@ -160,6 +175,22 @@ func (r *Receipt) validate() error {
 			return fmt.Errorf("image %s is listed twice", im.Key)
 		}
 		keys[im.Key] = true
+		sizes[im.Key] = im.Size
+	}
+	for i, m := range r.Members {
+		if !manifest.IsSHA256Hex(m.SHA256) {
+			return fmt.Errorf("member %d: malformed sha256 %q", i, m.SHA256)
+		}
+		if i > 0 && r.Members[i-1].SHA256 >= m.SHA256 {
+			return fmt.Errorf("member %d (%s): listed twice or out of sha256 order", i, m.SHA256)
+		}
+		size, ok := sizes[m.Key]
+		if !ok {
+			return fmt.Errorf("member %d (%s): object %q is not an image of the receipt", i, m.SHA256, m.Key)
+		}
+		if m.Offset < 0 || m.Length <= 0 || m.Length > size || m.Offset > size-m.Length {
+			return fmt.Errorf("member %d (%s): bytes at offset %d, length %d are not inside %s's %d bytes", i, m.SHA256, m.Offset, m.Length, m.Key, size)
+		}
 	}
 	for _, l := range r.LeftOut {
 		if err := l.validate(); err != nil {

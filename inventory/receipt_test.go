@@ -21,6 +21,10 @@ func sampleReceipt() *Receipt {
 		},
 		LeftOut: []LeftOut{{Image: Image{Key: "gone/gone-1.tgz", Digest: digestOf("c"), Platform: "linux/amd64", Size: 300,
 			SHA256: strings.Repeat("3", 64), Bundle: "0123456789abcdef"}, Reason: Missing, Detail: "no object"}},
+		Members: []HeldMember{
+			{SHA256: strings.Repeat("a", 64), Key: "app/app-1.0.tgz", Offset: 0, Length: 60},
+			{SHA256: strings.Repeat("b", 64), Key: "tool/tool-2.0.tgz", Offset: 150, Length: 50},
+		},
 	}
 }
 
@@ -128,6 +132,17 @@ func TestParseRejectsBadFields(t *testing.T) {
 		"left twice":     func(r *Receipt) { r.LeftOut[0].Key = r.Images[0].Key },
 		"left reason":    func(r *Receipt) { r.LeftOut[0].Reason = "bored" },
 		"left bad field": func(r *Receipt) { r.LeftOut[0].Digest = "latest" },
+		"member sha256":  func(r *Receipt) { r.Members[0].SHA256 = "ab" },
+		"member order":   func(r *Receipt) { r.Members[0], r.Members[1] = r.Members[1], r.Members[0] },
+		"member twice":   func(r *Receipt) { r.Members[1].SHA256 = r.Members[0].SHA256 },
+		"member key":     func(r *Receipt) { r.Members[0].Key = "gone/gone-1.tgz" },
+		"member offset":  func(r *Receipt) { r.Members[0].Offset = -1 },
+		"member length":  func(r *Receipt) { r.Members[0].Length = 0 },
+		"member beyond":  func(r *Receipt) { r.Members[1].Offset = 151 },
+		"member huge":    func(r *Receipt) { r.Members[1].Offset, r.Members[1].Length = 1, 1<<62 },
+		"image members gap": func(r *Receipt) {
+			r.Images[0].Members = []Member{{SHA256: strings.Repeat("c", 64), Offset: 0, Length: 40}, {SHA256: strings.Repeat("d", 64), Offset: 50, Length: 50}}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := sampleReceipt()
@@ -144,5 +159,35 @@ func TestParseRejectsBadFields(t *testing.T) {
 	data, _ := sampleReceipt().Marshal()
 	if _, err := Parse(data); err != nil {
 		t.Fatalf("good receipt: %v", err)
+	}
+}
+
+// TestHeldMembersReadsTableAndOldLists: the receipt's table gives each
+// member's place; a receipt of an earlier airlock, whose images list their
+// own members, gives the same references.
+func TestHeldMembersReadsTableAndOldLists(t *testing.T) {
+	r := sampleReceipt()
+	held := r.HeldMembers()
+	if got := held[strings.Repeat("b", 64)]; got.Key != "tool/tool-2.0.tgz" || got.Offset != 150 || got.Length != 50 || got.ObjectSHA256 != strings.Repeat("2", 64) {
+		t.Errorf("member b: %+v", got)
+	}
+	old := sampleReceipt()
+	old.Members = nil
+	old.Images[0].Members = []Member{{SHA256: strings.Repeat("a", 64), Offset: 0, Length: 60}, {SHA256: strings.Repeat("c", 64), Offset: 60, Length: 40}}
+	old.Images[1].Members = []Member{{SHA256: strings.Repeat("c", 64), Offset: 0, Length: 150}, {SHA256: strings.Repeat("b", 64), Offset: 150, Length: 50}}
+	data, err := old.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := Parse(data)
+	if err != nil {
+		t.Fatalf("a receipt of an earlier airlock: %v", err)
+	}
+	held = parsed.HeldMembers()
+	if len(held) != 3 {
+		t.Fatalf("%d members held, want 3: %+v", len(held), held)
+	}
+	if c := held[strings.Repeat("c", 64)]; c.Key != "app/app-1.0.tgz" || c.Offset != 60 || c.ObjectSHA256 != strings.Repeat("1", 64) {
+		t.Errorf("member c, in both objects: %+v, want it in app/app-1.0.tgz (the smallest key) at 60", c)
 	}
 }
