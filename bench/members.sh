@@ -17,7 +17,7 @@
 # Environment:
 #   MEMBERS_COUNT=3      alternated runs of each level and writer
 #   MEMBERS_LEVELS=fast|default|best   the levels (a regexp over the names)
-#   AIRLOCK_MEMBERS_SIZES=MIN,SCALE,MAX  other cut thresholds to try (bytes)
+#   AIRLOCK_MEMBERS_SIZES=MIN,SCALE,MAX,PIECE  other cut thresholds to try (bytes)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -51,8 +51,8 @@ func (s *memberSource) add(path string, ms []cachedMember) {
 }
 
 // maxMember bounds what Member reads: a member of a run of at most
-// rootfs.MemberMaxRun bytes, with room for DEFLATE's worst case.
-const maxMember = rootfs.MemberMaxRun + rootfs.MemberMaxRun/8 + 1<<16
+// rootfs.MemberPieceSize bytes, with room for DEFLATE's worst case.
+const maxMember = rootfs.MemberPieceSize + rootfs.MemberPieceSize/8 + 1<<16
 
 // Member returns the bytes of the member of run raw at level when a
 // staged tgz holds it and they still hash to its name; otherwise the run

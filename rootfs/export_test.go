@@ -10,6 +10,6 @@ func SetLarge(files, size int64) (restore func()) {
 
 // WithMemberSizes sets the cut thresholds of WithMembers, for tests and
 // for the measurements of docs/format-v2.md that tuned them.
-func WithMemberSizes(minRun, cutScale, maxRun int64) Option {
-	return func(o *options) { o.minRun, o.cutScale, o.maxRun = minRun, cutScale, maxRun }
+func WithMemberSizes(minRun, cutScale, maxRun, pieceSize int64) Option {
+	return func(o *options) { o.minRun, o.cutScale, o.maxRun, o.pieceSize = minRun, cutScale, maxRun, pieceSize }
 }

@@ -59,7 +59,7 @@ func (k MemberKind) String() string {
 // is still an ordinary tgz (gzip readers read the members as one stream);
 // its bytes depend on the level, not on the concurrency or the block size.
 // WithConcurrency sets how many runs compress at once; memory is about
-// (concurrency + 2) × 2 × MemberMaxRun.
+// (concurrency + 2) × 2 × MemberPieceSize.
 func WithMembers(fn func(Member)) Option {
 	return func(o *options) {
 		if fn != nil {
@@ -105,30 +105,33 @@ func (c pgzipCompressor) LayerEnd() error { return nil }
 
 // memberWriter compresses the runs of a splitter, up to conc at once,
 // and writes them in order. Runs in flight (compressing, or done and
-// waiting for an older one), each at most MemberMaxRun bytes raw plus its
-// compressed bytes, are capped at conc (measured on 590 MB of Debian
-// files: 2×conc in flight cost 30 MB more resident memory, conc+1 15 MB,
-// for no gain in CPU time).
+// waiting for an older one) are capped at maxPending and at budget raw
+// bytes (conc pieces of MemberPieceSize), so memory stays what conc
+// pieces take however small the runs.
 type memberWriter struct {
 	*splitter
-	w       io.Writer
-	level   int
-	conc    int
-	report  func(Member)
-	source  MemberSource
-	memo    *LayerMemo // with a source only
-	newBuf  func() []byte
-	pending []*memberJob
-	printed []printedRun // runs compressed, their prints waiting for their files' sums
-	off     int64
-	tarOff  int64
-	index   int
-	sem     chan struct{} // a slot per run compressing
-	stop    atomic.Bool
-	bufs    chan []byte        // free run buffers
-	outs    chan *bytes.Buffer // free buffers of compressed bytes
-	zws     chan *gzip.Writer  // free gzip writers of level
-	failed  error
+	w                  io.Writer
+	level              int
+	conc               int
+	report             func(Member)
+	source             MemberSource
+	memo               *LayerMemo // with a source only
+	pending            []*memberJob
+	printed            []printedRun // runs compressed, their prints waiting for their files' sums
+	off                int64
+	tarOff             int64
+	index              int
+	sem                chan struct{} // a slot per run compressing
+	stop               atomic.Bool
+	bufs               chan []byte // free run buffers of runSize bytes
+	bigBufs            chan []byte // free run buffers of pieceSize bytes
+	runSize, pieceSize int64
+	maxPending         int   // runs in flight at most
+	budget             int64 // and their raw bytes
+	inFlight           int64
+	outs               chan *bytes.Buffer // free buffers of compressed bytes
+	zws                chan *gzip.Writer  // free gzip writers of level
+	failed             error
 }
 
 type memberJob struct {
@@ -158,27 +161,62 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 	if o.source != nil {
 		m.memo = o.memo
 	}
-	m.bufs = make(chan []byte, o.concurrency+2)
-	m.outs = make(chan *bytes.Buffer, o.concurrency)
+	m.maxPending = maxPendingPerCore * o.concurrency
+	m.budget = int64(o.concurrency) * o.pieceSize
+	m.runSize, m.pieceSize = o.maxRun, o.pieceSize
+	m.bufs = make(chan []byte, m.maxPending+2)
+	m.bigBufs = make(chan []byte, o.concurrency+2)
+	m.outs = make(chan *bytes.Buffer, m.maxPending)
 	m.zws = make(chan *gzip.Writer, o.concurrency)
-	newBuf := func() []byte {
-		select {
-		case b := <-m.bufs:
-			return b[:0]
-		default:
-			return make([]byte, 0, o.maxRun)
-		}
-	}
-	m.newBuf = newBuf
-	m.splitter = newSplitter(o.minRun, o.cutScale, o.maxRun, newBuf, m.start)
+	m.splitter = newSplitter(o.minRun, o.cutScale, o.maxRun, o.pieceSize, m.newBuf, m.start)
 	return m, nil
 }
 
+// maxPendingPerCore bounds the runs in flight per core: small runs
+// compress in well under a millisecond, so a core that finished its own
+// would otherwise idle while an older piece of MemberPieceSize still
+// compresses (docs/format-v2.md section 12: 4 per core was no faster and
+// took a third more memory).
+const maxPendingPerCore = 2
+
+// newBuf is an empty run buffer of at least size bytes' capacity.
+func (m *memberWriter) newBuf(size int64) []byte {
+	pool, c := m.bufs, m.runSize
+	if size > m.runSize {
+		pool, c = m.bigBufs, m.pieceSize
+	}
+	if size > c {
+		return make([]byte, 0, size)
+	}
+	select {
+	case b := <-pool:
+		return b[:0]
+	default:
+		return make([]byte, 0, c)
+	}
+}
+
+// putBuf keeps a run buffer for newBuf.
+func (m *memberWriter) putBuf(b []byte) {
+	pool := m.bufs
+	switch int64(cap(b)) {
+	case m.runSize:
+	case m.pieceSize:
+		pool = m.bigBufs
+	default:
+		return
+	}
+	select {
+	case pool <- b:
+	default:
+	}
+}
+
 // start compresses run on a goroutine of its own, first finishing the
-// oldest runs while conc are in flight, so that conc compress while the
-// next run is gathered.
+// oldest runs while maxPending, or runs of budget raw bytes, are in
+// flight, so that conc compress while the next run is gathered.
 func (m *memberWriter) start(run []byte, kind MemberKind, segs []segment) error {
-	for len(m.pending) >= m.conc {
+	for len(m.pending) >= m.maxPending || len(m.pending) > 0 && m.inFlight+int64(len(run)) > m.budget {
 		if err := m.finishOldest(); err != nil {
 			return err
 		}
@@ -210,15 +248,13 @@ func (m *memberWriter) start(run []byte, kind MemberKind, segs []segment) error 
 			if err != nil {
 				return err
 			}
-			select {
-			case m.bufs <- run:
-			default:
-			}
+			m.putBuf(run)
 			j.raw = full
 			m.memo.Unprinted.Add(1)
 		}
 	}
 	m.pending = append(m.pending, j)
+	m.inFlight += int64(len(j.raw))
 	go m.compress(j)
 	return nil
 }
@@ -307,6 +343,9 @@ func (m *memberWriter) finishOldest() error {
 	j := m.pending[0]
 	m.pending = m.pending[1:]
 	<-j.done
+	if !j.byPrint {
+		m.inFlight -= int64(len(j.raw))
+	}
 	if j.err != nil {
 		return fmt.Errorf("compressing member %d: %w", m.index, j.err)
 	}
@@ -322,10 +361,7 @@ func (m *memberWriter) finishOldest() error {
 	m.index++
 	m.off += mem.Size
 	m.tarOff += mem.TarSize
-	select {
-	case m.bufs <- j.raw:
-	default:
-	}
+	m.putBuf(j.raw)
 	select {
 	case m.outs <- j.out:
 	default:

@@ -26,7 +26,7 @@ import (
 // a one-layer image (bench/members.sh builds one and runs this): for each
 // level, the size of the tgz and the write speed of both, one after the
 // other (-count repeats each back to back; the script runs rounds to
-// alternate them). $AIRLOCK_MEMBERS_SIZES=MIN,SCALE,MAX tries other cut
+// alternate them). $AIRLOCK_MEMBERS_SIZES=MIN,SCALE,MAX,PIECE tries other cut
 // thresholds (bytes).
 func BenchmarkMembers(b *testing.B) {
 	path := os.Getenv("AIRLOCK_MEMBERS_TAR")
@@ -43,17 +43,17 @@ func BenchmarkMembers(b *testing.B) {
 	}
 	var sizes []rootfs.Option
 	if s := os.Getenv("AIRLOCK_MEMBERS_SIZES"); s != "" {
-		var n [3]int64
+		var n [4]int64
 		f := strings.Split(s, ",")
 		for i := range n {
-			if len(f) != 3 {
-				b.Fatalf("AIRLOCK_MEMBERS_SIZES=%q: want MIN,SCALE,MAX", s)
+			if len(f) != 4 {
+				b.Fatalf("AIRLOCK_MEMBERS_SIZES=%q: want MIN,SCALE,MAX,PIECE", s)
 			}
 			if n[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
 				b.Fatal(err)
 			}
 		}
-		sizes = append(sizes, rootfs.WithMemberSizes(n[0], n[1], n[2]))
+		sizes = append(sizes, rootfs.WithMemberSizes(n[0], n[1], n[2], n[3]))
 	}
 	levels := []struct {
 		name  string

@@ -82,8 +82,8 @@ func checkMembers(t testing.TB, tgz []byte, ms []rootfs.Member) {
 		t.Errorf("tail member holds %d tar bytes, want the 1024 of the end-of-archive marker", tail.TarSize)
 	}
 	for _, m := range ms {
-		if m.TarSize > rootfs.MemberMaxRun {
-			t.Errorf("member %d holds %d tar bytes, more than MemberMaxRun", m.Index, m.TarSize)
+		if m.TarSize > rootfs.MemberPieceSize || m.Kind != rootfs.MemberPiece && m.TarSize > rootfs.MemberMaxRun {
+			t.Errorf("%v member %d holds %d tar bytes, more than MemberMaxRun (a run) or MemberPieceSize (a piece)", m.Kind, m.Index, m.TarSize)
 		}
 	}
 }
@@ -226,12 +226,12 @@ func TestMembersResynchronise(t *testing.T) {
 	}
 }
 
-// TestMembersBoundHugeFile: a file larger than MemberMaxRun is cut into
-// pieces of exactly that size, whatever precedes it, so two images with
-// the same file share its pieces.
+// TestMembersBoundHugeFile: a file larger than MemberPieceSize is cut
+// into pieces of exactly that size, whatever precedes it, so two images
+// with the same file share its pieces.
 func TestMembersBoundHugeFile(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	huge := make([]byte, 2*rootfs.MemberMaxRun+12345)
+	huge := make([]byte, 2*rootfs.MemberPieceSize+12345)
 	for i := range huge {
 		huge[i] = byte(rng.IntN(16))
 	}
@@ -250,8 +250,8 @@ func TestMembersBoundHugeFile(t *testing.T) {
 		return ps
 	}
 	p1, p2 := pieces(m1), pieces(m2)
-	if len(p1) != 3 || p1[0].TarSize != rootfs.MemberMaxRun || p1[1].TarSize != rootfs.MemberMaxRun {
-		t.Fatalf("pieces %+v, want 3, the first two of MemberMaxRun tar bytes", p1)
+	if len(p1) != 3 || p1[0].TarSize != rootfs.MemberPieceSize || p1[1].TarSize != rootfs.MemberPieceSize {
+		t.Fatalf("pieces %+v, want 3, the first two of MemberPieceSize tar bytes", p1)
 	}
 	if len(p2) != len(p1) {
 		t.Fatalf("%d pieces after a longer file, want %d", len(p2), len(p1))

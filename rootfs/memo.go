@@ -298,11 +298,8 @@ func (p *runPrint) sum() ([32]byte, bool) {
 
 // materialize returns run with every hole filled from its segment's src,
 // in a buffer from newBuf, and the segments as present.
-func materialize(run []byte, segs []segment, size int64, newBuf func() []byte) ([]byte, []segment, error) {
-	out := newBuf()
-	if int64(cap(out)) < size {
-		out = make([]byte, 0, size)
-	}
+func materialize(run []byte, segs []segment, size int64, newBuf func(int64) []byte) ([]byte, []segment, error) {
+	out := newBuf(size)
 	at := 0
 	for i, s := range segs {
 		out = append(out, run[at:s.pos]...)

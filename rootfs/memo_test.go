@@ -44,7 +44,7 @@ func memoBase(t testing.TB) (usr, etc *countingLayer) {
 			imagetest.File{Name: dir + "/hard", Type: tar.TypeLink, Linkname: dir + "/f001"},
 			imagetest.File{Name: dir + "/soft", Type: tar.TypeSymlink, Linkname: "f002"})
 	}
-	files = append(files, imagetest.File{Name: "usr/share/big", Body: imagetest.Text(rng, rootfs.MemberMaxRun*2+12345)})
+	files = append(files, imagetest.File{Name: "usr/share/big", Body: imagetest.Text(rng, rootfs.MemberPieceSize+12345)})
 	usr = &countingLayer{Layer: imagetest.Layer(t, files...)}
 	etc = &countingLayer{Layer: imagetest.Layer(t,
 		imagetest.Dir("etc", 0o755),

@@ -33,6 +33,7 @@ type options struct {
 	minRun      int64
 	cutScale    int64
 	maxRun      int64
+	pieceSize   int64
 }
 
 func makeOptions(opts []Option) options {
@@ -46,6 +47,7 @@ func makeOptions(opts []Option) options {
 		minRun:      MemberMinRun,
 		cutScale:    MemberCutScale,
 		maxRun:      MemberMaxRun,
+		pieceSize:   MemberPieceSize,
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -11,7 +11,7 @@ func OutputSettings(opts ...Option) string {
 	o := makeOptions(opts)
 	if o.members != nil {
 		// Members do not depend on the block size; they do on the cut rule.
-		return fmt.Sprintf("rootfs-v%d level=%d members=%d,%d,%d cut-at-layers", FormatVersion, o.level, o.minRun, o.cutScale, o.maxRun)
+		return fmt.Sprintf("rootfs-v%d level=%d members=%d,%d,%d,%d cut-at-layers", FormatVersion, o.level, o.minRun, o.cutScale, o.maxRun, o.pieceSize)
 	}
 	return fmt.Sprintf("rootfs-v%d level=%d block=%d", FormatVersion, o.level, o.blockSize)
 }

@@ -16,13 +16,16 @@ import (
 const (
 	// MemberMinRun is the size a run of tar entries reaches before a
 	// content-defined cut may end it.
-	MemberMinRun = 1 << 20
+	MemberMinRun = 64 << 10
 	// MemberCutScale is S of the cut test: past MemberMinRun, an entry of
 	// L bytes ends its run with probability min(1, L/S).
-	MemberCutScale = 1 << 20
-	// MemberMaxRun bounds every member's uncompressed bytes; an entry of
-	// at least this size is cut into pieces of exactly this size.
-	MemberMaxRun = 4 << 20
+	MemberCutScale = 64 << 10
+	// MemberMaxRun bounds a run of whole entries; an entry of at least
+	// this size is cut into pieces instead.
+	MemberMaxRun = 256 << 10
+	// MemberPieceSize is the size of each piece of a large entry but its
+	// last; it bounds every member's uncompressed bytes.
+	MemberPieceSize = 4 << 20
 )
 
 // maxChain bounds the extension headers (PAX, GNU long names) in front of
@@ -35,8 +38,9 @@ const maxChain = 1 << 20
 // run it hands over is the end-of-archive tail.
 type splitter struct {
 	min, scale, max int64
+	piece           int64
 	emit            func(run []byte, kind MemberKind, segs []segment) error
-	newBuf          func() []byte
+	newBuf          func(size int64) []byte // an empty buffer of at least size bytes' capacity
 
 	run      []byte // the run being gathered
 	hdr      [512]byte
@@ -72,8 +76,8 @@ type announced struct {
 	virtual bool
 }
 
-func newSplitter(min, scale, max int64, newBuf func() []byte, emit func([]byte, MemberKind, []segment) error) *splitter {
-	return &splitter{min: min, scale: scale, max: max, emit: emit, newBuf: newBuf, run: newBuf(), paxSize: -1}
+func newSplitter(min, scale, max, piece int64, newBuf func(int64) []byte, emit func([]byte, MemberKind, []segment) error) *splitter {
+	return &splitter{min: min, scale: scale, max: max, piece: piece, emit: emit, newBuf: newBuf, run: newBuf(max), paxSize: -1}
 }
 
 func (s *splitter) Write(p []byte) (int, error) {
@@ -139,12 +143,12 @@ func (s *splitter) add(p []byte) error {
 		return nil
 	}
 	for len(p) > 0 {
-		if s.runLen() == s.max {
+		if s.runLen() == s.piece {
 			if err := s.cut(MemberPiece); err != nil {
 				return err
 			}
 		}
-		k := int(min(int64(len(p)), s.max-s.runLen()))
+		k := int(min(int64(len(p)), s.piece-s.runLen()))
 		s.run = append(s.run, p[:k]...)
 		p = p[k:]
 	}
@@ -173,14 +177,14 @@ func (s *splitter) announce(ref *fileRef, src io.Reader, virtual bool) error {
 // they are, or, when virtual, as a hole of their size.
 func (s *splitter) content(p []byte) error {
 	for len(p) > 0 {
-		if s.pieces && s.runLen() == s.max {
+		if s.pieces && s.runLen() == s.piece {
 			if err := s.cut(MemberPiece); err != nil {
 				return err
 			}
 		}
 		k := len(p)
 		if s.pieces {
-			k = int(min(int64(k), s.max-s.runLen()))
+			k = int(min(int64(k), s.piece-s.runLen()))
 		}
 		s.segment(p[:k])
 		p = p[k:]
@@ -283,6 +287,9 @@ func (s *splitter) header() error {
 			return err
 		}
 		s.pieces = true
+		if int64(cap(s.run)) < min(s.piece, s.entryLen) {
+			s.run = s.newBuf(min(s.piece, s.entryLen)) // the run is empty: the cut took it
+		}
 	case s.runLen()+s.entryLen > s.max:
 		if err := s.cut(MemberRun); err != nil {
 			return err
@@ -357,7 +364,11 @@ func (s *splitter) cut(kind MemberKind) error {
 		return nil
 	}
 	run, segs := s.run, s.segs
-	s.run, s.segs, s.holes = s.newBuf(), nil, 0
+	next := s.max
+	if s.pieces {
+		next = s.piece // another piece of the entry follows
+	}
+	s.run, s.segs, s.holes = s.newBuf(next), nil, 0
 	return s.emit(run, kind, segs)
 }
 

@@ -48,7 +48,7 @@ func TestSplitterFollowsPAXAndBase256Sizes(t *testing.T) {
 		var runs [][]byte
 		var kinds []MemberKind
 		// MIN 1 and S 1: every entry passes the cut test and is a run of its own.
-		s := newSplitter(1, 1, 1<<20, func() []byte { return nil }, func(run []byte, k MemberKind, _ []segment) error {
+		s := newSplitter(1, 1, 1<<20, 1<<20, func(int64) []byte { return nil }, func(run []byte, k MemberKind, _ []segment) error {
 			runs, kinds = append(runs, run), append(kinds, k)
 			return nil
 		})
@@ -79,7 +79,7 @@ func TestSplitterRefusesBrokenStreams(t *testing.T) {
 		"no end":       good,
 		"short end":    append(append([]byte{}, good...), make([]byte, 100)...),
 	} {
-		s := newSplitter(1, 1, 1<<20, func() []byte { return nil }, func([]byte, MemberKind, []segment) error { return nil })
+		s := newSplitter(1, 1, 1<<20, 1<<20, func(int64) []byte { return nil }, func([]byte, MemberKind, []segment) error { return nil })
 		_, err := s.Write(stream)
 		if err == nil {
 			err = s.finish()
