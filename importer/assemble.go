@@ -89,8 +89,27 @@ func usersOf(m *manifest.Manifest, name string) string {
 // the bundle's files, checking the whole against the signed size and
 // sha256: a byte that changed on the media since the verifying pass makes
 // the last Read fail, so the upload is aborted and nothing lands.
+//
+// Have members that follow each other in one object, as a delta's
+// members of an unchanged stretch of a base do, are read with one ranged
+// GET, each still hashed on its own.
 func assembly(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms members, im manifest.Entry) (io.Reader, error) {
-	parts := make([]io.Reader, len(im.Members))
+	secs, err := sections(ms, im)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]io.Reader, len(secs))
+	for i, sec := range secs {
+		sec.ctx, sec.s, sec.r = ctx, s, r
+		parts[i] = sec
+	}
+	return verify.NewReader(io.MultiReader(parts...), im.Size, im.SHA256, im.Path, nil), nil
+}
+
+// sections groups im's members into the reads that make its object.
+func sections(ms members, im manifest.Entry) ([]*lazySection, error) {
+	var secs []*lazySection
+	var last *lazySection
 	for i, name := range im.Members {
 		at, ok := ms[name]
 		if !ok {
@@ -98,25 +117,40 @@ func assembly(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms members
 			// verifying pass read every entry: this is a bug, not input.
 			return nil, &verify.Error{Entry: im.Path, Reason: fmt.Sprintf("member %d (%s) was not met while verifying the bundle", i, name)}
 		}
-		parts[i] = &lazySection{ctx: ctx, s: s, r: r, at: at, name: name, index: i, image: im.Path}
+		m := sectionMember{name: name, index: i, size: at.size}
+		if last != nil && at.key != "" && last.at.key == at.key && last.at.etag == at.etag && last.at.offset+last.at.size == at.offset {
+			last.at.size += at.size
+			last.more = append(last.more, m)
+			continue
+		}
+		last = &lazySection{at: at, name: name, index: i, image: im.Path, more: []sectionMember{m}}
+		secs = append(secs, last)
 	}
-	return verify.NewReader(io.MultiReader(parts...), im.Size, im.SHA256, im.Path, nil), nil
+	return secs, nil
 }
 
-// lazySection opens its member on first read, from the bundle or, for a
-// have member, from the bucket, and closes it at its end, so an image of
-// thousands of members holds one file or response at a time. A have
-// member is hashed as it arrives.
+// lazySection opens its member on first read, from the bundle or, for
+// have members, from the bucket, and closes it at its end, so an image of
+// thousands of members holds one file or response at a time. A section
+// read from the bucket may hold several members that follow each other
+// in the object (more); each is hashed on its own as it arrives.
 type lazySection struct {
 	ctx   context.Context
 	s     *bucket.Store
 	r     *bundle.Reader
-	at    memberAt
-	name  string
+	at    memberAt // with more than one member: their whole range
+	name  string   // of the first member
 	index int
 	image string
+	more  []sectionMember // every member of the section, in order
 	rc    io.ReadCloser
 	src   io.Reader
+}
+
+type sectionMember struct {
+	name  string
+	index int
+	size  int64
 }
 
 func (l *lazySection) Read(p []byte) (int, error) {
@@ -140,13 +174,21 @@ func (l *lazySection) open() error {
 	}
 	rc, err := l.s.OpenRange(l.ctx, l.at.key, l.at.offset, l.at.size, l.at.etag)
 	if err != nil {
-		return fmt.Errorf("%s: reading member %d (%s) from %s, bytes %d-%d: %w", l.image, l.index, l.name, l.at.key, l.at.offset, l.at.offset+l.at.size-1, err)
+		what := fmt.Sprintf("member %d (%s)", l.index, l.name)
+		if len(l.more) > 1 {
+			what = fmt.Sprintf("members %d-%d (%s…)", l.index, l.more[len(l.more)-1].index, l.name[:12])
+		}
+		return fmt.Errorf("%s: reading %s from %s, bytes %d-%d: %w", l.image, what, l.at.key, l.at.offset, l.at.offset+l.at.size-1, err)
 	}
 	l.rc = rc
 	where := func() string { return "object " + l.at.key }
-	l.src = verify.NewReader(rc, l.at.size, l.name, l.image, where).WithNote(func() string {
-		return fmt.Sprintf("member %d (%s), read from the bucket", l.index, l.name)
-	})
+	srcs := make([]io.Reader, len(l.more))
+	for i, m := range l.more {
+		srcs[i] = verify.NewReader(io.LimitReader(rc, m.size), m.size, m.name, l.image, where).WithNote(func() string {
+			return fmt.Sprintf("member %d (%s), read from the bucket", m.index, m.name)
+		})
+	}
+	l.src = io.MultiReader(srcs...)
 	return nil
 }
 

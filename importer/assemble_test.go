@@ -387,3 +387,47 @@ func TestImportFormat2RefusesHaveTheBucketLacks(t *testing.T) {
 		t.Fatal("the delta's image landed")
 	}
 }
+
+// Have members that follow each other in one object are read with one
+// ranged GET, each still checked on its own: a changed byte in the third
+// fails the import naming that member, and nothing lands.
+func TestImportFormat2DeltaChecksEachMemberOfOneRange(t *testing.T) {
+	srv := minio.Get(t)
+	s := buckettest.New(t, srv)
+	first := v2Image{"app", "1.0", [][]byte{member(t, 1000, 1), member(t, 2000, 2), member(t, 3000, 3), member(t, 4000, 4)}}
+	_, objects := v2Payloads([]v2Image{first})
+	whole := first.whole()
+	at := len(first.members[0]) + len(first.members[1]) + 10 // inside member 2
+	buckettest.RawPut(t, srv, s.Bucket(), "ci/app/app-1.0.tgz", buckettest.Flip(whole, at), map[string]string{"sha256": objects[0].SHA256})
+
+	next := v2Image{"app", "1.1", [][]byte{member(t, 500, 9), first.members[0], first.members[1], first.members[2], first.members[3]}}
+	var have []manifest.Have
+	for m := range first.members {
+		have = append(have, haveOf(objects[0], first.members, m))
+	}
+	slices.SortFunc(have, func(a, b manifest.Have) int { return strings.Compare(a.SHA256, b.SHA256) })
+	dpayloads, dobjects := deltaPayloads([]v2Image{next}, have)
+	ms := members(haveMembers(have, "ci/"))
+	ms[buckettest.SHA(next.members[0])] = memberAt{offset: 512, size: int64(len(next.members[0]))}
+	if secs, err := sections(ms, dobjects[0]); err != nil || len(secs) != 2 || len(secs[1].more) != 4 {
+		t.Fatalf("%d sections (%v), want 2: the new member, then the 4 have members in one range", len(secs), err)
+	}
+	files, trusted := signedBundle(t, dpayloads, bundle.WithImages(dobjects), bundle.WithHave(have))
+	_, err := runImport(t, s, files, trusted)
+	want := fmt.Sprintf("member 3 (%s), read from the bucket", buckettest.SHA(first.members[2]))
+	if !verify.IsFailure(err) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("import with a changed byte in a have member: %v; want it to name %q", err, want)
+	}
+	if _, ok, _ := s.Stat(context.Background(), "ci/app/app-1.1.tgz"); ok {
+		t.Fatal("the delta's image landed")
+	}
+}
+
+// haveMembers places have as checkHave does, without a bucket.
+func haveMembers(have []manifest.Have, prefix string) map[string]memberAt {
+	ms := map[string]memberAt{}
+	for _, h := range have {
+		ms[h.SHA256] = memberAt{offset: h.Offset, size: h.Length, key: prefix + h.Key, etag: "e"}
+	}
+	return ms
+}
