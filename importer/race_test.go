@@ -272,3 +272,32 @@ func TestUploadOvertakenMidEntryReadsOn(t *testing.T) {
 	}
 	assertAuditOK(t, s, trusted, 2)
 }
+
+// A write to a new key that fails in transit (a reset instead of the
+// 412) is judged by what the key holds afterwards.
+func TestRacedJudgesATransportErrorByTheKey(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	ctx := context.Background()
+	reset := errors.New("write: connection reset by peer")
+	mine, sum := buckettest.Data(1000, 1)
+	if err := raced(ctx, s, "k/absent.tgz", int64(len(mine)), sum, true, reset); err != reset {
+		t.Errorf("empty key: %v, want the transport error", err)
+	}
+	other, osum := buckettest.Data(1000, 2)
+	if err := s.Put(ctx, "k/other.tgz", bytes.NewReader(other), int64(len(other)), osum); err != nil {
+		t.Fatal(err)
+	}
+	var ce *ConflictError
+	if err := raced(ctx, s, "k/other.tgz", int64(len(mine)), sum, true, reset); !errors.As(err, &ce) || !ce.Conflicts[0].Meanwhile {
+		t.Errorf("another writer's object: %v, want a ConflictError", err)
+	}
+	if err := raced(ctx, s, "k/other.tgz", int64(len(mine)), sum, false, reset); err != reset {
+		t.Errorf("a planned replace: %v, want the transport error", err)
+	}
+	if err := s.Put(ctx, "k/same.tgz", bytes.NewReader(mine), int64(len(mine)), sum); err != nil {
+		t.Fatal(err)
+	}
+	if err := raced(ctx, s, "k/same.tgz", int64(len(mine)), sum, true, reset); !errors.Is(err, errSameContent) {
+		t.Errorf("the same content: %v, want errSameContent", err)
+	}
+}

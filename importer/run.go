@@ -248,7 +248,7 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 			// then too, draining the rest.
 			defer release()
 			if err := s.Put(gctx, p.key, body, size, sum, put...); err != nil {
-				err = raced(gctx, s, p.key, size, sum, err)
+				err = raced(gctx, s, p.key, size, sum, p.action != Replace, err)
 				if errors.Is(err, errSameContent) {
 					// Another import of the same content got there
 					// first: the key holds what this one would write.
@@ -405,9 +405,25 @@ var errSameContent = errors.New("another writer put the same content meanwhile")
 // this import ran. When the object now under key is what this import was
 // writing (a second import of the same image), it is errSameContent: the
 // key is in place, as if the plan had found it.
-func raced(ctx context.Context, s *bucket.Store, key string, size int64, sum string, err error) error {
+//
+// A write to a key planned absent that failed in transit (a server may
+// answer a refused conditional write by closing the connection while the
+// body still streams: the client then sees a reset, not the 412) is
+// judged by what the key holds now: another writer's object, or this
+// content, or, when the key is still empty, the transport error itself.
+func raced(ctx context.Context, s *bucket.Store, key string, size int64, sum string, wasAbsent bool, err error) error {
 	if !errors.Is(err, bucket.ErrPrecondition) && !errors.Is(err, bucket.ErrUploadGone) {
-		return err
+		if !wasAbsent || ctx.Err() != nil || verify.IsFailure(err) {
+			return err
+		}
+		obj, ok, serr := s.Stat(ctx, key)
+		switch {
+		case serr != nil || !ok:
+			return err
+		case obj.SHA256 == sum && obj.Size == size:
+			return errSameContent
+		}
+		return &ConflictError{Bucket: s.Bucket(), Conflicts: []Conflict{{Key: key, Want: sum, Meanwhile: true}}, Err: err}
 	}
 	if obj, ok, serr := s.Stat(ctx, key); serr == nil && ok && obj.SHA256 == sum && obj.Size == size {
 		return errSameContent
