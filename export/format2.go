@@ -102,31 +102,21 @@ func suppliers(targets []source.Target, staged []staged) (map[string]supplier, [
 
 // formatV2 builds a format 2 bundle's image objects (sorted by key) and
 // payloads: each distinct member once, read from the staged tgz of the
-// first image that has it, a recipe per image and TGZSUMS.
+// first image that has it, a recipe per image, MEMBERS and TGZSUMS. Images
+// list their members by position in the member table (member_index).
 //
 // Members in held (a receipt's, see WithHeldMembers) are left out and
 // returned as the have list instead, sorted by name (docs/format-v2.md
 // section 10), unless they lie in an object under a key this bundle
 // writes, which import would replace while reading it.
-func formatV2(targets []source.Target, staged []staged, image func(i int) *manifest.Image, held map[string]manifest.Have) ([]manifest.Entry, []bundle.Payload, []manifest.Have) {
-	var images []manifest.Entry
+func formatV2(targets []source.Target, staged []staged, image func(i int) *manifest.Image, held map[string]manifest.Have) ([]manifest.Entry, []bundle.Payload, []manifest.Have, error) {
 	var payloads []bundle.Payload
-	for _, i := range byKey(targets) {
-		s, t := staged[i], targets[i]
-		e := manifest.Entry{Path: PayloadPrefix + t.Key, Size: s.entry.Size, SHA256: s.entry.SHA256, Image: image(i),
-			TarSize: s.tarSize, Recipe: manifest.RecipePath(t.Key)}
-		for _, m := range s.members {
-			e.Members = append(e.Members, m.Name)
-		}
-		images = append(images, e)
-		payloads = append(payloads, bytesPayload(e.Recipe, manifest.RecipeBytes(&e)))
-	}
-	payloads = append(payloads, bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
 	writes := map[string]bool{}
 	for _, t := range targets {
 		writes[t.Key] = true
 	}
 	var have []manifest.Have
+	var carried []string
 	sup, paths := suppliers(targets, staged)
 	for _, p := range paths {
 		s := sup[p]
@@ -134,11 +124,29 @@ func formatV2(targets []source.Target, staged []staged, image func(i int) *manif
 			have = append(have, h)
 			continue
 		}
+		carried = append(carried, s.member.Name)
 		payloads = append(payloads, bundle.Payload{Path: p, Size: s.member.Size, SHA256: s.member.Name,
 			Open: sectionOpener(staged[s.target].entry.Path, s.member.Offset, s.member.Size)})
 	}
 	slices.SortFunc(have, func(a, b manifest.Have) int { return strings.Compare(a.SHA256, b.SHA256) })
-	return images, payloads, have
+	table := manifest.MemberTable(carried, have)
+	var images []manifest.Entry
+	for _, i := range byKey(targets) {
+		s, t := staged[i], targets[i]
+		e := manifest.Entry{Path: PayloadPrefix + t.Key, Size: s.entry.Size, SHA256: s.entry.SHA256, Image: image(i),
+			TarSize: s.tarSize, Recipe: manifest.RecipePath(t.Key)}
+		for _, m := range s.members {
+			e.Members = append(e.Members, m.Name)
+		}
+		if err := manifest.IndexMembers(&e, table); err != nil {
+			return nil, nil, nil, err // a bug: suppliers lists every member of every image
+		}
+		images = append(images, e)
+		payloads = append(payloads, bytesPayload(e.Recipe, manifest.RecipeBytes(&e)))
+	}
+	payloads = append(payloads, bytesPayload(manifest.TableName, manifest.TableBytes(table)),
+		bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
+	return images, payloads, have, nil
 }
 
 // bytesPayload carries b; the bundle writer hashes it.

@@ -141,7 +141,10 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 	var payloads []bundle.Payload
 	var format []bundle.Option
 	if o.format == manifest.FormatV2 {
-		images, p, have := formatV2(targets, staged, image, o.held)
+		images, p, have, err := formatV2(targets, staged, image, o.held)
+		if err != nil {
+			return nil, err
+		}
 		payloads = p
 		format = append(format, bundle.WithImages(images), bundle.WithHave(have))
 	} else {

@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,11 @@ type Entry struct {
 	// Format 2 image objects only (docs/format-v2.md section 6).
 	TarSize int64    `json:"tar_size,omitempty"` // the uncompressed tar stream's size
 	Members []string `json:"members,omitempty"`  // the tgz's member names, in order
-	Recipe  string   `json:"recipe,omitempty"`   // the recipe entry's path
+	// MemberIndex is Members as positions in the member table
+	// (MemberTable); Parse expands it into Members, and Marshal writes it
+	// instead of Members when set.
+	MemberIndex []int  `json:"member_index,omitempty"`
+	Recipe      string `json:"recipe,omitempty"` // the recipe entry's path
 }
 
 // Image describes a rootfs tgz: where it came from and where it goes.
@@ -75,6 +80,16 @@ type Image struct {
 
 // Marshal renders m as it is stored in a bundle.
 func (m *Manifest) Marshal() ([]byte, error) {
+	if slices.ContainsFunc(m.Images, func(e Entry) bool { return e.MemberIndex != nil }) {
+		c := *m
+		c.Images = slices.Clone(m.Images)
+		for i := range c.Images {
+			if c.Images[i].MemberIndex != nil {
+				c.Images[i].Members = nil
+			}
+		}
+		m = &c
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
@@ -90,6 +105,9 @@ func Parse(data []byte) (*Manifest, error) {
 	}
 	if m.Format != FormatV1 && m.Format != FormatV2 {
 		return nil, &FormatError{Format: m.Format, Tool: m.Tool}
+	}
+	if err := m.expandMembers(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)

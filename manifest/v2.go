@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/airlockhq/airlock/concourse"
@@ -23,6 +25,7 @@ const (
 	RecipesFolder = "recipes/"
 	RecipeSuffix  = ".members"
 	TGZSumsName   = "TGZSUMS"
+	TableName     = "MEMBERS"  // the member table, when images use member_index
 	HeadPadName   = "HEAD.pad" // fills a reserved head slot (section 5); never a payload
 )
 
@@ -52,15 +55,100 @@ func MemberPath(sum string) string { return MembersFolder + sum }
 // RecipePath is the recipe entry path of the image with key.
 func RecipePath(key string) string { return RecipesFolder + key + RecipeSuffix }
 
-// RecipeBytes is the content of the recipe of image object e: one member
-// path per line, in tgz order.
+// RecipeBytes is the content of the recipe of image object e, in tgz
+// order: with a MemberIndex, each member's line number in MEMBERS, else
+// each member's path, one per line.
 func RecipeBytes(e *Entry) []byte {
 	var b strings.Builder
+	if e.MemberIndex != nil {
+		for _, i := range e.MemberIndex {
+			b.WriteString(strconv.Itoa(i + 1))
+			b.WriteByte('\n')
+		}
+		return []byte(b.String())
+	}
 	for _, m := range e.Members {
 		b.WriteString(MemberPath(m))
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
+}
+
+// MemberTable is the member table of docs/format-v2.md section 6: the
+// carried member names, sorted, then the have list's names in order.
+func MemberTable(carried []string, have []Have) []string {
+	t := slices.Sorted(slices.Values(carried))
+	for _, h := range have {
+		t = append(t, h.SHA256)
+	}
+	return t
+}
+
+// TableBytes is the content of MEMBERS for table: one member path per line.
+func TableBytes(table []string) []byte {
+	var b strings.Builder
+	for _, m := range table {
+		b.WriteString(MemberPath(m))
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+// IndexMembers sets e.MemberIndex from e.Members: the positions of its
+// members in table, which must hold them all.
+func IndexMembers(e *Entry, table []string) error {
+	pos := make(map[string]int, len(table))
+	for i, name := range table {
+		if _, ok := pos[name]; !ok {
+			pos[name] = i
+		}
+	}
+	e.MemberIndex = make([]int, len(e.Members))
+	for j, name := range e.Members {
+		i, ok := pos[name]
+		if !ok {
+			return &EntryError{e.Path, fmt.Errorf("member %d (%s) is not in the member table", j, name)}
+		}
+		e.MemberIndex[j] = i
+	}
+	return nil
+}
+
+// carriedMembers are the names of m's member entries.
+func (m *Manifest) carriedMembers() []string {
+	var names []string
+	for _, e := range m.Entries {
+		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// expandMembers fills Members of every image read with a member_index
+// (rule 5 of section 11: never both, no position outside the table).
+func (m *Manifest) expandMembers() error {
+	var table []string
+	for i := range m.Images {
+		im := &m.Images[i]
+		if im.MemberIndex == nil {
+			continue
+		}
+		if len(im.Members) > 0 {
+			return &EntryError{im.Path, errors.New("has both members and member_index")}
+		}
+		if table == nil {
+			table = MemberTable(m.carriedMembers(), m.Have)
+		}
+		im.Members = make([]string, len(im.MemberIndex))
+		for j, p := range im.MemberIndex {
+			if p < 0 || p >= len(table) {
+				return &EntryError{im.Path, fmt.Errorf("member_index %d: position %d is outside the member table of %d members", j, p, len(table))}
+			}
+			im.Members[j] = table[p]
+		}
+	}
+	return nil
 }
 
 // TGZSums is the content of TGZSUMS for image objects sorted by key: a
@@ -137,6 +225,16 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 	}
 	used := map[string]bool{}
 	paths := map[string]bool{}
+	var table []string // with an image with member_index
+	indexed := slices.ContainsFunc(m.Images, func(e Entry) bool { return e.MemberIndex != nil })
+	if indexed {
+		table = MemberTable(m.carriedMembers(), m.Have)
+		if err := wantContent(entries, TableName, TableBytes(table), "its lines must be the member table's paths in order"); err != nil {
+			return err
+		}
+	} else if entries[TableName] != nil {
+		return &EntryError{TableName, errors.New("a bundle whose images list their members by name has no MEMBERS")}
+	}
 	for i := range m.Images {
 		im := &m.Images[i]
 		if im.Image == nil {
@@ -190,6 +288,16 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		}
 		if size != im.Size {
 			return &EntryError{im.Path, fmt.Errorf("size %d is not the sum of its members' sizes, %d", im.Size, size)}
+		}
+		if im.MemberIndex != nil {
+			if len(im.MemberIndex) != len(im.Members) {
+				return &EntryError{im.Path, errors.New("member_index and members differ in length")}
+			}
+			for j, p := range im.MemberIndex {
+				if p < 0 || p >= len(table) || table[p] != im.Members[j] {
+					return &EntryError{im.Path, fmt.Errorf("member_index %d (position %d) is not member %s of the member table", j, p, im.Members[j])}
+				}
+			}
 		}
 		if im.Recipe != RecipePath(im.Image.Key) {
 			return &EntryError{im.Path, fmt.Errorf("recipe %q: want %s", im.Recipe, RecipePath(im.Image.Key))}

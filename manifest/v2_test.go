@@ -3,6 +3,7 @@ package manifest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,35 @@ func TestValidateHave(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Validate = %v, want an error saying %q", name, err, tc.want)
 		}
+	}
+}
+
+// TestParseExpandsMemberIndex: member_index reads as the members at those
+// positions of the member table; both lists, or a position outside the
+// table, are refused.
+func TestParseExpandsMemberIndex(t *testing.T) {
+	a, b := strings.Repeat("b", 64), strings.Repeat("a", 64)
+	m := Manifest{Format: FormatV2, Entries: []Entry{{Path: MemberPath(a)}, {Path: MemberPath(b)}},
+		Images: []Entry{{Path: "images/x/x-1.tgz", MemberIndex: []int{1, 0, 1}}}}
+	if err := m.expandMembers(); err != nil {
+		t.Fatal(err)
+	}
+	// The table is sorted: b ("aaa…") first.
+	if got := m.Images[0].Members; !slices.Equal(got, []string{a, b, a}) {
+		t.Errorf("members %v, want positions 1, 0, 1 of the sorted table", got)
+	}
+	both := m
+	both.Images = []Entry{{Path: "images/x/x-1.tgz", Members: []string{a}, MemberIndex: []int{0}}}
+	if err := both.expandMembers(); err == nil || !strings.Contains(err.Error(), "both") {
+		t.Errorf("both lists: %v", err)
+	}
+	outside := m
+	outside.Images = []Entry{{Path: "images/x/x-1.tgz", MemberIndex: []int{2}}}
+	if err := outside.expandMembers(); err == nil || !strings.Contains(err.Error(), "outside the member table") {
+		t.Errorf("position 2 of 2: %v", err)
+	}
+	out, err := (&Manifest{Format: FormatV2, Images: []Entry{{Path: "p", Members: []string{a}, MemberIndex: []int{0}}}}).Marshal()
+	if err != nil || strings.Contains(string(out), `"members"`) || !strings.Contains(string(out), `"member_index"`) {
+		t.Errorf("Marshal writes member_index instead of members: %s, %v", out, err)
 	}
 }

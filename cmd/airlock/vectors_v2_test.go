@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/airlockhq/airlock/bundle"
@@ -70,6 +71,24 @@ func (l *v2Layout) add(path string, body []byte) {
 	l.bodies = append(l.bodies, body)
 }
 
+// index has l's images list their members by position in the member
+// table, as writers of this version do, and adds MEMBERS.
+func (l *v2Layout) index(t *testing.T) {
+	var carried []string
+	for _, e := range l.entries {
+		if name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder); ok {
+			carried = append(carried, name)
+		}
+	}
+	table := manifest.MemberTable(carried, nil)
+	for i := range l.images {
+		if err := manifest.IndexMembers(&l.images[i], table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.add(manifest.TableName, manifest.TableBytes(table))
+}
+
 // finish adds recipes and TGZSUMS for l's images.
 func (l *v2Layout) finish() {
 	for i := range l.images {
@@ -120,6 +139,23 @@ func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about 
 	}
 	add("good-format2", "format 2: two images assembled from members, sharing their tail member", verdict{0, "ok"}, "good-format2.tar")
 
+	// The same images listed by position in the member table, as airlock
+	// writes them now (member_index, MEMBERS).
+	l = vectorV2Layout(t)
+	l.index(t)
+	l.finish()
+	payloads = nil
+	for i, e := range l.entries {
+		body := l.bodies[i]
+		payloads = append(payloads, bundle.Payload{Path: e.Path, Size: e.Size, SHA256: e.SHA256,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }})
+	}
+	if _, err := bundle.Write(context.Background(), filepath.Join(vectorsDir, "good-format2-index"), priv, payloads,
+		bundle.WithImages(l.images), bundle.WithCreated(vectorCreated), bundle.WithTool("airlock test vectors")); err != nil {
+		t.Fatal(err)
+	}
+	add("good-format2-index", "format 2: the same two images listing their members by position in the member table (member_index, MEMBERS)", verdict{0, "ok"}, "good-format2-index.tar")
+
 	rule := verdict{3, "manifest_rule"}
 	cases := []struct {
 		name, about string
@@ -152,6 +188,18 @@ func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about 
 				l.add(l.images[i].Recipe, manifest.RecipeBytes(&l.images[i]))
 			}
 			l.add(manifest.TGZSumsName, manifest.TGZSums(l.images[:1]))
+		}, rule},
+		{"format2-index-outside", "format 2: a member_index position outside the member table (rule 5)", func(l *v2Layout) {
+			l.index(t)
+			l.images[1].MemberIndex[0] = 99
+			l.finish()
+		}, rule},
+		{"format2-bad-table", "format 2: a MEMBERS that differs from the member table (rule 5)", func(l *v2Layout) {
+			l.index(t)
+			l.bodies[len(l.bodies)-1] = []byte("members/sha256/" + sha256Hex([]byte("elsewhere")) + "\n")
+			last := &l.entries[len(l.entries)-1]
+			last.Size, last.SHA256 = int64(len(l.bodies[len(l.bodies)-1])), sha256Hex(l.bodies[len(l.bodies)-1])
+			l.finish()
 		}, rule},
 		{"format2-bad-member", "format 2: a member's bytes differ from its name (rule 8)", func(l *v2Layout) {
 			l.finish()
