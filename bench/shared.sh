@@ -2,7 +2,9 @@
 # N images (SHARED_IMAGES, default 50), each the corpus base plus one
 # distinct tiny layer, exported with --format 1 and with --format 2 into a
 # cold staging cache, alternated SHARED_REPS times (default 1): bundle size
-# against one image's tgz plus the distinct layers, export time, peak RSS.
+# against one image's tgz plus the distinct layers, export time, peak RSS;
+# then SHARED_DISTINCT (default 50; 0 leaves it out) images that share no
+# file, against format 1 and the limit.
 # Sourced by bench/run.sh; run alone with
 #
 #   TOOLS=.tools/bin AIRLOCK=bin/airlock bash bench/run.sh shared
@@ -93,6 +95,69 @@ shared_jobs() {
 	else
 		printf '\n(no minio and mc in %s: import and refresh not measured)\n' "$TOOLS" >>"$W/shared.md"
 	fi
+	if [[ $SMALL == 1 ]]; then
+		printf '\n(the distinct images salt the debootstrap base'"'"'s layers: not measured with BENCH_SMALL=1)\n' >>"$W/shared.md"
+	elif ((${SHARED_DISTINCT:-50} > 0)); then
+		rm -f "$W/out/shared-f1.tar" "$W/out/shared-f2.tar" # room for the distinct bundles
+		shared_distinct "${SHARED_DISTINCT:-50}"
+	fi
+}
+
+# shared_distinct N: N images that share no file (each the corpus base
+# with every regular file salted by its number: benchtool salt), exported
+# with --format 1 and --format 2 into a cold staging cache and run
+# through the limit pipeline, alternated once: format 2 must not cost
+# what sharing saves elsewhere (issue #19: ≥ 95% of the limit, bundle
+# within 1% of format 1's).
+shared_distinct() {
+	local n=$1 list=$W/tmp/distinct-$n.txt d=$W/tmp/distinct img blobs=() fmt job order
+	rm -rf "$d" && mkdir -p "$d"
+	log "shared: $n distinct images (salted copies of $BASE's layers), --format 1 vs --format 2 vs the limit"
+	seq -f %03g 1 "$n" | xargs -P2 -I{} sh -c '
+		for l in usr var rest; do "$1" salt "image-{}" "$2/base-$l.tar.gz" "$3/{}-$l.tar.gz" || exit 1; done
+		"$4" append -f "$3/{}-usr.tar.gz" -f "$3/{}-var.tar.gz" -f "$3/{}-rest.tar.gz" -t "$5/distinct:stage-{}" >/dev/null 2>&1 &&
+		"$4" mutate "$5/distinct:stage-{}" --set-platform linux/amd64 --env LANG=C.UTF-8 --cmd bash -t "$5/distinct:v{}" >/dev/null 2>&1 &&
+		rm -f "$3/{}-"*.tar.gz' _ "$BT" "$CORPUS/layers" "$d" "$TOOLS/crane" "$REG" ||
+		die "shared: making the distinct images failed"
+	seq -f "$REG/distinct:v%03g" 1 "$n" >"$list"
+	while read -r img; do blobs+=("$(blobs_of "$img")"); done <"$list"
+	order="1 2 limit"
+	for fmt in $order; do
+		sync
+		if [[ $fmt == limit ]]; then
+			limit distinct-limit limit 1 -1 "${blobs[@]}"
+			continue
+		fi
+		job=distinct-f$fmt
+		rm -rf "$W/cache/$job" "$W/out/$job.tar"
+		timed "$job" airlock 1 "$AIRLOCK" export -f "$list" "${XF[@]}" --format "$fmt" \
+			--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job" --json
+		rm -rf "$W/cache/$job"
+	done
+	rm -rf "$W/blobs" && mkdir -p "$W/blobs"
+	local f1 f2 members
+	f1=$(size_of "$W/out/distinct-f1.tar")
+	f2=$(size_of "$W/out/distinct-f2.tar")
+	members=$(tar -xOf "$W/out/distinct-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/"))] | length')
+	info "bundle.distinct-f1" "$f1"
+	info "bundle.distinct-f2" "$f2"
+	rm -f "$W/out/distinct-f1.tar" "$W/out/distinct-f2.tar"
+	{
+		printf '\n### Distinct images: nothing shared\n\n'
+		printf '%d images that share no file: each is %s with every regular file salted by its number (a first\n' "$n" "$BASE"
+		printf 'line; bench/benchtool salt: the same tree, sizes and compressibility), exported into a cold staging\n'
+		printf 'cache and run through the limit pipeline, one alternated run each. Format 2 carries %d members.\n\n' "$members"
+		printf '| export | bundle | ÷ format 1 | time | ÷ limit (limit time ÷ time) | peak RSS |\n|---|---:|---:|---:|---:|---:|\n'
+		awk -F'\t' -v f1="$f1" -v f2="$f2" '
+			$1 == "S" && $2 == "distinct-f1" { t[1] = $5; r[1] = $6 }
+			$1 == "S" && $2 == "distinct-f2" { t[2] = $5; r[2] = $6 }
+			$1 == "S" && $2 == "distinct-limit" { l = $5; rl = $6 }
+			END {
+				b[1] = f1; b[2] = f2
+				for (f = 1; f <= 2; f++) printf "| --format %d | %.1f MB | %.4f× | %.1f s | %.0f%% | %.0f MB |\n", f, b[f] / 1e6, b[f] / f1, t[f], 100 * l / t[f], r[f] / 1024
+				printf "| limit pipeline | | | %.1f s | 100%% | %.0f MB |\n", l, rl / 1024
+			}' "$RES"
+	} >>"$W/shared.md"
 }
 
 # shared_import REPS: the two bundles imported into fresh buckets,

@@ -11,6 +11,7 @@
 //	benchtool sha256 FILE         prints the SHA-256 of FILE
 //	benchtool flatsize BUNDLE.tar prints the uncompressed size of its images/ payloads
 //	benchtool report RESULTS      prints the Markdown report of a results file
+//	benchtool salt SALT IN OUT    copies a layer blob with every regular file salted (distinct images)
 package main
 
 import (
@@ -20,7 +21,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool pipeline|sha256|flatsize|report ARGS")
+		fmt.Fprintln(os.Stderr, "usage: benchtool pipeline|sha256|flatsize|report|salt ARGS")
 		os.Exit(2)
 	}
 	var err error
@@ -33,6 +34,8 @@ func main() {
 		err = runFlatSize(os.Args[2])
 	case "report":
 		err = runReport(os.Args[2], os.Stdout)
+	case "salt":
+		err = runSalt(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

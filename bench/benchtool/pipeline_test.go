@@ -158,3 +158,55 @@ func TestPipelineRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSalt: every regular file starts with the salt line, nothing else
+// changes.
+func TestSalt(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.tar.gz"), filepath.Join(dir, "out.tar.gz")
+	writeLayer(t, in, []entry{
+		{name: "etc/", typ: tar.TypeDir},
+		{name: "etc/a", body: "alpha", typ: tar.TypeReg},
+		{name: "etc/l", link: "a", typ: tar.TypeSymlink},
+		{name: "etc/empty", typ: tar.TypeReg},
+	})
+	if err := runSalt([]string{"img-7", in, out}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	got := map[string]string{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[hdr.Name] = fmt.Sprintf("%c:%s:%s", hdr.Typeflag, hdr.Linkname, b)
+	}
+	want := map[string]string{
+		"etc/":      "5::",
+		"etc/a":     "0::# img-7\nalpha",
+		"etc/l":     "2:a:",
+		"etc/empty": "0::# img-7\n",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %q, want %q", name, got[name], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d entries, want %d", len(got), len(want))
+	}
+}
