@@ -47,7 +47,7 @@ shared_jobs() {
 	done
 	local members distinct listed flat
 	members=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/"))] | length')
-	listed=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.images[].members | length] | add')
+	listed=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.images[] | (.member_index // .members) | length] | add')
 	distinct=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/")) | .size] | add')
 	flat=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.images[].tar_size] | add')
 	{

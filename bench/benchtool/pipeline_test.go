@@ -197,9 +197,9 @@ func TestSalt(t *testing.T) {
 	}
 	want := map[string]string{
 		"etc/":      "5::",
-		"etc/a":     "0::# img-7\nalpha",
+		"etc/a":     "0::# img-7 .......\nalpha",
 		"etc/l":     "2:a:",
-		"etc/empty": "0::# img-7\n",
+		"etc/empty": "0::# img-7 .......\n",
 	}
 	for name, w := range want {
 		if got[name] != w {

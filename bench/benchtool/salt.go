@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/klauspost/pgzip"
 )
@@ -16,16 +18,19 @@ import (
 // file starts with a line naming SALT: the same tree, sizes and
 // compressibility, but no file content shared with a copy of another
 // salt, so images made of salted layers share nothing (the bench's
-// "distinct images"). The line comes first so that no stretch of a file
-// is the same in two copies (a salt at the end would leave every 4 MiB
-// piece of a large file but its last alike, format-v2.md section 3).
+// "distinct images"). The line comes first, and when SALT ends in a
+// number N it carries N dots more, so that no stretch of a file is the
+// same in two copies: format 2 cuts a large file into 4 MiB pieces from
+// its first byte (format-v2.md section 3), so a salt at the end would
+// leave every piece but the last alike, and salts of one length would
+// leave every piece but the first alike.
 //
 //	benchtool salt SALT IN.tar.gz OUT.tar.gz
 func runSalt(args []string) error {
 	if len(args) != 3 {
 		return errors.New("usage: benchtool salt SALT IN.tar.gz OUT.tar.gz")
 	}
-	salt := []byte(fmt.Sprintf("# %s\n", args[0]))
+	salt := []byte(fmt.Sprintf("# %s %s\n", args[0], strings.Repeat(".", trailingNumber(args[0]))))
 	in, err := os.Open(args[1])
 	if err != nil {
 		return err
@@ -87,4 +92,14 @@ func runSalt(args []string) error {
 		return err
 	}
 	return os.Rename(tmp, args[2])
+}
+
+// trailingNumber is the number s ends in, or 0.
+func trailingNumber(s string) int {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	n, _ := strconv.Atoi(s[i:])
+	return n
 }
