@@ -22,7 +22,8 @@
 #                      delta (weekly refresh), objects (import, audit and
 #                      inventory of 1,000 and 10,000 small objects; ~3 min),
 #                      profiles (perf), shared (50 images on one base, --format 1
-#                      vs 2, with import and a weekly refresh; part of the full run; also
+#                      vs 2, with import and a weekly refresh, then 50 distinct
+#                      images, ~20 min; part of the full run; also
 #                      `bash bench/run.sh shared` alone, see bench/shared.sh). verify, parts,
 #                      import and profiles first export the 1/10/50-image bundles
 #                      they read when scale did not run (untimed, ~2 min).
