@@ -25,6 +25,7 @@ type options struct {
 	format   int
 	images   []manifest.Entry
 	have     []manifest.Have
+	noShift  bool // tests: fit a Stream's head slot by copying, never in place
 }
 
 func makeOptions(opts []Option) options {

@@ -38,6 +38,9 @@ type Result struct {
 	Manifest *manifest.Manifest
 	Digest   string // sha256 of manifest.json: the bundle's digest (docs/format.md section 5, Freshness)
 	Bytes    int64  // size of the whole tar stream
+	// Reslotted says how a Stream fitted its head slot when the estimate
+	// was off: "shifted" or "copied" (see Stream.Reslotted); "" otherwise.
+	Reslotted string
 }
 
 // Write creates a signed bundle named after base (base.tar, or
@@ -62,38 +65,15 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	if err != nil {
 		return nil, err
 	}
-	m := &manifest.Manifest{
-		Format:  o.format,
-		Created: o.created,
-		Images:  o.images,
-		Have:    o.have,
-		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
-		Tool:    o.tool,
-		Base:    o.base,
-
-		Freshness: o.fresh,
-	}
+	entries := make([]manifest.Entry, 0, len(payloads))
 	for _, p := range payloads {
-		m.Entries = append(m.Entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary})
+		entries = append(entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary})
 	}
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("not writing bundle %s: %w", base, err)
-	}
-	mjson, err := m.Marshal()
+	h, err := signHead(base, priv, o, entries)
 	if err != nil {
 		return nil, err
 	}
-	msum := sha256.Sum256(mjson)
-	sums := manifest.FormatSums(m.Sums(hex.EncodeToString(msum[:])))
-	for _, f := range []struct {
-		name        string
-		size, limit int
-	}{{manifest.SumsName, len(sums), manifest.MaxSumsSize}, {manifest.ManifestName, len(mjson), manifest.MaxManifestSize}} {
-		if f.size > f.limit {
-			return nil, &HeadTooLargeError{Name: f.name, Size: f.size, Limit: f.limit, Images: len(m.Images) + countImages(m.Entries)}
-		}
-	}
-	sig := verify.Sign(priv, sums)
+	m, mjson, sums, sig := h.m, h.mjson, h.sums, h.sig
 	size, err := streamSize(o.created, sums, sig, mjson, payloads)
 	if err != nil {
 		return nil, err
@@ -120,7 +100,51 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 		pw.Abort()
 		return nil, err
 	}
-	return &Result{Files: files[:ndata], Extra: files[ndata:], ID: ID(sums), Manifest: m, Digest: hex.EncodeToString(msum[:]), Bytes: n}, nil
+	return &Result{Files: files[:ndata], Extra: files[ndata:], ID: ID(sums), Manifest: m, Digest: h.digest, Bytes: n}, nil
+}
+
+// head is a bundle's signed head: its manifest, manifest.json, SHA256SUMS
+// and the signature over it.
+type head struct {
+	m                *manifest.Manifest
+	mjson, sums, sig []byte
+	digest           string // sha256 of manifest.json
+}
+
+// signHead builds, checks and signs the head of the bundle base holding
+// entries, refusing one that readers would refuse for its size.
+func signHead(base string, priv ed25519.PrivateKey, o options, entries []manifest.Entry) (*head, error) {
+	m := &manifest.Manifest{
+		Format:  o.format,
+		Created: o.created,
+		Entries: entries,
+		Images:  o.images,
+		Have:    o.have,
+		Signer:  keys.ID(priv.Public().(ed25519.PublicKey)),
+		Tool:    o.tool,
+		Base:    o.base,
+
+		Freshness: o.fresh,
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("not writing bundle %s: %w", base, err)
+	}
+	mjson, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	msum := sha256.Sum256(mjson)
+	digest := hex.EncodeToString(msum[:])
+	sums := manifest.FormatSums(m.Sums(digest))
+	for _, f := range []struct {
+		name        string
+		size, limit int
+	}{{manifest.SumsName, len(sums), manifest.MaxSumsSize}, {manifest.ManifestName, len(mjson), manifest.MaxManifestSize}} {
+		if f.size > f.limit {
+			return nil, &HeadTooLargeError{Name: f.name, Size: f.size, Limit: f.limit, Images: len(m.Images) + countImages(m.Entries)}
+		}
+	}
+	return &head{m: m, mjson: mjson, sums: sums, sig: verify.Sign(priv, sums), digest: digest}, nil
 }
 
 // countImages counts the format 1 image entries among es.
@@ -148,14 +172,11 @@ func complete(ctx context.Context, payloads []Payload) ([]Payload, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	for i := range out {
 		p := &out[i]
-		if err := manifest.CheckName(p.Path); err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
+		if err := checkPayloadPath(p.Path); err != nil {
+			return nil, err
 		}
 		if i > 0 && out[i-1].Path == p.Path {
 			return nil, fmt.Errorf("payload %s is given twice", p.Path)
-		}
-		if p.Path == manifest.SumsName || p.Path == manifest.SigName || p.Path == manifest.ManifestName || p.Path == manifest.HeadPadName {
-			return nil, fmt.Errorf("payload %s uses a reserved name", p.Path)
 		}
 		if p.SHA256 == "" {
 			size, sum, err := hashPayload(ctx, *p)
@@ -166,6 +187,18 @@ func complete(ctx context.Context, payloads []Payload) ([]Payload, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkPayloadPath refuses a payload path that is not a clean entry name
+// or that names an entry of the head.
+func checkPayloadPath(path string) error {
+	if err := manifest.CheckName(path); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	if path == manifest.SumsName || path == manifest.SigName || path == manifest.ManifestName || path == manifest.HeadPadName {
+		return fmt.Errorf("payload %s uses a reserved name", path)
+	}
+	return nil
 }
 
 func hashPayload(ctx context.Context, p Payload) (int64, string, error) {
@@ -197,8 +230,9 @@ func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson [
 			return 0, err
 		}
 	}
+	buf := make([]byte, copyBufferSize)
 	for _, p := range payloads {
-		if err := writePayload(ctx, tw, o, p); err != nil {
+		if err := writePayload(ctx, tw, o, p, buf); err != nil {
 			return 0, err
 		}
 	}
@@ -211,7 +245,9 @@ func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson [
 	return cw.N, nil
 }
 
-func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) error {
+// writePayload writes p as the next entry of tw, copying through buf
+// (one buffer for every payload: a bundle may hold 100 000 members).
+func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload, buf []byte) error {
 	rc, err := p.Open()
 	if err != nil {
 		return fmt.Errorf("opening payload %s: %w", p.Path, err)
@@ -225,7 +261,7 @@ func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload) err
 	if o.progress != nil {
 		dst = &ctxio.ProgressWriter{W: tw, Report: func(n int64) { o.progress(p.Path, n) }}
 	}
-	if _, err := io.CopyBuffer(dst, src, make([]byte, copyBufferSize)); err != nil {
+	if _, err := io.CopyBuffer(dst, src, buf); err != nil {
 		var we *WriteError
 		switch {
 		case verify.IsFailure(err):

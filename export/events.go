@@ -11,7 +11,7 @@ const (
 	Converted EventKind = "converted"  // Key was converted; Size is the tgz size
 	Cached    EventKind = "cached"     // Key was found in the staging cache; Size is the tgz size
 	Evicted   EventKind = "evicted"    // Key's cached tgz was damaged and removed; Message says so, a conversion follows
-	Writing   EventKind = "writing"    // the bundle is being written; Total is its payload size
+	Writing   EventKind = "writing"    // the bundle is being written; Total is its payload size, 0 when written while converting (format 2)
 	Written   EventKind = "written"    // Bytes more payload bytes were written to the bundle
 )
 

@@ -111,26 +111,69 @@ func suppliers(targets []source.Target, staged []staged) (map[string]supplier, [
 // writes, which import would replace while reading it.
 func formatV2(targets []source.Target, staged []staged, image func(i int) *manifest.Image, held map[string]manifest.Have) ([]manifest.Entry, []bundle.Payload, []manifest.Have, error) {
 	var payloads []bundle.Payload
-	writes := map[string]bool{}
-	for _, t := range targets {
-		writes[t.Key] = true
+	pick := newPicker(targets, held)
+	for _, i := range byKey(targets) {
+		payloads = append(payloads, pick.members(staged[i])...)
 	}
-	var have []manifest.Have
-	var carried []string
-	sup, paths := suppliers(targets, staged)
-	for _, p := range paths {
-		s := sup[p]
-		if h, ok := held[s.member.Name]; ok && !writes[h.Key] && h.Length == s.member.Size {
-			have = append(have, h)
+	carried, have := pick.carried, pick.have
+	images, rest, err := v2Images(targets, staged, image, carried, have)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return images, append(payloads, rest...), have, nil
+}
+
+// picker chooses a format 2 bundle's member payloads image by image, in
+// manifest order: each distinct member once, at its first appearance, read
+// from the staged tgz of the first image holding it (its supplier), or
+// left out as have when held (a receipt's, see WithHeldMembers) and not
+// in an object under a key the bundle writes, which import would replace
+// while reading it.
+type picker struct {
+	held    map[string]manifest.Have
+	writes  map[string]bool
+	seen    map[string]bool
+	carried []string
+	have    []manifest.Have
+}
+
+func newPicker(targets []source.Target, held map[string]manifest.Have) *picker {
+	p := &picker{held: held, writes: map[string]bool{}, seen: map[string]bool{}}
+	for _, t := range targets {
+		p.writes[t.Key] = true
+	}
+	return p
+}
+
+// members returns the payloads of s's members not picked before, in tgz
+// order.
+func (p *picker) members(s staged) []bundle.Payload {
+	var out []bundle.Payload
+	for _, m := range s.members {
+		if p.seen[m.Name] {
 			continue
 		}
-		carried = append(carried, s.member.Name)
-		payloads = append(payloads, bundle.Payload{Path: p, Size: s.member.Size, SHA256: s.member.Name,
-			Open: sectionOpener(staged[s.target].entry.Path, s.member.Offset, s.member.Size)})
+		p.seen[m.Name] = true
+		if h, ok := p.held[m.Name]; ok && !p.writes[h.Key] && h.Length == m.Size {
+			p.have = append(p.have, h)
+			continue
+		}
+		p.carried = append(p.carried, m.Name)
+		out = append(out, bundle.Payload{Path: manifest.MemberPath(m.Name), Size: m.Size, SHA256: m.Name,
+			Open: sectionOpener(s.entry.Path, m.Offset, m.Size)})
 	}
+	return out
+}
+
+// v2Images sorts have by name and builds a format 2 bundle's image objects
+// (sorted by key), listing their members by position in the member table
+// of carried and have, and the payloads beside the members: a recipe per
+// image, MEMBERS and TGZSUMS.
+func v2Images(targets []source.Target, staged []staged, image func(i int) *manifest.Image, carried []string, have []manifest.Have) ([]manifest.Entry, []bundle.Payload, error) {
 	slices.SortFunc(have, func(a, b manifest.Have) int { return strings.Compare(a.SHA256, b.SHA256) })
 	table := manifest.MemberTable(carried, have)
 	var images []manifest.Entry
+	var payloads []bundle.Payload
 	for _, i := range byKey(targets) {
 		s, t := staged[i], targets[i]
 		e := manifest.Entry{Path: PayloadPrefix + t.Key, Size: s.entry.Size, SHA256: s.entry.SHA256, Image: image(i),
@@ -139,14 +182,14 @@ func formatV2(targets []source.Target, staged []staged, image func(i int) *manif
 			e.Members = append(e.Members, m.Name)
 		}
 		if err := manifest.IndexMembers(&e, table); err != nil {
-			return nil, nil, nil, err // a bug: suppliers lists every member of every image
+			return nil, nil, err // a bug: the caller lists every member of every image
 		}
 		images = append(images, e)
 		payloads = append(payloads, bytesPayload(e.Recipe, manifest.RecipeBytes(&e)))
 	}
 	payloads = append(payloads, bytesPayload(manifest.TableName, manifest.TableBytes(table)),
 		bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
-	return images, payloads, have, nil
+	return images, payloads, nil
 }
 
 // bytesPayload carries b; the bundle writer hashes it.

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +266,74 @@ func TestUnknownFormatIsRefused(t *testing.T) {
 		t.Fatalf("Run with format 3: %v", err)
 	}
 	assertNoBundle(t, s.dir)
+}
+
+// A format 2 bundle is written while its images convert (docs/format-v2.md
+// section 5): the first image's members are in the bundle file before the
+// last image is converted, the head comes last into its slot, and the
+// bytes do not depend on how many images convert at once. Small bundles
+// (under 256 MiB of distinct layers, where the slot's padding would cost
+// more than the early write saves) and parts too small for a head slot
+// are written head first.
+func TestFormat2WritesWhileConverting(t *testing.T) {
+	s := newSetup(t, 0)
+	sharedBase(t, s, 4)
+	when := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	v2 := export.WithFormat(manifest.FormatV2)
+	var order []string
+	one, err := s.run(context.Background(), "j1", v2, export.WithStreamAbove(0), export.WithCreated(when), export.WithEvents(func(e export.Event) {
+		switch e.Kind {
+		case export.Converted:
+			order = append(order, "converted "+e.Key)
+		case export.Written:
+			if len(order) == 0 || order[len(order)-1] != "written" {
+				order = append(order, "written")
+			}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstWrite, lastConvert := slices.Index(order, "written"), -1
+	for i, e := range order {
+		if strings.HasPrefix(e, "converted ") {
+			lastConvert = i
+		}
+	}
+	if firstWrite < 0 || firstWrite > lastConvert {
+		t.Errorf("events %v: want members written before the last image is converted", order)
+	}
+	files := bundleFiles(t, one.Bundle.Files[0])
+	if _, ok := files[manifest.HeadPadName]; !ok {
+		t.Errorf("no %s: the head was not written into a slot", manifest.HeadPadName)
+	}
+	openVerified(t, one, s.trusted)
+
+	// Another cache, two images at a time: the same bytes.
+	s.cache = t.TempDir()
+	two, err := s.run(context.Background(), "j2", v2, export.WithStreamAbove(0), export.WithCreated(when), export.WithJobs(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := os.ReadFile(one.Bundle.Files[0])
+	y, _ := os.ReadFile(two.Bundle.Files[0])
+	if !bytes.Equal(x, y) {
+		t.Error("-j 1 and -j 2 gave different format 2 bundles")
+	}
+
+	// Small parts, or a small bundle: head first, no slot.
+	for name, opts := range map[string][]export.Option{
+		"parts": {export.WithStreamAbove(0), export.WithPartSize(1 << 20)},
+		"small": nil,
+	} {
+		res, err := s.run(context.Background(), name, append(opts, v2, export.WithCreated(when))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		openVerified(t, res, s.trusted)
+		b, _ := os.ReadFile(res.Bundle.Files[0])
+		if bytes.Contains(b, []byte(manifest.HeadPadName)) {
+			t.Errorf("%s: the bundle has a %s", name, manifest.HeadPadName)
+		}
+	}
 }

@@ -18,36 +18,39 @@ import (
 type Option func(*options)
 
 type options struct {
-	jobs      int
-	partSize  int64
-	parity    int
-	created   time.Time
-	tool      string
-	events    func(Event)
-	rootfs    []rootfs.Option
-	cacheDir  string
-	verifier  *provenance.Verifier
-	policyFor func(source.Target) provenance.Policy
-	carry     bool
-	compress  manifest.Compression
-	lint      source.LintPolicy
-	base      *manifest.Base
-	binaries  []release.Binary
-	seqKey    string            // the private key file beside which the sequence state lies; "" for none
-	channel   string            // default: the key id
-	validFor  time.Duration     // how long the bundle stays fresh
-	fixedSeq  uint64            // a sequence given by the user instead of reserved; 0 for none
-	previous  string            // with fixedSeq
-	format    int               // bundle format: manifest.FormatV1 or FormatV2
-	source    *memberSource     // format 2: members staged so far, by run; set by Run
-	memo      *rootfs.LayerMemo // format 2: the layers several images of the run share; set by stageAll
-	noReuse   bool              // format 2: compress every run (benchmarks)
-	held      map[string]manifest.Have
+	jobs        int
+	partSize    int64
+	parity      int
+	created     time.Time
+	tool        string
+	events      func(Event)
+	rootfs      []rootfs.Option
+	cacheDir    string
+	verifier    *provenance.Verifier
+	policyFor   func(source.Target) provenance.Policy
+	carry       bool
+	compress    manifest.Compression
+	lint        source.LintPolicy
+	base        *manifest.Base
+	binaries    []release.Binary
+	seqKey      string            // the private key file beside which the sequence state lies; "" for none
+	channel     string            // default: the key id
+	validFor    time.Duration     // how long the bundle stays fresh
+	fixedSeq    uint64            // a sequence given by the user instead of reserved; 0 for none
+	previous    string            // with fixedSeq
+	format      int               // bundle format: manifest.FormatV1 or FormatV2
+	source      *memberSource     // format 2: members staged so far, by run; set by Run
+	memo        *rootfs.LayerMemo // format 2: the layers several images of the run share; set by stageAll
+	noReuse     bool              // format 2: compress every run (benchmarks)
+	held        map[string]manifest.Have
+	streamAbove int64 // distinct layer bytes from which format 2 streams (decideStreaming)
+	stream      bool  // set by decideStreaming
+	layerBytes  int64 // set by decideStreaming
 }
 
 func makeOptions(opts []Option) *options {
 	o := &options{jobs: 2, created: time.Now(), events: func(Event) {}, compress: manifest.CompressionDefault, lint: source.LintWarn,
-		format: manifest.FormatV1}
+		format: manifest.FormatV1, streamAbove: defaultStreamAbove}
 	for _, opt := range opts {
 		opt(o)
 	}

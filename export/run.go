@@ -83,16 +83,22 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	if err != nil {
 		return nil, err
 	}
-	staged, err := stageAll(ctx, cache, targets, o, emit)
-	if err != nil {
-		return nil, err
-	}
-	if err := refuseLinted(targets, staged, o); err != nil {
-		return nil, err
-	}
+	decideStreaming(targets, o)
+	staged := make([]staged, len(targets))
 	res := &Result{}
+	if o.stream {
+		// The bundle is written while the images convert.
+		res.Bundle, err = stageAndStream(ctx, cache, targets, staged, out, priv, evidence, o, emit)
+	} else {
+		if err = stageAll(ctx, cache, targets, staged, nil, o, emit); err != nil {
+			return nil, err
+		}
+		if err := refuseLinted(targets, staged, o); err != nil {
+			return nil, err
+		}
+		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, allStaged, evidence, o, emit)
+	}
 	for {
-		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, evidence, o, emit)
 		i := corruptCached(err, targets, staged, o)
 		if i < 0 {
 			break
@@ -108,6 +114,7 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		if staged[i], err = stageAgain(ctx, cache, t, o, emit); err != nil {
 			return nil, fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
 		}
+		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, allStaged, evidence, o, emit)
 	}
 	if err != nil {
 		return nil, err
@@ -129,7 +136,14 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 	return res, nil
 }
 
-func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged,
+// allStaged is the ready of writeBundle when staging is over.
+func allStaged(context.Context, int) error { return nil }
+
+// writeBundle writes the signed bundle of targets, staged as staged. In
+// format 2 with a head slot (streams), it writes each image's members once
+// ready(ctx, i) says staged[i] is set, so the bundle grows while later
+// images convert; otherwise every image must be staged already.
+func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged, ready func(context.Context, int) error,
 	evidence []*provenance.Evidence, o *options, emit func(Event)) (*bundle.Result, error) {
 	image := func(i int) *manifest.Image {
 		img := staged[i].image(targets[i])
@@ -138,29 +152,12 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		img.Lint = manifestLint(targets[i], staged[i].lint, o)
 		return img
 	}
-	var payloads []bundle.Payload
-	var format []bundle.Option
-	if o.format == manifest.FormatV2 {
-		images, p, have, err := formatV2(targets, staged, image, o.held)
-		if err != nil {
-			return nil, err
-		}
-		payloads = p
-		format = append(format, bundle.WithImages(images), bundle.WithHave(have))
-	} else {
-		for i, s := range staged {
-			payloads = append(payloads, s.payload(targets[i], image(i)))
-		}
-	}
+	var extra []bundle.Payload
 	if o.carry {
-		payloads = append(payloads, carried(evidence)...)
+		extra = append(extra, carried(evidence)...)
 	}
 	for _, b := range o.binaries {
-		payloads = append(payloads, binaryPayload(b))
-	}
-	var total int64
-	for _, p := range payloads {
-		total += p.Size // 0 for recipes and TGZSUMS, hashed by the writer; a few bytes each
+		extra = append(extra, binaryPayload(b))
 	}
 	var seq *freshness.Reservation
 	var fresh *manifest.Freshness
@@ -177,12 +174,17 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		}
 		fresh = seq.Freshness(o.created, o.validFor)
 	}
-	emit(Event{Kind: Writing, Total: total})
-	bopts := append(format,
+	bopts := []bundle.Option{
 		bundle.WithPartSize(o.partSize), bundle.WithParity(o.parity), bundle.WithCreated(o.created), bundle.WithTool(o.tool),
 		bundle.WithBase(o.base), bundle.WithFreshness(fresh),
-		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) }))
-	res, err := bundle.Write(ctx, out, priv, payloads, bopts...)
+		bundle.WithProgress(func(path string, n int64) { emit(Event{Kind: Written, Key: path, Bytes: n}) })}
+	var res *bundle.Result
+	var err error
+	if o.stream {
+		res, err = streamBundle(ctx, out, priv, targets, staged, ready, image, extra, bopts, o, emit)
+	} else {
+		res, err = headFirst(ctx, out, priv, targets, staged, image, extra, bopts, o, emit)
+	}
 	if err == nil && seq != nil {
 		// The bundle is complete; its digest is the next one's previous.
 		// Failing to note it leaves a sound bundle, and the next one
@@ -192,6 +194,32 @@ func writeBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targe
 		}
 	}
 	return res, err
+}
+
+// headFirst writes the bundle with its signed head first (docs/format.md
+// section 2): every image is staged.
+func headFirst(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged, image func(i int) *manifest.Image,
+	extra []bundle.Payload, bopts []bundle.Option, o *options, emit func(Event)) (*bundle.Result, error) {
+	var payloads []bundle.Payload
+	if o.format == manifest.FormatV2 {
+		images, p, have, err := formatV2(targets, staged, image, o.held)
+		if err != nil {
+			return nil, err
+		}
+		payloads = p
+		bopts = append(bopts, bundle.WithImages(images), bundle.WithHave(have))
+	} else {
+		for i, s := range staged {
+			payloads = append(payloads, s.payload(targets[i], image(i)))
+		}
+	}
+	payloads = append(payloads, extra...)
+	var total int64
+	for _, p := range payloads {
+		total += p.Size // 0 for recipes and TGZSUMS, hashed by the writer; a few bytes each
+	}
+	emit(Event{Kind: Writing, Total: total})
+	return bundle.Write(ctx, out, priv, payloads, bopts...)
 }
 
 // binaryPayload carries b; the writer checks its bytes against the size
@@ -270,19 +298,23 @@ func (s staged) payload(t source.Target, img *manifest.Image) bundle.Payload {
 	}
 }
 
-// stageAll converts up to o.jobs targets at a time, taking those in the
-// staging cache from there; the first failure cancels the rest.
-func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, o *options, emit func(Event)) ([]staged, error) {
-	out := make([]staged, len(targets))
+// stageAll converts up to o.jobs targets at a time into out, taking those
+// in the staging cache from there, and calls onStaged(i) (if not nil) once
+// out[i] is set; the first failure cancels the rest.
+func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, out []staged, onStaged func(i int), o *options, emit func(Event)) error {
+	if onStaged == nil {
+		onStaged = func(int) {}
+	}
 	var todo []int
 	var imgs []v1.Image
 	for i, t := range targets {
 		s, ok, err := lookup(cache, t, o, emit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if ok {
 			out[i] = s
+			onStaged(i)
 			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
 			emitLint(t, s.lint, o, emit)
 			continue
@@ -291,23 +323,23 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 		imgs = append(imgs, t.Image)
 	}
 	if len(todo) == 0 {
-		return out, nil
+		return nil
 	}
 	var pilots *pilots
 	if o.source != nil {
 		shared, err := sharedLayers(imgs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o.memo = rootfs.NewLayerMemo(shared)
 		if pilots, err = newPilots(imgs, shared); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	store, err := newLayerStore(ctx, cache.Dir(), fetchJobs, imgs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer store.close()
 	g.SetLimit(o.jobs)
@@ -326,13 +358,11 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 				return fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
 			}
 			out[i] = s
+			onStaged(i)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return g.Wait()
 }
 
 // stageAgain converts t once more, after its cached tgz was evicted.

@@ -87,7 +87,11 @@ func (ui *exportText) event(e export.Event) {
 	case export.Writing:
 		ui.write.abort() // a bundle written again after an eviction
 		ui.write = ui.bars.add("bundle", e.Total)
-		ui.log("writing bundle: %s of images", humanBytes(e.Total))
+		if e.Total == 0 {
+			ui.log("writing bundle while the images convert")
+		} else {
+			ui.log("writing bundle: %s of images", humanBytes(e.Total))
+		}
 	case export.Written:
 		ui.write.inc(e.Bytes)
 	}
