@@ -275,7 +275,7 @@ func (s staged) payload(t source.Target, img *manifest.Image) bundle.Payload {
 func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, o *options, emit func(Event)) ([]staged, error) {
 	out := make([]staged, len(targets))
 	var todo []int
-	var imgs []v1.Image
+	var imgs, cachedImgs []v1.Image
 	for i, t := range targets {
 		s, ok, err := lookup(cache, t, o, emit)
 		if err != nil {
@@ -283,6 +283,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 		}
 		if ok {
 			out[i] = s
+			cachedImgs = append(cachedImgs, t.Image)
 			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
 			emitLint(t, s.lint, o, emit)
 			continue
@@ -300,6 +301,17 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 			return nil, err
 		}
 		o.memo = rootfs.NewLayerMemo(shared)
+		// A cached image's members are in o.source: the runs of its
+		// layers are worth hashing in the images converted. Its layers
+		// are only a hint, never a reason to fail.
+		for _, img := range cachedImgs {
+			if img == nil {
+				continue
+			}
+			if ds, err := layerDigests(img); err == nil {
+				o.memo.AddStaged(ds)
+			}
+		}
 		if pilots, err = newPilots(imgs, shared); err != nil {
 			return nil, err
 		}
