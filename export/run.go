@@ -306,7 +306,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 		onStaged = func(int) {}
 	}
 	var todo []int
-	var imgs []v1.Image
+	var imgs, cachedImgs []v1.Image
 	for i, t := range targets {
 		s, ok, err := lookup(cache, t, o, emit)
 		if err != nil {
@@ -315,6 +315,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 		if ok {
 			out[i] = s
 			onStaged(i)
+			cachedImgs = append(cachedImgs, t.Image)
 			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
 			emitLint(t, s.lint, o, emit)
 			continue
@@ -332,6 +333,17 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 			return err
 		}
 		o.memo = rootfs.NewLayerMemo(shared)
+		// A cached image's members are in o.source: the runs of its
+		// layers are worth hashing in the images converted. Its layers
+		// are only a hint, never a reason to fail.
+		for _, img := range cachedImgs {
+			if img == nil {
+				continue
+			}
+			if ds, err := layerDigests(img); err == nil {
+				o.memo.AddStaged(ds)
+			}
+		}
 		if pilots, err = newPilots(imgs, shared); err != nil {
 			return err
 		}

@@ -30,8 +30,9 @@ type flattener struct {
 	blocked map[string]bool // those of them some layer holds as a non-directory
 	lint    *linter         // sees every entry written
 
-	layerEnd  func() error // called before the first entry of a layer after another's; may be nil
-	lastLayer int          // layer of the last entry written, -1 before the first
+	layerEnd   func() error // called before the first entry of a layer after another's; may be nil
+	layerStart func(int)    // called before the first entry of a layer, after layerEnd; may be nil
+	lastLayer  int          // layer of the last entry written, -1 before the first
 
 	// With a LayerMemo: the walker replays indexed layers, and announce
 	// (the splitter's) is told of every regular file before it is written.
@@ -237,6 +238,9 @@ func (f *flattener) write(hdr *tar.Header, layer int, content io.Reader) error {
 		if err := f.layerEnd(); err != nil {
 			return err
 		}
+	}
+	if layer != f.lastLayer && f.layerStart != nil {
+		f.layerStart(layer)
 	}
 	f.lastLayer = layer
 	virtual, err := f.announceFile(hdr, content)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync/atomic"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/pgzip"
 )
@@ -23,7 +24,7 @@ type Member struct {
 	SHA256    [32]byte // of the compressed bytes: the member's name
 	TarOffset int64    // where its run starts in the tar stream
 	TarSize   int64    // the run's uncompressed bytes
-	RawSHA256 [32]byte // of the run's uncompressed bytes; with WithMemberSource only, else zero
+	RawSHA256 [32]byte // of the run's uncompressed bytes, when hashed (WithMemberSource; see LayerMemo); else zero
 	Reused    bool     // its bytes came from the MemberSource, not from compressing
 }
 
@@ -83,8 +84,11 @@ type MemberSource interface {
 
 // WithMemberSource has the member writer of WithMembers ask src before
 // compressing each run, and report each member's RawSHA256 (hashing every
-// run: some CPU, less than compressing). The output bytes are the same
-// with or without it, so OutputSettings does not name it.
+// run: some CPU, less than compressing). With WithLayerMemo as well, only
+// the runs src may hold are hashed and looked up: the head, the tail and
+// the runs of layers the memo says another image holds; the others report
+// no RawSHA256. The output bytes are the same with or without it, so
+// OutputSettings does not name it.
 func WithMemberSource(src MemberSource) Option { return func(o *options) { o.source = src } }
 
 // compressor is the gzip side of Write: pgzip's single stream or members.
@@ -116,6 +120,8 @@ type memberWriter struct {
 	report             func(Member)
 	source             MemberSource
 	memo               *LayerMemo // with a source only
+	layerHashed        []bool     // with a memo: by layer index, whether its runs are hashed (LayerMemo.hashes)
+	hashRuns           bool       // the runs gathered now are hashed
 	pending            []*memberJob
 	printed            []printedRun // runs compressed, their prints waiting for their files' sums
 	off                int64
@@ -142,7 +148,8 @@ type memberJob struct {
 	kind    MemberKind
 	out     *bytes.Buffer
 	sum     [32]byte
-	raw256  [32]byte // with a source
+	hash    bool     // raw256 is wanted: the source is asked for the run by it
+	raw256  [32]byte // when hashed
 	reused  bool
 	err     error
 	done    chan struct{}
@@ -157,7 +164,8 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 	if _, err := gzip.NewWriterLevel(io.Discard, o.level); err != nil {
 		return nil, fmt.Errorf("compression level %d: %w", o.level, err)
 	}
-	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, source: o.source, sem: make(chan struct{}, o.concurrency)}
+	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, source: o.source, sem: make(chan struct{}, o.concurrency),
+		hashRuns: true}
 	if o.source != nil {
 		m.memo = o.memo
 	}
@@ -170,6 +178,28 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 	m.zws = make(chan *gzip.Writer, o.concurrency)
 	m.splitter = newSplitter(o.minRun, o.cutScale, o.maxRun, o.pieceSize, m.newBuf, m.start)
 	return m, nil
+}
+
+// hashLayers has the runs of img's layers hashed only where the memo
+// says the source may hold them (LayerMemo.hashes). A layer whose digest
+// is unknown, or an image whose layers are, has its runs hashed.
+func (m *memberWriter) hashLayers(img v1.Image) {
+	layers, err := img.Layers()
+	if err != nil {
+		return
+	}
+	m.layerHashed = make([]bool, len(layers))
+	for i, l := range layers {
+		d, err := l.Digest()
+		m.layerHashed[i] = err != nil || m.memo.hashes(d)
+	}
+}
+
+// layerStart says that the entries written from now on come from layer
+// i. The runs before them have ended (rule 0: the flattener calls
+// LayerEnd first), so every run is hashed or not by its own layer.
+func (m *memberWriter) layerStart(i int) {
+	m.hashRuns = m.layerHashed == nil || i < 0 || i >= len(m.layerHashed) || m.layerHashed[i]
 }
 
 // maxPendingPerCore bounds the runs in flight per core: small runs
@@ -221,7 +251,8 @@ func (m *memberWriter) start(run []byte, kind MemberKind, segs []segment) error 
 			return err
 		}
 	}
-	j := &memberJob{raw: run, tarSize: int64(len(run)), kind: kind, done: make(chan struct{})}
+	j := &memberJob{raw: run, tarSize: int64(len(run)), kind: kind, done: make(chan struct{}),
+		hash: m.source != nil && (m.hashRuns || kind == MemberHead || kind == MemberTail)}
 	select {
 	case j.out = <-m.outs:
 		j.out.Reset()
@@ -230,6 +261,7 @@ func (m *memberWriter) start(run []byte, kind MemberKind, segs []segment) error 
 	}
 	if m.memo != nil && len(segs) > 0 {
 		j.print = printOf(run, segs)
+		j.hash = true // the memo keeps the print with the run's SHA-256
 		var holes int64
 		for _, s := range segs {
 			if s.src != nil {
@@ -302,7 +334,7 @@ func (m *memberWriter) compress(j *memberJob) {
 	defer close(j.done)
 	m.sem <- struct{}{}
 	defer func() { <-m.sem }()
-	if m.source != nil {
+	if j.hash {
 		j.raw256 = sha256.Sum256(j.raw)
 		if b, name, ok := m.source.Member(j.raw256, m.level); ok {
 			j.out.Write(b)

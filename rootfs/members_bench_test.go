@@ -1,11 +1,14 @@
 package rootfs_test
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/pgzip"
 
+	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/rootfs"
 )
 
@@ -117,3 +121,81 @@ func (f fileLayer) Compressed() (io.ReadCloser, error) {
 func (f fileLayer) Uncompressed() (io.ReadCloser, error) { return os.Open(string(f)) }
 func (f fileLayer) Size() (int64, error)                 { return 0, nil }
 func (f fileLayer) MediaType() (types.MediaType, error)  { return types.DockerLayer, nil }
+
+// BenchmarkRawHash: what the RawSHA256 of every run costs for an image no
+// other image of the export shares: a one-layer image written with an
+// empty member source, without a layer memo (every run hashed) and with a
+// memo whose shared set is empty (only the head and tail are). The layer is
+// the uncompressed tar named by $AIRLOCK_MEMBERS_TAR, or else 64 MB of
+// text files written to a temporary folder.
+func BenchmarkRawHash(b *testing.B) {
+	path := os.Getenv("AIRLOCK_MEMBERS_TAR")
+	if path == "" {
+		path = textTar(b, 64<<20)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, fileLayer(path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range []struct {
+		name  string
+		level int
+	}{{"fast", pgzip.BestSpeed}, {"default", pgzip.DefaultCompression}} {
+		for _, mode := range []string{"source", "memo"} {
+			b.Run(fmt.Sprintf("level=%s/%s", l.name, mode), func(b *testing.B) {
+				var hashed int
+				src := &mapSource{level: l.level, m: map[[32]byte][]byte{}}
+				b.SetBytes(fi.Size())
+				cpu := cpuTime()
+				for b.Loop() {
+					hashed = 0
+					opts := []rootfs.Option{rootfs.WithLevel(l.level), rootfs.WithMemberSource(src), rootfs.WithMembers(func(m rootfs.Member) {
+						if m.RawSHA256 != ([32]byte{}) {
+							hashed++
+						}
+					})}
+					if mode == "memo" {
+						opts = append(opts, rootfs.WithLayerMemo(rootfs.NewLayerMemo(nil)))
+					}
+					if _, err := rootfs.Write(context.Background(), io.Discard, img, opts...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+				b.ReportMetric(float64(hashed), "hashed-runs")
+			})
+		}
+	}
+}
+
+// textTar writes a tar of text files of about size bytes into a temporary
+// folder and returns its path.
+func textTar(b *testing.B, size int) string {
+	path := filepath.Join(b.TempDir(), "layer.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rng := rand.New(rand.NewPCG(13, 14))
+	tw := tar.NewWriter(f)
+	for n, i := 0, 0; n < size; i++ {
+		body := imagetest.Text(rng, 1+rng.IntN(40<<10))
+		hdr := &tar.Header{Name: fmt.Sprintf("usr/share/pkg%03d/f%03d", i/100, i%100), Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, body); err != nil {
+			b.Fatal(err)
+		}
+		n += len(body)
+	}
+	if err := tw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}

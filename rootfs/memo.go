@@ -31,11 +31,18 @@ import (
 // names the run's bytes as well as their SHA-256 does, so the member
 // compressed from a run with the same print is the member of this run.
 //
+// A memo also tells the member writer which runs are worth the SHA-256
+// that finds their members in the MemberSource: those of layers another
+// image of the export holds (shared, or named by AddStaged). A run of a
+// layer no other image holds is compressed without that hash (it is not
+// looked up in the source), and its Member reports no RawSHA256.
+//
 // Memory: the headers of the shared layers (a few hundred bytes an entry)
 // and 64 bytes per run.
 type LayerMemo struct {
 	mu     sync.Mutex
 	shared map[v1.Hash]bool
+	staged map[v1.Hash]bool // layers of images staged without a conversion; see AddStaged
 	layers map[v1.Hash]*layerIndex
 	prints map[[32]byte][32]byte // run print → SHA-256 of the run's bytes
 
@@ -47,13 +54,36 @@ type LayerMemo struct {
 
 // NewLayerMemo returns a memo that indexes the layers named in shared (those
 // more than one image of the export holds; indexing others costs hashing
-// for nothing).
+// for nothing); of the runs of an image's layers, only those of these
+// layers are hashed for the MemberSource (see LayerMemo).
 func NewLayerMemo(shared []v1.Hash) *LayerMemo {
-	m := &LayerMemo{shared: map[v1.Hash]bool{}, layers: map[v1.Hash]*layerIndex{}, prints: map[[32]byte][32]byte{}}
+	m := &LayerMemo{shared: map[v1.Hash]bool{}, staged: map[v1.Hash]bool{}, layers: map[v1.Hash]*layerIndex{},
+		prints: map[[32]byte][32]byte{}}
 	for _, d := range shared {
 		m.shared[d] = true
 	}
 	return m
+}
+
+// AddStaged names layers of images whose members the MemberSource holds
+// without a conversion (an export's images taken from its staging cache):
+// the runs of these layers in the images converted are hashed, to find
+// those members, though no conversion indexes the layers.
+func (m *LayerMemo) AddStaged(layers []v1.Hash) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range layers {
+		m.staged[d] = true
+	}
+}
+
+// hashes reports whether the runs of layer d are worth their SHA-256:
+// another image of the export holds d, so the source may hold their
+// members.
+func (m *LayerMemo) hashes(d v1.Hash) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.shared[d] || m.staged[d]
 }
 
 // WithLayerMemo has Write share work on layers with the other conversions

@@ -3,9 +3,11 @@ package rootfs_test
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -114,7 +116,10 @@ func TestLayerMemoSameBytes(t *testing.T) {
 				t.Fatalf("%s: tgz differs with a memo (%d members, want %d)", tc.name, len(gotMs), len(wantMs))
 			}
 			for i := range wantMs {
-				if gotMs[i].SHA256 != wantMs[i].SHA256 || gotMs[i].TarSize != wantMs[i].TarSize || gotMs[i].RawSHA256 != wantMs[i].RawSHA256 {
+				// A run of the top layer, which the memo does not list as
+				// shared, is not hashed (TestLayerMemoHashesSharedLayersOnly).
+				raw := gotMs[i].RawSHA256
+				if gotMs[i].SHA256 != wantMs[i].SHA256 || gotMs[i].TarSize != wantMs[i].TarSize || raw != wantMs[i].RawSHA256 && raw != ([32]byte{}) {
 					t.Fatalf("member %d: %+v with a memo, want %+v", i, gotMs[i], wantMs[i])
 				}
 			}
@@ -218,4 +223,117 @@ func TestLayerMemoRefusesChangedLayer(t *testing.T) {
 		t.Fatalf("Write over a changed layer: %v, want an error naming a file of usr/lib/pkg08/", err)
 	}
 	t.Log(err)
+}
+
+// TestLayerMemoHashesSharedLayersOnly: with a layer memo, the member
+// writer takes the SHA-256 of the head, the tail and the runs of the
+// layers the memo lists as shared, which another image's members may
+// match, and of no other run: those members report no RawSHA256. The bytes
+// are those of a write without the memo, which hashes every run.
+func TestLayerMemoHashesSharedLayersOnly(t *testing.T) {
+	usr, etc := memoBase(t)
+	rng := rand.New(rand.NewPCG(15, 16))
+	files := []imagetest.File{imagetest.Dir("app", 0o755)}
+	for f := range 40 {
+		files = append(files, imagetest.File{Name: fmt.Sprintf("app/f%02d", f), Body: imagetest.Text(rng, 1+rng.IntN(30<<10))})
+	}
+	top := imagetest.Layer(t, files...)
+	img, err := mutate.AppendLayers(empty.Image, usr, etc, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = imagetest.Configure(t, img, func(c *v1.Config) { c.User = "app" })
+
+	want, wantMs := writeMembers(t, img, rootfs.WithMemberSource(&mapSource{level: rootfs.DefaultLevel, m: map[[32]byte][]byte{}}))
+	stream := gunzip(t, want)
+	offs, names := entriesAt(t, stream)
+	// layerOf names where member m's run comes from: the layer of the
+	// entry holding its first byte (a run never spans two layers).
+	layerOf := func(m rootfs.Member) string {
+		switch m.Kind {
+		case rootfs.MemberHead:
+			return "head"
+		case rootfs.MemberTail:
+			return "tail"
+		}
+		i, _ := slices.BinarySearch(offs, m.TarOffset+1)
+		name := strings.TrimPrefix(names[i-1], "rootfs/")
+		for _, l := range []string{"usr", "etc", "app"} {
+			if name == l || strings.HasPrefix(name, l+"/") {
+				return l
+			}
+		}
+		t.Fatalf("member %d starts in entry %s, of no known layer", m.Index, names[i-1])
+		return ""
+	}
+	perLayer := map[string]int{}
+	for _, m := range wantMs {
+		if m.RawSHA256 != sha256.Sum256(stream[m.TarOffset:m.TarOffset+m.TarSize]) {
+			t.Fatalf("without a memo, member %d reports a RawSHA256 other than its run's", m.Index)
+		}
+		perLayer[layerOf(m)]++
+	}
+	t.Logf("members by layer: %v", perLayer)
+	if perLayer["usr"] < 2 || perLayer["etc"] < 1 || perLayer["app"] < 2 {
+		t.Fatalf("members by layer %v: want runs of every layer", perLayer)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		shared []v1.Layer
+		hashed []string // the layers whose runs are hashed, besides head and tail
+	}{
+		{"usr", []v1.Layer{usr}, []string{"usr"}},
+		{"etc and top", []v1.Layer{etc, top}, []string{"etc", "app"}},
+		{"none", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var shared []v1.Hash
+			for _, l := range tc.shared {
+				shared = append(shared, digestOf(t, l))
+			}
+			src := &mapSource{level: rootfs.DefaultLevel, m: map[[32]byte][]byte{}}
+			got, ms := writeMembers(t, img, rootfs.WithMemberSource(src), rootfs.WithLayerMemo(rootfs.NewLayerMemo(shared)))
+			if !bytes.Equal(got, want) {
+				t.Fatal("tgz differs with a memo")
+			}
+			if len(ms) != len(wantMs) {
+				t.Fatalf("%d members with a memo, %d without", len(ms), len(wantMs))
+			}
+			for i, m := range ms {
+				w := wantMs[i]
+				if m.Kind != w.Kind || m.SHA256 != w.SHA256 || m.Offset != w.Offset || m.Size != w.Size || m.TarOffset != w.TarOffset || m.TarSize != w.TarSize {
+					t.Fatalf("member %d: %+v with a memo, want %+v", i, m, w)
+				}
+				l := layerOf(m)
+				hashed := l == "head" || l == "tail" || slices.Contains(tc.hashed, l)
+				switch {
+				case hashed && m.RawSHA256 != w.RawSHA256:
+					t.Errorf("member %d (%s): RawSHA256 %x, want its run's, %x", i, l, m.RawSHA256[:4], w.RawSHA256[:4])
+				case !hashed && m.RawSHA256 != [32]byte{}:
+					t.Errorf("member %d (%s, not shared): RawSHA256 %x, want none", i, l, m.RawSHA256[:4])
+				}
+			}
+		})
+	}
+}
+
+// entriesAt lists the entries of a tar stream, each with the offset of its
+// first byte (its first extension header, if any), in increasing order.
+func entriesAt(t testing.TB, stream []byte) (offs []int64, names []string) {
+	t.Helper()
+	r := bytes.NewReader(stream)
+	tr := tar.NewReader(r) // reads no further than the header it returns
+	var end int64          // of the entry before
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return offs, names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		offs, names = append(offs, end), append(names, hdr.Name)
+		end = int64(len(stream)-r.Len()) + (hdr.Size+511)&^511
+	}
 }

@@ -35,7 +35,9 @@ func (s *mapSource) add(tgz []byte, ms []rootfs.Member) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range ms {
-		s.m[m.RawSHA256] = tgz[m.Offset : m.Offset+m.Size]
+		if m.RawSHA256 != ([32]byte{}) { // a run not hashed
+			s.m[m.RawSHA256] = tgz[m.Offset : m.Offset+m.Size]
+		}
 	}
 }
 

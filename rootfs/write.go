@@ -35,11 +35,7 @@ func Write(ctx context.Context, w io.Writer, img v1.Image, opts ...Option) (conc
 		return concourse.Metadata{}, err
 	}
 	pw := &ctxio.ProgressWriter{W: zw, Report: o.progress, Step: progressStep}
-	var announce func(*fileRef, io.Reader, bool) error
-	if mw, ok := zw.(*memberWriter); ok && mw.memo != nil {
-		announce = mw.announce
-	}
-	if err := writeTar(ctx, pw, img, md, o, zw.LayerEnd, announce); err != nil {
+	if err := writeTar(ctx, pw, img, md, o, zw); err != nil {
 		zw.Abort()
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = cerr // the error is a consequence of stopping
@@ -77,11 +73,11 @@ func newGzip(w io.Writer, o options) (*pgzip.Writer, error) {
 	return zw, nil
 }
 
-// layerEnd is called between the entries of two layers, once the tar
-// writer has flushed the earlier entry.
-// announce, when set, is the member writer's (see LayerMemo).
-func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options, layerEnd func() error,
-	announce func(*fileRef, io.Reader, bool) error) error {
+// writeTar writes the tar into w, which writes into zw. zw.LayerEnd is
+// called between the entries of two layers, once the tar writer has
+// flushed the earlier entry; a member writer with a LayerMemo is also told
+// of every file (announce) and of the layer each run comes from.
+func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metadata, o options, zw compressor) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -93,8 +89,11 @@ func writeTar(ctx context.Context, w io.Writer, img v1.Image, md concourse.Metad
 		return fmt.Errorf("writing %s: %w", prefix, err)
 	}
 	f := newFlattener(tw, img, o.warn)
-	f.layerEnd = layerEnd
-	f.memo, f.announce = o.memo, announce
+	f.layerEnd = zw.LayerEnd
+	if mw, ok := zw.(*memberWriter); ok && mw.memo != nil {
+		f.memo, f.announce, f.layerStart = mw.memo, mw.announce, mw.layerStart
+		mw.hashLayers(img)
+	}
 	defer f.closeCursors(false)
 	if err := f.flatten(ctx, img); err != nil {
 		return err
