@@ -3,7 +3,6 @@ package export
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -22,40 +21,14 @@ type cachedMember struct {
 	Offset int64  `json:"offset"`
 	Size   int64  `json:"size"`
 	Raw    string `json:"raw,omitempty"` // SHA-256 of its uncompressed run, for reuse (memberSource); may be absent
+	// File is the staged data file holding the member, by name in the
+	// cache, when another entry staged it first (memberSink); empty: the
+	// entry's own data file.
+	File string `json:"file,omitempty"`
 }
 
 // errNoMembers marks a format 2 staging record without its member list.
 var errNoMembers = errors.New("no member list recorded")
-
-// checkMembers refuses a member list that does not tile a staged file of
-// size bytes exactly: names of 64 lowercase hex digits, offsets contiguous
-// from 0, sizes positive and summing to size; and a tar size that is not
-// positive.
-func checkMembers(ms []cachedMember, tarSize, size int64) error {
-	if len(ms) == 0 {
-		return errNoMembers
-	}
-	if tarSize <= 0 {
-		return fmt.Errorf("tar size %d recorded, want a positive size", tarSize)
-	}
-	var off int64
-	for i, m := range ms {
-		if !manifest.IsSHA256Hex(m.Name) {
-			return fmt.Errorf("member %d: name %.64q is not 64 lowercase hex digits", i, m.Name)
-		}
-		if m.Raw != "" && !manifest.IsSHA256Hex(m.Raw) {
-			return fmt.Errorf("member %d (%s): run sha256 %.64q is not 64 lowercase hex digits", i, m.Name, m.Raw)
-		}
-		if m.Offset != off || m.Size <= 0 || m.Size > size-off {
-			return fmt.Errorf("member %d (%s) at offset %d, %d bytes, does not continue the members before it (offset %d) inside the %d-byte file", i, m.Name, m.Offset, m.Size, off, size)
-		}
-		off += m.Size
-	}
-	if off != size {
-		return fmt.Errorf("the members cover %d bytes of the %d-byte file", off, size)
-	}
-	return nil
-}
 
 // byKey returns the indexes of targets sorted by key: the order of a
 // format 2 manifest's images.
@@ -160,7 +133,7 @@ func (p *picker) members(s staged) []bundle.Payload {
 		}
 		p.carried = append(p.carried, m.Name)
 		out = append(out, bundle.Payload{Path: manifest.MemberPath(m.Name), Size: m.Size, SHA256: m.Name,
-			Open: sectionOpener(s.entry.Path, m.Offset, m.Size)})
+			Open: sectionOpener(s.memberFile(m), m.Offset, m.Size)})
 	}
 	return out
 }
@@ -176,7 +149,7 @@ func v2Images(targets []source.Target, staged []staged, image func(i int) *manif
 	var payloads []bundle.Payload
 	for _, i := range byKey(targets) {
 		s, t := staged[i], targets[i]
-		e := manifest.Entry{Path: PayloadPrefix + t.Key, Size: s.entry.Size, SHA256: s.entry.SHA256, Image: image(i),
+		e := manifest.Entry{Path: PayloadPrefix + t.Key, Size: s.size, SHA256: s.sha256, Image: image(i),
 			TarSize: s.tarSize, Recipe: manifest.RecipePath(t.Key)}
 		for _, m := range s.members {
 			e.Members = append(e.Members, m.Name)

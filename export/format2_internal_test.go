@@ -5,33 +5,50 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/airlockhq/airlock/stage"
 )
 
-func TestCheckMembers(t *testing.T) {
-	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+func TestCheckStagedMembers(t *testing.T) {
+	a, b, c := strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)
+	lender := strings.Repeat("1", 64) + "-" + strings.Repeat("2", 64) + ".tgz"
+	entry := func(size int64, refs ...string) stage.Entry {
+		return stage.Entry{Path: "/cache/own.tgz", Size: size, Refs: refs}
+	}
 	ok := []cachedMember{mem(a, 0, 10), mem(b, 10, 5)}
-	if err := checkMembers(ok, 100, 15); err != nil {
-		t.Fatalf("members tiling the file: %v", err)
+	if n, err := checkStagedMembers(entry(15), cacheMeta{Members: ok, TarSize: 100}); err != nil || n != 15 {
+		t.Fatalf("members tiling the file: %d, %v", n, err)
+	}
+	lent := append(slices.Clone(ok), cachedMember{Name: c, Offset: 7, Size: 20, File: lender})
+	tgz := strings.Repeat("d", 64)
+	if n, err := checkStagedMembers(entry(15, lender), cacheMeta{Members: lent, TarSize: 100, TGZSize: 35, TGZSHA256: tgz}); err != nil || n != 35 {
+		t.Fatalf("members tiling the file and one borrowed: %d, %v", n, err)
 	}
 	for name, c := range map[string]struct {
-		ms        []cachedMember
-		tar, size int64
-		want      string
+		e    stage.Entry
+		m    cacheMeta
+		want string
 	}{
-		"none":       {nil, 100, 15, "no member list"},
-		"no tar":     {ok, 0, 15, "tar size"},
-		"gap":        {[]cachedMember{mem(a, 0, 10), mem(b, 11, 4)}, 100, 15, "member 1"},
-		"overlap":    {[]cachedMember{mem(a, 0, 10), mem(b, 9, 6)}, 100, 15, "member 1"},
-		"not from 0": {[]cachedMember{mem(a, 1, 14)}, 100, 15, "member 0"},
-		"short":      {ok, 100, 16, "cover 15 bytes of the 16-byte file"},
-		"long":       {ok, 100, 14, "member 1"},
-		"empty":      {[]cachedMember{mem(a, 0, 0), mem(b, 0, 15)}, 100, 15, "member 0"},
-		"bad raw":    {[]cachedMember{{Name: a, Size: 15, Raw: "xyz"}}, 100, 15, "run sha256"},
-		"bad name":   {[]cachedMember{mem("xyz", 0, 15)}, 100, 15, "64 lowercase hex"},
+		"none":                      {entry(15), cacheMeta{TarSize: 100}, "no member list"},
+		"no tar":                    {entry(15), cacheMeta{Members: ok}, "tar size"},
+		"gap":                       {entry(15), cacheMeta{Members: []cachedMember{mem(a, 0, 10), mem(b, 11, 4)}, TarSize: 100}, "member 1"},
+		"overlap":                   {entry(15), cacheMeta{Members: []cachedMember{mem(a, 0, 10), mem(b, 9, 6)}, TarSize: 100}, "member 1"},
+		"not from 0":                {entry(15), cacheMeta{Members: []cachedMember{mem(a, 1, 14)}, TarSize: 100}, "member 0"},
+		"short":                     {entry(16), cacheMeta{Members: ok, TarSize: 100}, "cover 15 bytes of the 16-byte file"},
+		"long":                      {entry(14), cacheMeta{Members: ok, TarSize: 100}, "member 1"},
+		"empty":                     {entry(15), cacheMeta{Members: []cachedMember{mem(a, 0, 0), mem(b, 0, 15)}, TarSize: 100}, "member 0"},
+		"bad raw":                   {entry(15), cacheMeta{Members: []cachedMember{{Name: a, Size: 15, Raw: "xyz"}}, TarSize: 100}, "run sha256"},
+		"bad name":                  {entry(15), cacheMeta{Members: []cachedMember{mem("xyz", 0, 15)}, TarSize: 100}, "64 lowercase hex"},
+		"unreferred file":           {entry(15), cacheMeta{Members: lent, TarSize: 100, TGZSize: 35, TGZSHA256: tgz}, "not a staged file"},
+		"file outside":              {entry(15, "../x.tgz"), cacheMeta{Members: []cachedMember{mem(a, 0, 15), {Name: c, Size: 3, File: "../x.tgz"}}, TarSize: 100, TGZSize: 18, TGZSHA256: tgz}, "not a staged file"},
+		"no tgz sum":                {entry(15, lender), cacheMeta{Members: lent, TarSize: 100, TGZSize: 35}, "tgz size"},
+		"wrong tgz size":            {entry(15, lender), cacheMeta{Members: lent, TarSize: 100, TGZSize: 34, TGZSHA256: tgz}, "tgz size"},
+		"tgz sum, nothing borrowed": {entry(15), cacheMeta{Members: ok, TarSize: 100, TGZSize: 15, TGZSHA256: tgz}, "holds every member"},
 	} {
-		err := checkMembers(c.ms, c.tar, c.size)
+		_, err := checkStagedMembers(c.e, c.m)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
 		}
@@ -51,7 +68,7 @@ func TestMemberSourceChecksBytes(t *testing.T) {
 	raw := sha256.Sum256([]byte("the run"))
 	name := sha256.Sum256(member)
 	s := newMemberSource(5)
-	s.add(path, []cachedMember{{Name: hex.EncodeToString(name[:]), Offset: 4, Size: int64(len(member)), Raw: hex.EncodeToString(raw[:])}})
+	s.add(staged{entry: stage.Entry{Path: path}, members: []cachedMember{{Name: hex.EncodeToString(name[:]), Offset: 4, Size: int64(len(member)), Raw: hex.EncodeToString(raw[:])}}})
 	if b, got, ok := s.Member(raw, 5); !ok || string(b) != string(member) || got != name {
 		t.Fatalf("Member = %q, %x, %v; want the member's bytes and name", b, got, ok)
 	}

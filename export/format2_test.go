@@ -247,11 +247,19 @@ func TestFormat2CorruptCachedMemberIsConvertedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("export after a damaged cached member: %v", err)
 	}
-	if len(evicted) != 1 || evicted[0].Key != im.Image.Key || !strings.Contains(evicted[0].Message, staged[0]) {
-		t.Fatalf("evicted events %+v, want one naming %s and %s", evicted, im.Image.Key, staged[0])
+	// The other images keep the base's members as references into the
+	// first image's staged file (docs/format-v2.md section 9): every image
+	// using the damaged file is converted again.
+	if len(evicted) != 3 || evicted[0].Key != im.Image.Key {
+		t.Fatalf("evicted events %+v, want three, the first for %s", evicted, im.Image.Key)
 	}
-	if res.Converted != 1 || res.Cached != 2 {
-		t.Fatalf("%d converted, %d cached; want 1 and 2", res.Converted, res.Cached)
+	for _, e := range evicted {
+		if !strings.Contains(e.Message, staged[0]) {
+			t.Errorf("evicted event %+v does not name %s", e, staged[0])
+		}
+	}
+	if res.Converted != 3 || res.Cached != 0 {
+		t.Fatalf("%d converted, %d cached; want 3 and 0", res.Converted, res.Cached)
 	}
 	openVerified(t, res, s.trusted)
 	if got := res.Bundle.Manifest.Images[0]; got.SHA256 != im.SHA256 || strings.Join(got.Members, ",") != strings.Join(im.Members, ",") {
@@ -336,4 +344,82 @@ func TestFormat2WritesWhileConverting(t *testing.T) {
 			t.Errorf("%s: the bundle has a %s", name, manifest.HeadPadName)
 		}
 	}
+}
+
+// Images on a shared base stage the base's members once: the others keep
+// references into the first image's staged file (docs/format-v2.md
+// section 9), so the cache holds about one image, not four. The bundle is
+// the same as without reuse, from the cache too, and when the referred
+// file is gone every image using it converts again.
+func TestFormat2StagesSharedMembersOnce(t *testing.T) {
+	s := newSetup(t, 0)
+	sharedBase(t, s, 4)
+	when := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	v2 := export.WithFormat(manifest.FormatV2)
+	first, err := s.run(context.Background(), "a", v2, export.WithCreated(when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images, largest int64
+	for _, im := range first.Bundle.Manifest.Images {
+		images += im.Size
+		largest = max(largest, im.Size)
+	}
+	data, _ := filepath.Glob(filepath.Join(s.cache, "*.tgz"))
+	var staged int64
+	for _, p := range data {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		staged += fi.Size()
+	}
+	if staged > largest*12/10 {
+		t.Errorf("the staging cache holds %d bytes of data for 4 images of %d bytes (largest %d): the base is staged more than once", staged, images, largest)
+	}
+	want, _ := os.ReadFile(first.Bundle.Files[0])
+	same := func(name string, res *export.Result) {
+		t.Helper()
+		got, _ := os.ReadFile(res.Bundle.Files[0])
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: the bundle differs from the first", name)
+		}
+		openVerified(t, res, s.trusted)
+	}
+
+	cached, err := s.run(context.Background(), "b", v2, export.WithCreated(when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Cached != 4 {
+		t.Errorf("from the cache: %d cached, want 4", cached.Cached)
+	}
+	same("from the cache", cached)
+
+	s.cache = t.TempDir()
+	plain, err := s.run(context.Background(), "c", v2, export.WithCreated(when), export.WithoutReuse())
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("without reuse", plain)
+
+	// The first image's data file, which the others borrow from, is gone.
+	s.cache = filepath.Dir(data[0])
+	lender := ""
+	for _, p := range data {
+		if fi, _ := os.Stat(p); fi.Size() > largest/2 {
+			lender = p
+		}
+	}
+	if err := os.Remove(lender); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.run(context.Background(), "d", v2, export.WithCreated(when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Converted != 4 {
+		t.Errorf("after the borrowed-from file went: %d converted, want 4", again.Converted)
+	}
+	same("after the borrowed-from file went", again)
 }

@@ -72,6 +72,10 @@ type cacheMeta struct {
 	// order and the size of the tar they hold.
 	Members []cachedMember `json:"members,omitempty"`
 	TarSize int64          `json:"tar_size,omitempty"`
+	// With members in other entries' data files (cachedMember.File), the
+	// tgz's size and sha256: the entry's data file holds only its own.
+	TGZSize   int64  `json:"tgz_size,omitempty"`
+	TGZSHA256 string `json:"tgz_sha256,omitempty"`
 }
 
 // errNoLint marks a staging record written before the lint existed.

@@ -20,32 +20,62 @@ import (
 type memberSource struct {
 	level  int
 	mu     sync.Mutex
-	at     map[[32]byte]memberAt
+	at     map[[32]byte]memberAt // by run
+	named  map[string]memberAt   // by member name
 	reused atomic.Int64
 }
 
-// memberAt is a member in a staged tgz.
+// memberAt is a member in a staged data file.
 type memberAt struct {
 	path   string
 	member cachedMember
 }
 
 func newMemberSource(level int) *memberSource {
-	return &memberSource{level: level, at: map[[32]byte]memberAt{}}
+	return &memberSource{level: level, at: map[[32]byte]memberAt{}, named: map[string]memberAt{}}
 }
 
-// add remembers the members of the staged tgz at path, those whose
-// record names their run.
-func (s *memberSource) add(path string, ms []cachedMember) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range ms {
+// add remembers where the members of s lie, by name, and by run those
+// whose record names their run.
+func (src *memberSource) add(s staged) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	for _, m := range s.members {
+		at := memberAt{s.memberFile(m), m}
+		if _, ok := src.named[m.Name]; !ok {
+			src.named[m.Name] = at
+		}
 		raw, err := hex.DecodeString(m.Raw)
 		if err != nil || len(raw) != sha256.Size {
 			continue
 		}
-		if _, ok := s.at[[32]byte(raw)]; !ok {
-			s.at[[32]byte(raw)] = memberAt{path, m}
+		if _, ok := src.at[[32]byte(raw)]; !ok {
+			src.at[[32]byte(raw)] = at
+		}
+	}
+}
+
+// locate returns where the member named name lies, if a staged data file
+// holds it.
+func (src *memberSource) locate(name string) (memberAt, bool) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	at, ok := src.named[name]
+	return at, ok
+}
+
+// forget drops every member in the data file at path (evicted).
+func (src *memberSource) forget(path string) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	for k, at := range src.at {
+		if at.path == path {
+			delete(src.at, k)
+		}
+	}
+	for k, at := range src.named {
+		if at.path == path {
+			delete(src.named, k)
 		}
 	}
 }
@@ -58,13 +88,13 @@ const maxMember = rootfs.MemberPieceSize + rootfs.MemberPieceSize/8 + 1<<16
 // staged tgz holds it and they still hash to its name; otherwise the run
 // is compressed (a damaged staged file is found again when the bundle is
 // written, and its image converted again then).
-func (s *memberSource) Member(raw [32]byte, level int) ([]byte, [32]byte, bool) {
-	if level != s.level {
+func (src *memberSource) Member(raw [32]byte, level int) ([]byte, [32]byte, bool) {
+	if level != src.level {
 		return nil, [32]byte{}, false
 	}
-	s.mu.Lock()
-	at, ok := s.at[raw]
-	s.mu.Unlock()
+	src.mu.Lock()
+	at, ok := src.at[raw]
+	src.mu.Unlock()
 	if !ok || at.member.Size > maxMember {
 		return nil, [32]byte{}, false
 	}
@@ -81,6 +111,6 @@ func (s *memberSource) Member(raw [32]byte, level int) ([]byte, [32]byte, bool) 
 	if hex.EncodeToString(sum[:]) != at.member.Name {
 		return nil, [32]byte{}, false
 	}
-	s.reused.Add(1)
+	src.reused.Add(1)
 	return b, sum, true
 }

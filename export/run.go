@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,21 +100,46 @@ func Run(ctx context.Context, targets []source.Target, out string, priv ed25519.
 		}
 		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, allStaged, evidence, o, emit)
 	}
+	gone := map[string]bool{}
 	for {
-		i := corruptCached(err, targets, staged, o)
-		if i < 0 {
+		file := corruptCached(err, targets, staged, o)
+		if file == "" || gone[file] {
 			break
 		}
-		// The bundle writer found a cached tgz that no longer matches its
-		// record: evict it and convert again. A fresh conversion is not
-		// cached, so each entry is retried once.
-		t := targets[i]
-		emit(evicted(t, staged[i].entry.Path, err))
-		if err := cache.Remove(stageKey(t, o)); err != nil {
+		// The bundle writer found a staged file from the cache that no
+		// longer matches its record: evict its entry, and convert again
+		// every image whose tgz uses it (in format 2 other entries may
+		// borrow members from it). A fresh conversion never uses it, so
+		// each file is evicted once.
+		gone[file] = true
+		if err := cache.Remove(stageKeyOf(file)); err != nil {
 			return nil, err
 		}
-		if staged[i], err = stageAgain(ctx, cache, t, o, emit); err != nil {
-			return nil, fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, err)
+		if o.source != nil {
+			o.source.forget(file)
+		}
+		var users []int
+		for i := range staged {
+			if staged[i].uses(file) {
+				users = append(users, i)
+			}
+		}
+		for _, i := range users {
+			t := targets[i]
+			emit(evicted(t, file, err))
+			if err := cache.Remove(stageKey(t, o)); err != nil {
+				return nil, err
+			}
+			if o.source != nil {
+				o.source.forget(staged[i].entry.Path)
+			}
+		}
+		for _, i := range users {
+			t := targets[i]
+			var serr error
+			if staged[i], serr = stageAgain(ctx, cache, t, o, emit); serr != nil {
+				return nil, fmt.Errorf("converting %s (%s): %w", t.Request.Ref, t.Platform, serr)
+			}
 		}
 		res.Bundle, err = writeBundle(ctx, out, priv, targets, staged, allStaged, evidence, o, emit)
 	}
@@ -229,27 +256,46 @@ func binaryPayload(b release.Binary) bundle.Payload {
 		Open: func() (io.ReadCloser, error) { return os.Open(b.File) }}
 }
 
-// corruptCached returns the index of the cached target whose tgz failed
-// the bundle writer's check in err, or -1. In format 2 that is the target
-// whose staged tgz supplied the member that failed.
-func corruptCached(err error, targets []source.Target, staged []staged, o *options) int {
+// corruptCached returns the staged data file from the staging cache (not
+// written by this run) that failed the bundle writer's check in err, or
+// "". In format 2 that is the file holding the failing member where its
+// supplier (the first image in manifest order using it) found it: the
+// supplier's own, or one it borrowed from.
+func corruptCached(err error, targets []source.Target, staged []staged, o *options) string {
 	var ve *verify.Error
 	if !errors.As(err, &ve) {
-		return -1
+		return ""
 	}
+	file := ""
 	if o.format == manifest.FormatV2 {
 		sup, _ := suppliers(targets, staged)
-		if s, ok := sup[ve.Entry]; ok && staged[s.target].cached {
-			return s.target
+		if s, ok := sup[ve.Entry]; ok {
+			file = staged[s.target].memberFile(s.member)
 		}
-		return -1
-	}
-	for i, t := range targets {
-		if staged[i].cached && ve.Entry == PayloadPrefix+t.Key {
-			return i
+	} else {
+		for i, t := range targets {
+			if ve.Entry == PayloadPrefix+t.Key {
+				file = staged[i].entry.Path
+			}
 		}
 	}
-	return -1
+	for _, s := range staged {
+		if s.entry.Path == file && !s.cached {
+			return "" // converted by this run: converting again would not help
+		}
+	}
+	return file
+}
+
+// uses reports whether s's tgz uses bytes of the staged data file at path.
+func (s staged) uses(path string) bool {
+	return s.entry.Path == path || slices.ContainsFunc(s.members, func(c cachedMember) bool { return s.memberFile(c) == path })
+}
+
+// stageKeyOf is the key of the staging entry whose data file is at path.
+func stageKeyOf(path string) string {
+	key, _, _ := strings.Cut(filepath.Base(path), "-")
+	return key
 }
 
 func stageKey(t source.Target, o *options) string {
@@ -262,8 +308,10 @@ type staged struct {
 	meta    concourse.Metadata
 	lint    *manifest.Lint
 	cached  bool
-	members []cachedMember // format 2: the tgz's gzip members, tiling it
+	members []cachedMember // format 2: the tgz's gzip members, in order
 	tarSize int64          // format 2: the uncompressed tar's size
+	size    int64          // the tgz's size: entry.Size, unless members are borrowed
+	sha256  string         // the tgz's sha256: entry.SHA256, unless members are borrowed
 }
 
 // image is the manifest's record of t, staged as s, without the
@@ -316,7 +364,7 @@ func stageAll(ctx context.Context, cache *stage.Cache, targets []source.Target, 
 			out[i] = s
 			onStaged(i)
 			cachedImgs = append(cachedImgs, t.Image)
-			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.entry.Size})
+			emit(Event{Kind: Cached, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.size})
 			emitLint(t, s.lint, o, emit)
 			continue
 		}
@@ -405,7 +453,7 @@ func lookup(cache *stage.Cache, t source.Target, o *options, emit func(Event)) (
 		return staged{}, false, cache.Remove(stageKey(t, o))
 	}
 	if o.source != nil {
-		o.source.add(e.Path, s.members)
+		o.source.add(s)
 	}
 	return s, true, nil
 }
@@ -419,10 +467,10 @@ func evicted(t source.Target, path string, why error) Event {
 // convertOne converts t into the staging cache.
 func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t source.Target, o *options, emit func(Event)) (staged, error) {
 	emit(Event{Kind: Started, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()})
-	e, err := cache.Put(ctx, stageKey(t, o), func(w io.Writer) (any, error) {
+	e, err := cache.PutWithRefs(ctx, stageKey(t, o), func(w io.Writer) (any, []string, error) {
 		img, release, err := store.image(t.Image)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer release()
 		warn := func(w rootfs.Warning) {
@@ -432,21 +480,28 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 		var lint rootfs.Lint
 		var members []cachedMember
 		var tarSize int64
+		var sink *memberSink
 		opts := append([]rootfs.Option{
 			rootfs.WithProgress(func(n int64) { emit(Event{Kind: Progress, Key: t.Key, Bytes: n}) }),
 			rootfs.WithWarning(warn),
 			rootfs.WithLint(func(l rootfs.Lint) { lint = l }),
 		}, o.rootfs...)
 		if o.format == manifest.FormatV2 {
-			// After o.rootfs, whose WithMembers only keys the cache.
-			opts = append(opts, rootfs.WithMembers(func(m rootfs.Member) {
-				c := cachedMember{Name: hex.EncodeToString(m.SHA256[:]), Offset: m.Offset, Size: m.Size}
-				if m.RawSHA256 != ([32]byte{}) {
-					c.Raw = hex.EncodeToString(m.RawSHA256[:])
-				}
-				members = append(members, c)
-				tarSize += m.TarSize
-			}))
+			if mayBorrow(t, o) {
+				// Members another image staged are kept as references.
+				sink = newMemberSink(w, o.source.locate)
+				opts = append(opts, rootfs.WithMemberOutput(sink.member), rootfs.WithMembers(func(rootfs.Member) {}))
+			} else {
+				// After o.rootfs, whose WithMembers only keys the cache.
+				opts = append(opts, rootfs.WithMembers(func(m rootfs.Member) {
+					c := cachedMember{Name: hex.EncodeToString(m.SHA256[:]), Offset: m.Offset, Size: m.Size}
+					if m.RawSHA256 != ([32]byte{}) {
+						c.Raw = hex.EncodeToString(m.RawSHA256[:])
+					}
+					members = append(members, c)
+					tarSize += m.TarSize
+				}))
+			}
 			if o.source != nil {
 				opts = append(opts, rootfs.WithMemberSource(o.source))
 			}
@@ -455,19 +510,23 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 			}
 		}
 		md, err := rootfs.Write(ctx, w, img, opts...)
-		return cacheMeta{Metadata: md, Lint: lintRecord(lint), Members: members, TarSize: tarSize}, err
+		meta := cacheMeta{Metadata: md, Lint: lintRecord(lint), Members: members, TarSize: tarSize}
+		if sink != nil {
+			return sink.meta(meta), sink.refs, err
+		}
+		return meta, nil, err
 	})
 	if err != nil {
 		return staged{}, err
 	}
-	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: e.Size})
 	s, err := stagedFrom(e, false, o.format)
 	if err != nil {
 		return staged{}, err
 	}
+	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.size})
 	emitLint(t, s.lint, o, emit)
 	if o.source != nil {
-		o.source.add(e.Path, s.members)
+		o.source.add(s)
 	}
 	return s, nil
 }
@@ -485,21 +544,24 @@ func stagedFrom(e stage.Entry, cached bool, format int) (staged, error) {
 	if err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 	}
+	s := staged{entry: e, lint: m.Lint, cached: cached, members: m.Members, tarSize: m.TarSize, size: e.Size, sha256: e.SHA256}
+	var r io.ReadCloser
 	if format == manifest.FormatV2 {
-		if err := checkMembers(m.Members, m.TarSize, e.Size); err != nil {
+		if s.size, err = checkStagedMembers(e, m); err != nil {
 			return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 		}
-	}
-	f, err := os.Open(e.Path)
-	if err != nil {
+		if m.TGZSHA256 != "" {
+			s.sha256 = m.TGZSHA256
+		}
+		r = s.tgz()
+	} else if r, err = os.Open(e.Path); err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 	}
-	defer f.Close()
-	md, err := rootfs.ReadMetadata(f)
-	if err != nil {
+	defer r.Close()
+	if s.meta, err = rootfs.ReadMetadata(r); err != nil {
 		return staged{}, fmt.Errorf("staging cache entry %s: %w", e.Path, err)
 	}
-	return staged{entry: e, meta: md, lint: m.Lint, cached: cached, members: m.Members, tarSize: m.TarSize}, nil
+	return s, nil
 }
 
 // serialize makes fn safe to call from several goroutines.

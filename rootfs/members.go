@@ -69,6 +69,16 @@ func WithMembers(fn func(Member)) Option {
 	}
 }
 
+// WithMemberOutput has the member writer of WithMembers hand each member,
+// in order, to fn instead of writing it to Write's writer, which then gets
+// nothing: fn decides where each member's bytes go (export keeps a member
+// an earlier image already staged as a reference to it). b is valid only
+// during the call; an error from fn fails Write. fn is called before the
+// WithMembers callback of the same member, on Write's goroutine.
+func WithMemberOutput(fn func(m Member, b []byte) error) Option {
+	return func(o *options) { o.memberOutput = fn }
+}
+
 // MemberSource supplies members compressed before, so that a run met
 // again (in another image on the same base) is copied, not compressed
 // again (docs/format-v2.md section 9). Member is asked, from several
@@ -118,6 +128,7 @@ type memberWriter struct {
 	level              int
 	conc               int
 	report             func(Member)
+	output             func(Member, []byte) error // WithMemberOutput; nil: write to w
 	source             MemberSource
 	memo               *LayerMemo // with a source only
 	layerHashed        []bool     // with a memo: by layer index, whether its runs are hashed (LayerMemo.hashes)
@@ -164,7 +175,7 @@ func newMemberWriter(w io.Writer, o options) (*memberWriter, error) {
 	if _, err := gzip.NewWriterLevel(io.Discard, o.level); err != nil {
 		return nil, fmt.Errorf("compression level %d: %w", o.level, err)
 	}
-	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, source: o.source, sem: make(chan struct{}, o.concurrency),
+	m := &memberWriter{w: w, level: o.level, conc: o.concurrency, report: o.members, output: o.memberOutput, source: o.source, sem: make(chan struct{}, o.concurrency),
 		hashRuns: true}
 	if o.source != nil {
 		m.memo = o.memo
@@ -381,11 +392,17 @@ func (m *memberWriter) finishOldest() error {
 	if j.err != nil {
 		return fmt.Errorf("compressing member %d: %w", m.index, j.err)
 	}
-	if _, err := m.w.Write(j.out.Bytes()); err != nil {
-		return fmt.Errorf("writing member %d: %w", m.index, err)
-	}
 	mem := Member{Index: m.index, Kind: j.kind, Offset: m.off, Size: int64(j.out.Len()), SHA256: j.sum,
 		TarOffset: m.tarOff, TarSize: j.tarSize, RawSHA256: j.raw256, Reused: j.reused}
+	var err error
+	if m.output != nil {
+		err = m.output(mem, j.out.Bytes())
+	} else {
+		_, err = m.w.Write(j.out.Bytes())
+	}
+	if err != nil {
+		return fmt.Errorf("writing member %d: %w", m.index, err)
+	}
 	if j.print != nil && !j.byPrint {
 		m.printed = append(m.printed, printedRun{j.print, j.raw256})
 		m.remember()

@@ -353,3 +353,38 @@ func TestMembersCutAtLayers(t *testing.T) {
 		t.Errorf("b has %d tar bytes in members a lacks, more than its head (%d) and top layer (%d): the base's members differ", unshared, head, topBytes)
 	}
 }
+
+// WithMemberOutput hands each member's bytes to its function, in order and
+// before the member is reported, instead of writing them to Write's writer.
+func TestMemberOutput(t *testing.T) {
+	img, _ := generated(t, 2, 400, 16<<10)
+	want, ms := writeMembers(t, img)
+	var got, w bytes.Buffer
+	var order []string
+	_, err := rootfs.Write(context.Background(), &w, img,
+		rootfs.WithMemberOutput(func(m rootfs.Member, b []byte) error {
+			if int64(len(b)) != m.Size || int64(got.Len()) != m.Offset {
+				t.Errorf("member %d: %d bytes at %d, reported as %d at %d", m.Index, len(b), got.Len(), m.Size, m.Offset)
+			}
+			got.Write(b)
+			order = append(order, fmt.Sprintf("out %d", m.Index))
+			return nil
+		}),
+		rootfs.WithMembers(func(m rootfs.Member) { order = append(order, fmt.Sprintf("report %d", m.Index)) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) || w.Len() != 0 {
+		t.Errorf("the output got %d bytes (want the %d of the tgz) and the writer %d (want none)", got.Len(), len(want), w.Len())
+	}
+	if len(order) != 2*len(ms) || order[0] != "out 0" || order[1] != "report 0" {
+		t.Errorf("calls %v, want each member's output before its report", order[:min(4, len(order))])
+	}
+	// An error from the output fails Write.
+	boom := errors.New("disk full")
+	_, err = rootfs.Write(context.Background(), io.Discard, img, rootfs.WithMembers(func(rootfs.Member) {}),
+		rootfs.WithMemberOutput(func(rootfs.Member, []byte) error { return boom }))
+	if !errors.Is(err, boom) {
+		t.Errorf("Write with a failing output = %v, want %v", err, boom)
+	}
+}

@@ -86,6 +86,11 @@ func (m *LayerMemo) hashes(d v1.Hash) bool {
 	return m.shared[d] || m.staged[d]
 }
 
+// Shares reports whether another image of the export holds layer d (see
+// AddStaged): an image holding it may find members of its runs in the
+// MemberSource.
+func (m *LayerMemo) Shares(d v1.Hash) bool { return m.hashes(d) }
+
 // WithLayerMemo has Write share work on layers with the other conversions
 // using m (see LayerMemo). It takes effect with WithMembers and
 // WithMemberSource: a run known by its print is copied from the source.

@@ -21,19 +21,20 @@ const (
 type Option func(*options)
 
 type options struct {
-	concurrency int
-	level       int
-	blockSize   int
-	progress    func(int64)
-	warn        func(Warning)
-	lint        func(Lint)
-	members     func(Member) // nil: one pgzip stream
-	source      MemberSource // with members: runs compressed before
-	memo        *LayerMemo   // with a source: layers shared with other conversions
-	minRun      int64
-	cutScale    int64
-	maxRun      int64
-	pieceSize   int64
+	concurrency  int
+	level        int
+	blockSize    int
+	progress     func(int64)
+	warn         func(Warning)
+	lint         func(Lint)
+	members      func(Member) // nil: one pgzip stream
+	memberOutput func(Member, []byte) error
+	source       MemberSource // with members: runs compressed before
+	memo         *LayerMemo   // with a source: layers shared with other conversions
+	minRun       int64
+	cutScale     int64
+	maxRun       int64
+	pieceSize    int64
 }
 
 func makeOptions(opts []Option) options {

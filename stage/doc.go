@@ -20,4 +20,9 @@
 // meta was damaged is dropped like an unreadable one. Still, a caller that
 // signs what the data says derives it from the data where it can (export
 // reads the tgz's own metadata.json).
+//
+// An entry may use bytes of other entries' data files (PutWithRefs: a
+// format 2 export stages a shared base's members once and has the other
+// images refer to them). Its record lists those files; Lookup drops the
+// entry once one is gone, and Prune keeps them while it keeps the entry.
 package stage

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 )
 
 // Lookup returns key's entry if it is complete. The data file's size must
-// match the record; an entry whose file is missing, truncated or whose
-// record is unreadable is removed and reported as missing. The data is not
+// match the record and every data file it refers to (PutWithRefs) must be
+// there; an entry whose file or a referred file is missing, whose file is
+// truncated or whose record is unreadable is removed and reported as
+// missing. The data is not
 // re-hashed here (the bundle writer hashes it while streaming and compares
 // with Entry.SHA256). A hit marks the entry as used for Prune.
 func (c *Cache) Lookup(key string) (Entry, bool, error) {
@@ -33,6 +36,17 @@ func (c *Cache) Lookup(key string) (Entry, bool, error) {
 		return Entry{}, false, fmt.Errorf("checking stage file %s: %w", e.Path, err)
 	case fi.Size() != r.Size || !fi.Mode().IsRegular():
 		return Entry{}, false, c.drop(key, e.Path)
+	}
+	for _, ref := range r.Refs {
+		fi, err := os.Stat(filepath.Join(c.dir, ref))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return Entry{}, false, c.drop(key, e.Path)
+		case err != nil:
+			return Entry{}, false, fmt.Errorf("checking stage file %s: %w", ref, err)
+		case !fi.Mode().IsRegular():
+			return Entry{}, false, c.drop(key, e.Path)
+		}
 	}
 	now := time.Now()
 	_ = os.Chtimes(c.recordPath(key), now, now) // best effort, for Prune

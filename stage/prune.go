@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/airlockhq/airlock/manifest"
 )
 
 // Remove deletes key's entry, if there is one.
@@ -75,6 +73,9 @@ func (c *Cache) keptData(files []os.DirEntry, before time.Time) map[string]bool 
 		}
 		if r, err := c.readRecord(key); err == nil {
 			keep[f.Name()], keep[r.File] = true, true
+			for _, ref := range r.Refs {
+				keep[ref] = true
+			}
 		}
 	}
 	return keep
@@ -89,6 +90,5 @@ func ours(name string) bool {
 	if key, ok := strings.CutSuffix(name, ".json"); ok {
 		return checkKey(key) == nil
 	}
-	key, sum, ok := strings.Cut(strings.TrimSuffix(name, ".tgz"), "-")
-	return ok && strings.HasSuffix(name, ".tgz") && checkKey(key) == nil && manifest.IsSHA256Hex(sum)
+	return isDataName(name)
 }

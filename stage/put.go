@@ -25,6 +25,18 @@ const tempPrefix = ".tmp-"
 // ctx's error) or anything else fails, Put removes what it wrote and no
 // entry appears. Put replaces an existing entry for key.
 func (c *Cache) Put(ctx context.Context, key string, fill func(w io.Writer) (meta any, err error)) (Entry, error) {
+	return c.PutWithRefs(ctx, key, func(w io.Writer) (any, []string, error) {
+		meta, err := fill(w)
+		return meta, nil, err
+	})
+}
+
+// PutWithRefs is Put for data that uses bytes of other entries' data
+// files: fill also returns refs, their names in the cache directory
+// (filepath.Base of their Entry.Path). Lookup treats the entry as broken
+// (removes it, reports it missing) once one of them is gone, and Prune
+// keeps them as long as it keeps the entry.
+func (c *Cache) PutWithRefs(ctx context.Context, key string, fill func(w io.Writer) (meta any, refs []string, err error)) (Entry, error) {
 	if err := checkKey(key); err != nil {
 		return Entry{}, err
 	}
@@ -38,6 +50,9 @@ func (c *Cache) Put(ctx context.Context, key string, fill func(w io.Writer) (met
 		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
 	}
 	r.File = dataName(key, r.SHA256)
+	if err := r.check(key); err != nil {
+		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
+	}
 	if err := c.commit(key, tmp, r); err != nil {
 		return Entry{}, fmt.Errorf("staging %s: %w", key, err)
 	}
@@ -45,9 +60,9 @@ func (c *Cache) Put(ctx context.Context, key string, fill func(w io.Writer) (met
 }
 
 // writeData runs fill into f, then fsyncs and closes f.
-func (c *Cache) writeData(ctx context.Context, f *atomicfile.File, fill func(io.Writer) (any, error)) (record, error) {
+func (c *Cache) writeData(ctx context.Context, f *atomicfile.File, fill func(io.Writer) (any, []string, error)) (record, error) {
 	w := &hashWriter{ctx: ctx, w: f, h: sha256.New()}
-	meta, err := fill(w)
+	meta, refs, err := fill(w)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -57,7 +72,7 @@ func (c *Cache) writeData(ctx context.Context, f *atomicfile.File, fill func(io.
 	if err != nil {
 		return record{}, err
 	}
-	r := record{Format: recordFormat, Size: w.n, SHA256: hex.EncodeToString(w.h.Sum(nil))}
+	r := record{Format: recordFormat, Size: w.n, SHA256: hex.EncodeToString(w.h.Sum(nil)), Refs: refs}
 	if meta != nil {
 		if r.Meta, err = json.Marshal(meta); err != nil {
 			return record{}, fmt.Errorf("encoding metadata: %w", err)

@@ -24,6 +24,9 @@ type record struct {
 	// MetaSHA256 covers Meta, so that a damaged byte of it is found like
 	// a damaged byte of the data (SHA256 covers that).
 	MetaSHA256 string `json:"meta_sha256,omitempty"`
+	// Refs are the data files of other entries whose bytes this entry's
+	// data uses (PutWithRefs), by name in the cache directory.
+	Refs []string `json:"refs,omitempty"`
 }
 
 // metaSum is the sha256 of a record's meta as stored.
@@ -56,6 +59,11 @@ func (r record) check(key string) error {
 	if r.Format != recordFormat || r.File != dataName(key, r.SHA256) || r.Size < 0 {
 		return fmt.Errorf("unexpected format %d, file %q or size %d", r.Format, r.File, r.Size)
 	}
+	for _, ref := range r.Refs {
+		if !isDataName(ref) || ref == r.File {
+			return fmt.Errorf("bad reference %q to another entry's data", ref)
+		}
+	}
 	if len(r.Meta) > 0 && r.MetaSHA256 != metaSum(r.Meta) {
 		return fmt.Errorf("its meta does not match its meta_sha256 %q", r.MetaSHA256)
 	}
@@ -63,5 +71,5 @@ func (r record) check(key string) error {
 }
 
 func (c *Cache) entry(r record) Entry {
-	return Entry{Path: filepath.Join(c.dir, r.File), Size: r.Size, SHA256: r.SHA256, Meta: r.Meta}
+	return Entry{Path: filepath.Join(c.dir, r.File), Size: r.Size, SHA256: r.SHA256, Meta: r.Meta, Refs: r.Refs}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/airlockhq/airlock/manifest"
 )
@@ -23,6 +24,7 @@ type Entry struct {
 	Size   int64           // its size in bytes
 	SHA256 string          // its sha256, lowercase hex
 	Meta   json.RawMessage // what Put's fill returned, as JSON; nil if none; covered by the record's meta_sha256, not by SHA256
+	Refs   []string        // PutWithRefs: names of other entries' data files (in Cache.Dir) whose bytes this entry uses
 }
 
 // DefaultDir is the staging directory under the user's cache directory,
@@ -77,6 +79,12 @@ func checkKey(key string) error {
 
 func (c *Cache) recordPath(key string) string {
 	return filepath.Join(c.dir, key+".json")
+}
+
+// isDataName reports whether name is a data file's name.
+func isDataName(name string) bool {
+	key, sum, ok := strings.Cut(strings.TrimSuffix(name, ".tgz"), "-")
+	return ok && strings.HasSuffix(name, ".tgz") && checkKey(key) == nil && manifest.IsSHA256Hex(sum)
 }
 
 // dataName is the data file's name: the key and the content's sha256.

@@ -353,3 +353,64 @@ func TestListAndShrink(t *testing.T) {
 		t.Fatalf("after Shrink(0): %+v", infos)
 	}
 }
+
+// An entry whose data uses another entry's data file (PutWithRefs) keeps
+// it from Prune while it is kept itself, and is broken once it is gone.
+func TestRefs(t *testing.T) {
+	c := open(t)
+	ctx := context.Background()
+	lender, borrower := Key(digest, "lender", "v1"), Key(digest, "borrower", "v1")
+	le, err := c.Put(ctx, lender, writeString("base members", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := filepath.Base(le.Path)
+	put := func(refs []string) (Entry, error) {
+		return c.PutWithRefs(ctx, borrower, func(w io.Writer) (any, []string, error) {
+			_, err := io.WriteString(w, "own members")
+			return nil, refs, err
+		})
+	}
+	for _, bad := range [][]string{{"../elsewhere.tgz"}, {"README"}, {lender + ".json"}} {
+		if _, err := put(bad); err == nil {
+			t.Errorf("PutWithRefs accepted refs %q", bad)
+		}
+	}
+	if got := files(t, c); len(got) != 2 {
+		t.Fatalf("refused puts left files: %v", got)
+	}
+	be, err := put([]string{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, err := c.Lookup(borrower); err != nil || !ok || len(e.Refs) != 1 || e.Refs[0] != ref {
+		t.Fatalf("Lookup = %+v, %v, %v; want refs [%s]", e, ok, err, ref)
+	}
+	// Age everything; the borrower is used again, the lender not.
+	past := time.Now().Add(-48 * time.Hour)
+	for _, f := range files(t, c) {
+		os.Chtimes(filepath.Join(c.Dir(), f), past, past)
+	}
+	if _, ok, _ := c.Lookup(borrower); !ok {
+		t.Fatal("borrower missing")
+	}
+	if _, err := c.Prune(time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(le.Path); err != nil {
+		t.Fatalf("Prune removed %s, which a kept entry uses: %v", ref, err)
+	}
+	if _, ok, _ := c.Lookup(borrower); !ok {
+		t.Fatal("borrower pruned")
+	}
+	// The lender's data gone: the borrower is broken, and removed.
+	if err := os.Remove(le.Path); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Lookup(borrower); ok || err != nil {
+		t.Fatalf("Lookup of an entry whose referred data is gone = %v, %v; want missing", ok, err)
+	}
+	if _, err := os.Stat(be.Path); !os.IsNotExist(err) {
+		t.Errorf("the broken entry's data file is still there: %v", err)
+	}
+}
