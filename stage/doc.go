@@ -24,5 +24,6 @@
 // An entry may use bytes of other entries' data files (PutWithRefs: a
 // format 2 export stages a shared base's members once and has the other
 // images refer to them). Its record lists those files; Lookup drops the
-// entry once one is gone, and Prune keeps them while it keeps the entry.
+// entry once one is gone and marks their entries used with it, and Prune
+// keeps them while it keeps the entry.
 package stage

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -49,7 +50,12 @@ func (c *Cache) Lookup(key string) (Entry, bool, error) {
 		}
 	}
 	now := time.Now()
-	_ = os.Chtimes(c.recordPath(key), now, now) // best effort, for Prune
+	_ = os.Chtimes(c.recordPath(key), now, now) // best effort, for Prune and Shrink
+	for _, ref := range r.Refs {
+		// The entries it refers to are used as much as it is.
+		owner, _, _ := strings.Cut(ref, "-")
+		_ = os.Chtimes(c.recordPath(owner), now, now)
+	}
 	return e, true, nil
 }
 

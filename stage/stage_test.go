@@ -400,6 +400,27 @@ func TestRefs(t *testing.T) {
 	if _, err := os.Stat(le.Path); err != nil {
 		t.Fatalf("Prune removed %s, which a kept entry uses: %v", ref, err)
 	}
+	// The lender was used with the borrower: Shrink takes neither before
+	// an older entry.
+	old := Key(digest, "old", "v1")
+	if _, err := c.Put(ctx, old, writeString("an old conversion", nil)); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(c.recordPath(old), past, past)
+	if _, ok, _ := c.Lookup(borrower); !ok {
+		t.Fatal("borrower missing")
+	}
+	if _, err := c.Shrink(le.Size + be.Size); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{lender, borrower} {
+		if _, ok, _ := c.Lookup(k); !ok {
+			t.Errorf("Shrink removed %s, used just now", k)
+		}
+	}
+	if _, ok, _ := c.Lookup(old); ok {
+		t.Error("Shrink kept the old entry")
+	}
 	if _, ok, _ := c.Lookup(borrower); !ok {
 		t.Fatal("borrower pruned")
 	}
