@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -422,4 +423,49 @@ func TestFormat2StagesSharedMembersOnce(t *testing.T) {
 		t.Errorf("after the borrowed-from file went: %d converted, want 4", again.Converted)
 	}
 	same("after the borrowed-from file went", again)
+}
+
+// The standard-tools recipe of docs/format-v2.md section 7 holds for a
+// bundle whose head was written last into a slot: tar extracts HEAD.pad
+// beside the rest, which no sum lists and no recipe reads.
+func TestFormat2RecipeOnSlottedBundle(t *testing.T) {
+	for _, tool := range []string{"sh", "tar", "sha256sum", "awk"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed for the standard-tools recipe: %v", tool, err)
+		}
+	}
+	s := newSetup(t, 0)
+	sharedBase(t, s, 3)
+	res, err := s.run(context.Background(), "slotted", export.WithFormat(manifest.FormatV2), export.WithStreamAbove(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := bundleFiles(t, res.Bundle.Files[0])[manifest.HeadPadName]; !ok {
+		t.Fatalf("no %s: the bundle was not written with a head slot", manifest.HeadPadName)
+	}
+	out := t.TempDir()
+	recipe := `set -e
+cat "$1" | tar -xf - -C "$2"
+cd "$2" && sha256sum --strict -c SHA256SUMS
+if grep -qvxE 'members/sha256/[0-9a-f]{64}' MEMBERS; then echo "bad MEMBERS" >&2; exit 1; fi
+while read -r sum path; do
+  key=${path#images/}
+  if grep -qvxE '[1-9][0-9]*' "recipes/$key.members"; then
+    echo "bad recipe for $key" >&2; exit 1
+  fi
+  mkdir -p "$(dirname "$path")"
+  awk 'NR == FNR { m[NR] = $0; next } { print m[$1] }' MEMBERS "recipes/$key.members" |
+    while read -r m; do cat "$m"; done > "$path"
+done < TGZSUMS
+sha256sum --strict -c TGZSUMS
+`
+	b, err := exec.Command("sh", "-c", recipe, "sh", res.Bundle.Files[0], out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the recipe failed: %v\n%s", err, b)
+	}
+	for _, im := range res.Bundle.Manifest.Images {
+		if !strings.Contains(string(b), im.Path+": OK") {
+			t.Errorf("the recipe did not check %s:\n%s", im.Path, b)
+		}
+	}
 }
