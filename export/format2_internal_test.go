@@ -3,12 +3,15 @@ package export
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/stage"
 )
 
@@ -90,5 +93,28 @@ func TestMemberSourceChecksBytes(t *testing.T) {
 	}
 	if n := s.reused.Load(); n != 1 {
 		t.Fatalf("reused = %d, want 1", n)
+	}
+}
+
+// A staged file that is gone when the bundle writer opens it is handled as
+// a damaged one, unless this run wrote it.
+func TestCorruptCachedMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	lender := filepath.Join(dir, strings.Repeat("1", 64)+"-"+strings.Repeat("2", 64)+".tgz")
+	name := strings.Repeat("a", 64)
+	borrower := staged{entry: stage.Entry{Path: filepath.Join(dir, "own.tgz")}, cached: true,
+		members: []cachedMember{{Name: name, Size: 5, File: filepath.Base(lender)}}}
+	o := &options{format: 2}
+	gone := fmt.Errorf("opening payload %s: %w", manifest.MemberPath(name), &fs.PathError{Op: "open", Path: lender, Err: fs.ErrNotExist})
+	if got := corruptCached(gone, nil, []staged{borrower}, o); got != lender {
+		t.Errorf("corruptCached = %q, want the missing file %s", got, lender)
+	}
+	owner := staged{entry: stage.Entry{Path: lender}}
+	if got := corruptCached(gone, nil, []staged{borrower, owner}, o); got != "" {
+		t.Errorf("corruptCached = %q for a file this run wrote, want none", got)
+	}
+	other := fmt.Errorf("opening payload: %w", &fs.PathError{Op: "open", Path: filepath.Join(dir, "unrelated"), Err: fs.ErrNotExist})
+	if got := corruptCached(other, nil, []staged{borrower}, o); got != "" {
+		t.Errorf("corruptCached = %q for a file no image uses, want none", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,19 +264,26 @@ func binaryPayload(b release.Binary) bundle.Payload {
 // supplier's own, or one it borrowed from.
 func corruptCached(err error, targets []source.Target, staged []staged, o *options) string {
 	var ve *verify.Error
-	if !errors.As(err, &ve) {
-		return ""
-	}
+	var pe *fs.PathError
 	file := ""
-	if o.format == manifest.FormatV2 {
+	switch {
+	case errors.As(err, &ve) && o.format == manifest.FormatV2:
 		sup, _ := suppliers(targets, staged)
 		if s, ok := sup[ve.Entry]; ok {
 			file = staged[s.target].memberFile(s.member)
 		}
-	} else {
+	case errors.As(err, &ve):
 		for i, t := range targets {
 			if ve.Entry == PayloadPrefix+t.Key {
 				file = staged[i].entry.Path
+			}
+		}
+	case errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist):
+		// A staged file gone since it was looked up (removed by hand, or
+		// by a prune told to ignore running exports): as good as damaged.
+		for _, s := range staged {
+			if s.uses(pe.Path) {
+				file = pe.Path
 			}
 		}
 	}
