@@ -431,3 +431,54 @@ func haveMembers(have []manifest.Have, prefix string) map[string]memberAt {
 	}
 	return ms
 }
+
+// A bundle written with its head last, into a slot (bundle.Stream, as a
+// large format 2 export writes it), imports like one written head first:
+// the members lie after HEAD.pad, in parts of 1 MiB here.
+func TestImportFormat2FromAHeadSlotBundle(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	base := member(t, 3<<20, 1)
+	images := []v2Image{
+		{"app", "1.0", [][]byte{member(t, 1000, 10), base, member(t, 300, 11)}},
+		{"svc", "2.0", [][]byte{member(t, 2000, 20), base, member(t, 300, 11)}},
+	}
+	payloads, objects := v2Payloads(images)
+	dir := t.TempDir()
+	priv := newKey(t, dir)
+	pub, err := keys.LoadPublic(filepath.Join(dir, "k.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bundle.NewStream(filepath.Join(dir, "b"), 0, bundle.WithPartSize(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range payloads {
+		if err := st.Add(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := st.Finish(context.Background(), priv, bundle.WithImages(objects))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(res.Files[0])
+	if !bytes.Contains(first, []byte(manifest.HeadPadName)) {
+		t.Fatalf("part 1 holds no %s: not a head-slot bundle", manifest.HeadPadName)
+	}
+	got, err := runImport(t, s, res.Files, []keys.Public{pub})
+	if err != nil || got.Uploaded != 2 {
+		t.Fatalf("import = %+v, %v; want 2 uploaded", got, err)
+	}
+	for i, im := range images {
+		rc, err := s.Open(context.Background(), "ci/"+objects[i].Image.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(b, im.whole()) {
+			t.Errorf("%s: %d bytes in the bucket, not the %d of its members", objects[i].Image.Key, len(b), len(im.whole()))
+		}
+	}
+}
