@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -467,5 +468,44 @@ sha256sum --strict -c TGZSUMS
 		if !strings.Contains(string(b), im.Path+": OK") {
 			t.Errorf("the recipe did not check %s:\n%s", im.Path, b)
 		}
+	}
+}
+
+// Two format 2 exports of images on one base, sharing a staging cache and
+// running at once, both succeed with the same bundle, whichever image
+// each staged the base's members in.
+func TestFormat2ConcurrentExportsShareACache(t *testing.T) {
+	s := newSetup(t, 0)
+	sharedBase(t, s, 3)
+	when := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	v2 := export.WithFormat(manifest.FormatV2)
+	results := make([]*export.Result, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			results[i], errs[i] = s.run(context.Background(), fmt.Sprintf("c%d", i), v2, export.WithCreated(when), export.WithJobs(1+i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("export %d: %v", i, err)
+		}
+		openVerified(t, results[i], s.trusted)
+	}
+	x, _ := os.ReadFile(results[0].Bundle.Files[0])
+	y, _ := os.ReadFile(results[1].Bundle.Files[0])
+	if !bytes.Equal(x, y) {
+		t.Error("two exports of the same images at the same time gave different bundles")
+	}
+	// And a third, from what the two left in the cache.
+	again, err := s.run(context.Background(), "after", v2, export.WithCreated(when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, _ := os.ReadFile(again.Bundle.Files[0])
+	if !bytes.Equal(x, z) {
+		t.Error("the export from the shared cache gave another bundle")
 	}
 }
