@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/airlockhq/airlock/internal/ctxio"
+	"github.com/airlockhq/airlock/internal/lazyfile"
 	"github.com/airlockhq/airlock/manifest"
 )
 
@@ -330,33 +331,9 @@ func (w *partWriter) reader(off, n int64) io.Reader {
 		if lo >= hi {
 			continue
 		}
-		rs = append(rs, &lazyFile{name: f.Name(), off: lo - start, n: hi - lo})
+		rs = append(rs, lazyfile.Section(f.Name(), lo-start, hi-lo))
 	}
 	return io.MultiReader(rs...)
-}
-
-// lazyFile reads n bytes at off of the file name, opened at the first
-// Read and closed at its end.
-type lazyFile struct {
-	name   string
-	off, n int64
-	f      *os.File
-	r      io.Reader
-}
-
-func (l *lazyFile) Read(p []byte) (int, error) {
-	if l.r == nil {
-		f, err := os.Open(l.name)
-		if err != nil {
-			return 0, err
-		}
-		l.f, l.r = f, io.NewSectionReader(f, l.off, l.n)
-	}
-	n, err := l.r.Read(p)
-	if err == io.EOF {
-		l.f.Close()
-	}
-	return n, err
 }
 
 var errShiftUnsupported = errors.New("cannot shift the start of this bundle in place")

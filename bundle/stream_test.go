@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,17 @@ func newStreamFixture(t *testing.T, images, membersEach, memberSize int) *stream
 	return f
 }
 
+// finish adds f's payloads to s and finishes it.
+func (f *streamFixture) finish(t *testing.T, s *bundle.Stream, priv ed25519.PrivateKey) (*bundle.Result, error) {
+	t.Helper()
+	for _, p := range f.payloads {
+		if err := s.Add(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s.Finish(context.Background(), priv, bundle.WithImages(f.images))
+}
+
 func opener(b []byte) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }
@@ -103,12 +115,7 @@ func TestStreamFitsTheHeadSlot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range f.payloads {
-			if err := s.Add(context.Background(), p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		res, err := s.Finish(context.Background(), priv, bundle.WithImages(f.images))
+		res, err := f.finish(t, s, priv)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -196,12 +203,7 @@ func TestStreamInParts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range f.payloads {
-			if err := s.Add(context.Background(), p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		res, err := s.Finish(context.Background(), priv, bundle.WithImages(f.images))
+		res, err := f.finish(t, s, priv)
 		if err != nil {
 			t.Fatal(err)
 		}

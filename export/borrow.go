@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/airlockhq/airlock/internal/lazyfile"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/rootfs"
 	"github.com/airlockhq/airlock/source"
@@ -158,15 +158,15 @@ func (s staged) memberFile(c cachedMember) string {
 // tgz reads s's tgz from its members, wherever they are staged.
 func (s staged) tgz() io.ReadCloser {
 	var rs []io.Reader
-	var cs []io.Closer
+	var cs closers
 	for _, c := range s.members {
-		l := &lazySection{path: s.memberFile(c), off: c.Offset, n: c.Size}
+		l := lazyfile.Section(s.memberFile(c), c.Offset, c.Size)
 		rs, cs = append(rs, l), append(cs, l)
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(rs...), closers(cs)}
+	}{io.MultiReader(rs...), cs}
 }
 
 type closers []io.Closer
@@ -174,33 +174,6 @@ type closers []io.Closer
 func (cs closers) Close() error {
 	for _, c := range cs {
 		c.Close()
-	}
-	return nil
-}
-
-// lazySection reads n bytes at off of the file at path, opened at the
-// first Read.
-type lazySection struct {
-	path   string
-	off, n int64
-	f      *os.File
-	r      io.Reader
-}
-
-func (l *lazySection) Read(p []byte) (int, error) {
-	if l.r == nil {
-		f, err := os.Open(l.path)
-		if err != nil {
-			return 0, err
-		}
-		l.f, l.r = f, io.NewSectionReader(f, l.off, l.n)
-	}
-	return l.r.Read(p)
-}
-
-func (l *lazySection) Close() error {
-	if l.f != nil {
-		return l.f.Close()
 	}
 	return nil
 }
