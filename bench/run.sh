@@ -264,6 +264,7 @@ rereport() {
 	[[ -f $W/phases.md ]] && cat "$W/phases.md" >>"$W/report.md"
 	[[ -f $W/objects.md ]] && cat "$W/objects.md" >>"$W/report.md"
 	[[ -f $W/profiles.md ]] && cat "$W/profiles.md" >>"$W/report.md"
+	[[ -f $W/shared.md ]] && cat "$W/shared.md" >>"$W/report.md"
 	{
 		echo
 		cat "$HERE/findings.md"

@@ -113,6 +113,9 @@ func TestCorruptCachedMissingFile(t *testing.T) {
 	if got := corruptCached(gone, nil, []staged{borrower, owner}, o); got != "" {
 		t.Errorf("corruptCached = %q for a file this run wrote, want none", got)
 	}
+	if !mayEvict(gone) || mayEvict(fmt.Errorf("writing: %w", fs.ErrPermission)) {
+		t.Error("mayEvict does not tell a staged file gone from another failure")
+	}
 	other := fmt.Errorf("opening payload: %w", &fs.PathError{Op: "open", Path: filepath.Join(dir, "unrelated"), Err: fs.ErrNotExist})
 	if got := corruptCached(other, nil, []staged{borrower}, o); got != "" {
 		t.Errorf("corruptCached = %q for a file no image uses, want none", got)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -54,9 +55,9 @@ func decideStreaming(targets []source.Target, o *options) {
 // stageAndStream stages targets into staged and writes the bundle at the
 // same time: the writer takes the images in manifest order, each as soon
 // as it is staged (docs/format-v2.md section 5). A failure of either side
-// stops the other, except a staged byte that no longer matches its record
-// (corruptCached), after which staging runs to its end so that Run can
-// evict the entry and write again.
+// stops the other, except a staged file that no longer matches its record
+// or is gone (mayEvict), after which staging runs to its end so that Run
+// can evict the file and write again.
 func stageAndStream(ctx context.Context, cache *stage.Cache, targets []source.Target, staged []staged, out string, priv ed25519.PrivateKey,
 	evidence []*provenance.Evidence, o *options, emit func(Event)) (*bundle.Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -82,7 +83,7 @@ func stageAndStream(ctx context.Context, cache *stage.Cache, targets []source.Ta
 		}
 	}
 	res, err := writeBundle(ctx, out, priv, targets, staged, wait, evidence, o, emit)
-	if err != nil && !isVerifyFailure(err) {
+	if err != nil && !mayEvict(err) {
 		cancel()
 	}
 	<-stagingDone
@@ -95,9 +96,13 @@ func stageAndStream(ctx context.Context, cache *stage.Cache, targets []source.Ta
 	return res, nil
 }
 
-func isVerifyFailure(err error) bool {
+// mayEvict reports whether err is one Run recovers from by evicting a
+// staged file (see corruptCached): a byte that no longer matches, or a
+// staged file gone.
+func mayEvict(err error) bool {
 	var ve *verify.Error
-	return errors.As(err, &ve)
+	var pe *fs.PathError
+	return errors.As(err, &ve) || errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist)
 }
 
 // streamBundle writes a format 2 bundle with its head last: the members of
