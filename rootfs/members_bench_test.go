@@ -37,14 +37,7 @@ func BenchmarkMembers(b *testing.B) {
 	if path == "" {
 		b.Skip("AIRLOCK_MEMBERS_TAR is not set (see bench/members.sh)")
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, fileLayer(path))
-	if err != nil {
-		b.Fatal(err)
-	}
+	img, size := tarImage(b, path)
 	var sizes []rootfs.Option
 	if s := os.Getenv("AIRLOCK_MEMBERS_SIZES"); s != "" {
 		var n [4]int64
@@ -53,6 +46,7 @@ func BenchmarkMembers(b *testing.B) {
 			if len(f) != 4 {
 				b.Fatalf("AIRLOCK_MEMBERS_SIZES=%q: want MIN,SCALE,MAX,PIECE", s)
 			}
+			var err error
 			if n[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
 				b.Fatal(err)
 			}
@@ -72,7 +66,7 @@ func BenchmarkMembers(b *testing.B) {
 					opts = append(opts, rootfs.WithMembers(func(rootfs.Member) { members++ }))
 					opts = append(opts, sizes...)
 				}
-				b.SetBytes(fi.Size())
+				b.SetBytes(size)
 				var cw countWriter
 				cpu := cpuTime()
 				for b.Loop() {
@@ -133,14 +127,7 @@ func BenchmarkRawHash(b *testing.B) {
 	if path == "" {
 		path = textTar(b, 64<<20)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, fileLayer(path))
-	if err != nil {
-		b.Fatal(err)
-	}
+	img, size := tarImage(b, path)
 	for _, l := range []struct {
 		name  string
 		level int
@@ -149,7 +136,7 @@ func BenchmarkRawHash(b *testing.B) {
 			b.Run(fmt.Sprintf("level=%s/%s", l.name, mode), func(b *testing.B) {
 				var hashed int
 				src := &mapSource{level: l.level, m: map[[32]byte][]byte{}}
-				b.SetBytes(fi.Size())
+				b.SetBytes(size)
 				cpu := cpuTime()
 				for b.Loop() {
 					hashed = 0
@@ -198,4 +185,18 @@ func textTar(b *testing.B, size int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// tarImage is a one-layer image of the tar at path, and the tar's size.
+func tarImage(b *testing.B, path string) (v1.Image, int64) {
+	b.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, fileLayer(path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return img, fi.Size()
 }
