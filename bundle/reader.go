@@ -312,9 +312,16 @@ func (r *Reader) Next() (*Entry, error) {
 		return nil, err
 	}
 	start := r.offset()
-	r.cur = &Entry{Entry: e, Offset: start, Reader: verify.NewReader(entryStream{r, e.Path}, e.Size, e.SHA256, e.Path, func() string {
+	v := verify.NewReader(entryStream{r, e.Path}, e.Size, e.SHA256, e.Path, func() string {
 		return r.parts.span(start, r.offset())
-	}).WithNote(func() string { return r.usedBy(e) })}
+	})
+	if name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder); ok {
+		v.WithNote(func() string { return r.usedBy(name) })
+	}
+	if e.IsPack() {
+		v.WithMembers(e.Members, e.MemberSizes, r.usedBy)
+	}
+	r.cur = &Entry{Entry: e, Offset: start, Reader: v}
 	return r.cur, nil
 }
 
@@ -339,13 +346,9 @@ func (r *Reader) entryFor(hdr *tar.Header) (*manifest.Entry, error) {
 	return e, nil
 }
 
-// usedBy says which images a format 2 member entry belongs to, for errors:
-// a damaged member damages every image assembled from it.
-func (r *Reader) usedBy(e *manifest.Entry) string {
-	name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder)
-	if !ok {
-		return ""
-	}
+// usedBy says which images use the format 2 member name, for errors: a
+// damaged member damages every image assembled from it.
+func (r *Reader) usedBy(name string) string {
 	var uses []string
 	for _, im := range r.Manifest.Images {
 		if i := slices.Index(im.Members, name); i >= 0 {

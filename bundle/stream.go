@@ -122,18 +122,20 @@ func (s *Stream) add(ctx context.Context, p Payload) error {
 	if s.paths[p.Path] {
 		return fmt.Errorf("payload %s is given twice", p.Path)
 	}
-	if p.SHA256 == "" {
+	if p.SHA256 == "" && p.Members == nil {
 		size, sum, err := hashPayload(ctx, p)
 		if err != nil {
 			return err
 		}
 		p.Size, p.SHA256 = size, sum
 	}
-	if err := writePayload(ctx, s.tw, s.o, p, s.buf); err != nil {
+	sum, err := writePayload(ctx, s.tw, s.o, p, s.buf)
+	if err != nil {
 		return err
 	}
+	p.SHA256 = sum
 	s.paths[p.Path] = true
-	s.entries = append(s.entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary})
+	s.entries = append(s.entries, p.entry())
 	return nil
 }
 

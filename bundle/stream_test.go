@@ -23,7 +23,8 @@ import (
 // streamFixture is a format 2 bundle's content: images made of members,
 // some shared, and the payloads in the order a streaming writer adds
 // them (each member at its first appearance, then recipes, MEMBERS and
-// TGZSUMS).
+// TGZSUMS), as member entries: the layout of earlier writers, which
+// readers still read and any head slot may hold.
 type streamFixture struct {
 	images   []manifest.Entry
 	payloads []bundle.Payload
@@ -65,7 +66,11 @@ func newStreamFixture(t *testing.T, images, membersEach, memberSize int) *stream
 		e.Size, e.SHA256 = int64(len(tgz)), sha(tgz)
 		f.images = append(f.images, e)
 	}
-	table := manifest.MemberTable(carried, nil)
+	var entries []manifest.Entry
+	for _, name := range carried {
+		entries = append(entries, manifest.Entry{Path: manifest.MemberPath(name)})
+	}
+	table := manifest.MemberTable(entries, nil)
 	for i := range f.images {
 		if err := manifest.IndexMembers(&f.images[i], table); err != nil {
 			t.Fatal(err)

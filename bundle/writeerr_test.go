@@ -26,7 +26,7 @@ func TestFullDiskIsNotAChangedPayload(t *testing.T) {
 	sum := sha256.Sum256(data)
 	p := Payload{Path: "images/a.tgz", Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
-	err := writePayload(context.Background(), tar.NewWriter(fullDisk{}), options{created: time.Unix(0, 0)}, p, make([]byte, 4096))
+	_, err := writePayload(context.Background(), tar.NewWriter(fullDisk{}), options{created: time.Unix(0, 0)}, p, make([]byte, 4096))
 	if !errors.Is(err, syscall.ENOSPC) || err.Error() != "no space left on device writing out.tar.002" {
 		t.Fatalf("err = %v, want \"no space left on device writing out.tar.002\"", err)
 	}

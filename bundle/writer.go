@@ -27,7 +27,19 @@ type Payload struct {
 	SHA256 string // lowercase hex; empty to have Write hash the data first
 	Image  *manifest.Image
 	Binary *manifest.Binary // a carried airlock binary (docs/format.md section 14)
-	Open   func() (io.ReadCloser, error)
+	// Members and MemberSizes make the payload a format 2 pack: its data
+	// is these members one after the other (docs/format-v2.md section 6).
+	// Without SHA256, each member is checked against its name as the data
+	// is hashed; with it, the whole data against SHA256 only.
+	Members     []string
+	MemberSizes []int64
+	Open        func() (io.ReadCloser, error)
+}
+
+// entry is the manifest entry of p.
+func (p *Payload) entry() manifest.Entry {
+	return manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary,
+		Members: p.Members, MemberSizes: p.MemberSizes}
 }
 
 // Result describes a bundle that was written.
@@ -67,7 +79,7 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	}
 	entries := make([]manifest.Entry, 0, len(payloads))
 	for _, p := range payloads {
-		entries = append(entries, manifest.Entry{Path: p.Path, Size: p.Size, SHA256: p.SHA256, Image: p.Image, Binary: p.Binary})
+		entries = append(entries, p.entry())
 	}
 	h, err := signHead(base, priv, o, entries)
 	if err != nil {
@@ -207,12 +219,32 @@ func hashPayload(ctx context.Context, p Payload) (int64, string, error) {
 		return 0, "", fmt.Errorf("opening payload %s: %w", p.Path, err)
 	}
 	defer rc.Close()
+	if p.Members != nil {
+		v := verify.NewReader(ctxio.Reader(ctx, rc), p.Size, "", p.Path, nil).WithMembers(p.Members, p.MemberSizes, nil)
+		if _, err := io.Copy(io.Discard, v); err != nil {
+			return 0, "", payloadErr(p, "is not what it was declared to be", err)
+		}
+		return p.Size, v.Sum(), nil
+	}
 	h := sha256.New()
 	n, err := io.Copy(h, ctxio.Reader(ctx, rc))
 	if err != nil {
 		return 0, "", fmt.Errorf("reading payload %s: %w", p.Path, err)
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// payloadErr says what went wrong reading payload p; failed says what a
+// verification failure means.
+func payloadErr(p Payload, failed string, err error) error {
+	var we *WriteError
+	switch {
+	case verify.IsFailure(err):
+		return fmt.Errorf("payload %s %s: %w", p.Path, failed, err)
+	case errors.As(err, &we), errors.Is(err, context.Canceled):
+		return err
+	}
+	return fmt.Errorf("reading payload %s: %w", p.Path, err)
 }
 
 func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson []byte, payloads []Payload) (int64, error) {
@@ -232,7 +264,7 @@ func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson [
 	}
 	buf := make([]byte, copyBufferSize)
 	for _, p := range payloads {
-		if err := writePayload(ctx, tw, o, p, buf); err != nil {
+		if _, err := writePayload(ctx, tw, o, p, buf); err != nil {
 			return 0, err
 		}
 	}
@@ -246,32 +278,30 @@ func writeStream(ctx context.Context, w io.Writer, o options, sums, sig, mjson [
 }
 
 // writePayload writes p as the next entry of tw, copying through buf
-// (one buffer for every payload: a bundle may hold 100 000 members).
-func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload, buf []byte) error {
+// (one buffer for every payload: a bundle may hold 100 000 members), and
+// returns its SHA-256. A pack without a SHA256 (see Payload) is hashed
+// and its members checked as it is written.
+func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload, buf []byte) (string, error) {
 	rc, err := p.Open()
 	if err != nil {
-		return fmt.Errorf("opening payload %s: %w", p.Path, err)
+		return "", fmt.Errorf("opening payload %s: %w", p.Path, err)
 	}
 	defer rc.Close()
 	if err := tw.WriteHeader(header(p.Path, p.Size, o.created)); err != nil {
-		return err
+		return "", err
 	}
 	src := verify.NewReader(ctxio.Reader(ctx, rc), p.Size, p.SHA256, p.Path, nil)
+	if p.SHA256 == "" {
+		src.WithMembers(p.Members, p.MemberSizes, nil)
+	}
 	var dst io.Writer = tw
 	if o.progress != nil {
 		dst = &ctxio.ProgressWriter{W: tw, Report: func(n int64) { o.progress(p.Path, n) }}
 	}
 	if _, err := io.CopyBuffer(dst, src, buf); err != nil {
-		var we *WriteError
-		switch {
-		case verify.IsFailure(err):
-			return fmt.Errorf("payload %s changed since it was hashed: %w", p.Path, err)
-		case errors.As(err, &we), errors.Is(err, context.Canceled):
-			return err
-		}
-		return fmt.Errorf("reading payload %s: %w", p.Path, err)
+		return "", payloadErr(p, "changed since it was hashed", err)
 	}
-	return nil
+	return src.Sum(), nil
 }
 
 // streamSize is the exact length of the tar stream writeStream writes.

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/airlockhq/airlock/bundle"
+	"github.com/airlockhq/airlock/internal/lazyfile"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/source"
 )
@@ -56,26 +56,23 @@ type supplier struct {
 	member cachedMember
 }
 
-// suppliers maps every member path of the format 2 bundle of targets to
-// its supplier, with the member paths in first-appearance order.
-func suppliers(targets []source.Target, staged []staged) (map[string]supplier, []string) {
+// suppliers maps every member name of the format 2 bundle of targets to
+// its supplier.
+func suppliers(targets []source.Target, staged []staged) map[string]supplier {
 	out := map[string]supplier{}
-	var paths []string
 	for _, i := range byKey(targets) {
 		for _, m := range staged[i].members {
-			p := manifest.MemberPath(m.Name)
-			if _, ok := out[p]; !ok {
-				out[p] = supplier{target: i, member: m}
-				paths = append(paths, p)
+			if _, ok := out[m.Name]; !ok {
+				out[m.Name] = supplier{target: i, member: m}
 			}
 		}
 	}
-	return out, paths
+	return out
 }
 
 // formatV2 builds a format 2 bundle's image objects (sorted by key) and
-// payloads: each distinct member once, read from the staged tgz of the
-// first image that has it, a recipe per image, MEMBERS and TGZSUMS. Images
+// payloads: a pack per image holding the members it is the first to use,
+// read from the staging cache, a recipe per image and TGZSUMS. Images
 // list their members by position in the member table (member_index).
 //
 // Members in held (a receipt's, see WithHeldMembers) are left out and
@@ -86,28 +83,28 @@ func formatV2(targets []source.Target, staged []staged, image func(i int) *manif
 	var payloads []bundle.Payload
 	pick := newPicker(targets, held)
 	for _, i := range byKey(targets) {
-		payloads = append(payloads, pick.members(staged[i])...)
+		if p, ok := pick.pack(staged[i], targets[i].Key); ok {
+			payloads = append(payloads, p)
+		}
 	}
-	carried, have := pick.carried, pick.have
-	images, rest, err := v2Images(targets, staged, image, carried, have)
+	images, rest, err := v2Images(targets, staged, image, pick.packs, pick.have)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return images, append(payloads, rest...), have, nil
+	return images, append(payloads, rest...), pick.have, nil
 }
 
-// picker chooses a format 2 bundle's member payloads image by image, in
-// manifest order: each distinct member once, at its first appearance, read
-// from the staged tgz of the first image holding it (its supplier), or
-// left out as have when held (a receipt's, see WithHeldMembers) and not
-// in an object under a key the bundle writes, which import would replace
-// while reading it.
+// picker chooses a format 2 bundle's packs image by image, in manifest
+// order: each distinct member once, in the pack of the first image using
+// it, read from where that image's staged tgz has it, or left out as have
+// when held (a receipt's, see WithHeldMembers) and not in an object under
+// a key the bundle writes, which import would replace while reading it.
 type picker struct {
-	held    map[string]manifest.Have
-	writes  map[string]bool
-	seen    map[string]bool
-	carried []string
-	have    []manifest.Have
+	held   map[string]manifest.Have
+	writes map[string]bool
+	seen   map[string]bool
+	packs  []manifest.Entry // without their sha256
+	have   []manifest.Have
 }
 
 func newPicker(targets []source.Target, held map[string]manifest.Have) *picker {
@@ -118,10 +115,16 @@ func newPicker(targets []source.Target, held map[string]manifest.Have) *picker {
 	return p
 }
 
-// members returns the payloads of s's members not picked before, in tgz
-// order.
-func (p *picker) members(s staged) []bundle.Payload {
-	var out []bundle.Payload
+// pack returns the pack of the image with key, staged as s: its members
+// not picked before, in tgz order; false when there are none.
+//
+// When the pack is the image's whole tgz as this run staged it, the
+// members' names and the tgz's sha256 were taken of the same bytes, so
+// the writer checks the pack against that sum in one pass. Otherwise
+// (members borrowed from earlier images, or a tgz found in the cache,
+// whose record may be damaged) it checks each member against its name.
+func (p *picker) pack(s staged, key string) (bundle.Payload, bool) {
+	var ms []cachedMember
 	for _, m := range s.members {
 		if p.seen[m.Name] {
 			continue
@@ -131,20 +134,62 @@ func (p *picker) members(s staged) []bundle.Payload {
 			p.have = append(p.have, h)
 			continue
 		}
-		p.carried = append(p.carried, m.Name)
-		out = append(out, bundle.Payload{Path: manifest.MemberPath(m.Name), Size: m.Size, SHA256: m.Name,
-			Open: sectionOpener(s.memberFile(m), m.Offset, m.Size)})
+		ms = append(ms, m)
 	}
-	return out
+	if len(ms) == 0 {
+		return bundle.Payload{}, false
+	}
+	pl := bundle.Payload{Path: manifest.PackPath(key), Open: packOpener(s, ms)}
+	for _, m := range ms {
+		pl.Members = append(pl.Members, m.Name)
+		pl.MemberSizes = append(pl.MemberSizes, m.Size)
+		pl.Size += m.Size
+	}
+	if !s.cached && len(ms) == len(s.members) {
+		pl.SHA256 = s.sha256
+	}
+	p.packs = append(p.packs, manifest.Entry{Path: pl.Path, Size: pl.Size, Members: pl.Members, MemberSizes: pl.MemberSizes})
+	return pl, true
+}
+
+// packOpener reads members ms of s one after the other, each run of them
+// that follows itself in one staged file as one section.
+func packOpener(s staged, ms []cachedMember) func() (io.ReadCloser, error) {
+	type section struct {
+		file      string
+		off, size int64
+	}
+	var secs []section
+	for _, m := range ms {
+		f := s.memberFile(m)
+		if n := len(secs); n > 0 && secs[n-1].file == f && secs[n-1].off+secs[n-1].size == m.Offset {
+			secs[n-1].size += m.Size
+			continue
+		}
+		secs = append(secs, section{f, m.Offset, m.Size})
+	}
+	return func() (io.ReadCloser, error) {
+		var rs []io.Reader
+		var cs closers
+		for _, sec := range secs {
+			l := lazyfile.Section(sec.file, sec.off, sec.size)
+			rs, cs = append(rs, l), append(cs, l)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(rs...), cs}, nil
+	}
 }
 
 // v2Images sorts have by name and builds a format 2 bundle's image objects
 // (sorted by key), listing their members by position in the member table
-// of carried and have, and the payloads beside the members: a recipe per
-// image, MEMBERS and TGZSUMS.
-func v2Images(targets []source.Target, staged []staged, image func(i int) *manifest.Image, carried []string, have []manifest.Have) ([]manifest.Entry, []bundle.Payload, error) {
+// of packs and have, and the payloads beside the packs: a recipe per
+// image, giving where its bytes lie, and TGZSUMS.
+func v2Images(targets []source.Target, staged []staged, image func(i int) *manifest.Image, packs []manifest.Entry, have []manifest.Have) ([]manifest.Entry, []bundle.Payload, error) {
 	slices.SortFunc(have, func(a, b manifest.Have) int { return strings.Compare(a.SHA256, b.SHA256) })
-	table := manifest.MemberTable(carried, have)
+	table := manifest.MemberTable(packs, have)
+	layout := (&manifest.Manifest{Entries: packs, Have: have}).Layout()
 	var images []manifest.Entry
 	var payloads []bundle.Payload
 	for _, i := range byKey(targets) {
@@ -158,28 +203,13 @@ func v2Images(targets []source.Target, staged []staged, image func(i int) *manif
 			return nil, nil, err // a bug: the caller lists every member of every image
 		}
 		images = append(images, e)
-		payloads = append(payloads, bytesPayload(e.Recipe, manifest.RecipeBytes(&e)))
+		payloads = append(payloads, bytesPayload(e.Recipe, layout.Recipe(&e)))
 	}
-	payloads = append(payloads, bytesPayload(manifest.TableName, manifest.TableBytes(table)),
-		bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
+	payloads = append(payloads, bytesPayload(manifest.TGZSumsName, manifest.TGZSums(images)))
 	return images, payloads, nil
 }
 
 // bytesPayload carries b; the bundle writer hashes it.
 func bytesPayload(path string, b []byte) bundle.Payload {
 	return bundle.Payload{Path: path, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
-}
-
-// sectionOpener opens size bytes at off of the file at path.
-func sectionOpener(path string, off, size int64) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.NewSectionReader(f, off, size), f}, nil
-	}
 }

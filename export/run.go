@@ -268,9 +268,14 @@ func corruptCached(err error, targets []source.Target, staged []staged, o *optio
 	file := ""
 	switch {
 	case errors.As(err, &ve) && o.format == manifest.FormatV2:
-		sup, _ := suppliers(targets, staged)
-		if s, ok := sup[ve.Entry]; ok {
+		sup := suppliers(targets, staged)
+		if s, ok := sup[ve.Member]; ok {
 			file = staged[s.target].memberFile(s.member)
+		}
+		for i, t := range targets {
+			if ve.Member == "" && ve.Entry == manifest.PackPath(t.Key) {
+				file = staged[i].entry.Path // a pack checked whole: this run staged it
+			}
 		}
 	case errors.As(err, &ve):
 		for i, t := range targets {

@@ -105,10 +105,10 @@ func mayEvict(err error) bool {
 	return errors.As(err, &ve) || errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist)
 }
 
-// streamBundle writes a format 2 bundle with its head last: the members of
+// streamBundle writes a format 2 bundle with its head last: the pack of
 // each image in manifest order once ready says it is staged (each distinct
-// member at its first appearance, as headFirst orders them), then the
-// recipes, MEMBERS, TGZSUMS and extra, then the head into its slot.
+// member in the pack of the first image using it, as headFirst picks
+// them), then the recipes, TGZSUMS and extra, then the head into its slot.
 func streamBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targets []source.Target, staged []staged, ready func(context.Context, int) error,
 	image func(i int) *manifest.Image, extra []bundle.Payload, bopts []bundle.Option, o *options, emit func(Event)) (*bundle.Result, error) {
 	s, err := bundle.NewStream(out, headEstimate(len(targets), o.layerBytes), bopts...)
@@ -122,7 +122,7 @@ func streamBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targ
 			s.Abort()
 			return nil, err
 		}
-		for _, p := range pick.members(staged[i]) {
+		if p, ok := pick.pack(staged[i], targets[i].Key); ok {
 			if err := s.Add(ctx, p); err != nil {
 				return nil, err
 			}
@@ -132,7 +132,7 @@ func streamBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targ
 		s.Abort()
 		return nil, err
 	}
-	images, rest, err := v2Images(targets, staged, image, pick.carried, pick.have)
+	images, rest, err := v2Images(targets, staged, image, pick.packs, pick.have)
 	if err != nil {
 		s.Abort()
 		return nil, err
@@ -149,11 +149,11 @@ func streamBundle(ctx context.Context, out string, priv ed25519.PrivateKey, targ
 
 // headEstimate guesses the size of the head of a format 2 bundle of n
 // images before any is converted, from the compressed size of their
-// distinct layers: about one member per 64 KiB of it, each taking ~420
-// bytes of head (SHA256SUMS, manifest entry, table), and each image a few
-// KiB. A wrong guess costs the writer a fix of the slot, never bytes of
-// the bundle.
+// distinct layers: about one member per 64 KiB of it, each taking ~90
+// bytes of manifest (its name and size in its pack, its position in
+// member_index), and each image a few KiB. A wrong guess costs the writer
+// a fix of the slot, never bytes of the bundle.
 func headEstimate(n int, layerBytes int64) int64 {
 	members := layerBytes/(64<<10) + 3*int64(n)
-	return members*420 + int64(n)*4096
+	return members*90 + int64(n)*4096
 }

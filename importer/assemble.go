@@ -25,12 +25,21 @@ type memberAt struct {
 	key, etag    string // a have member: in the object at key (full key), as it was checked
 }
 
-// note records e when it is a member entry, and reports whether it was.
+// note records e's members when it is a member entry or a pack, and
+// reports whether it was.
 func (ms members) note(e *bundle.Entry) bool {
-	if !strings.HasPrefix(e.Path, manifest.MembersFolder) {
+	switch {
+	case strings.HasPrefix(e.Path, manifest.MembersFolder):
+		ms[e.SHA256] = memberAt{offset: e.Offset, size: e.Size}
+	case e.IsPack():
+		off := e.Offset
+		for i, name := range e.Members {
+			ms[name] = memberAt{offset: off, size: e.MemberSizes[i]}
+			off += e.MemberSizes[i]
+		}
+	default:
 		return false
 	}
-	ms[e.SHA256] = memberAt{offset: e.Offset, size: e.Size}
 	return true
 }
 
@@ -90,9 +99,10 @@ func usersOf(m *manifest.Manifest, name string) string {
 // sha256: a byte that changed on the media since the verifying pass makes
 // the last Read fail, so the upload is aborted and nothing lands.
 //
-// Have members that follow each other in one object, as a delta's
-// members of an unchanged stretch of a base do, are read with one ranged
-// GET, each still hashed on its own.
+// Members that follow each other in the bundle, as a pack's do, are read
+// as one section. Have members that follow each other in one object, as
+// a delta's members of an unchanged stretch of a base do, are read with
+// one ranged GET, each still hashed on its own.
 func assembly(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms members, im manifest.Entry) (io.Reader, error) {
 	secs, err := sections(ms, im)
 	if err != nil {
@@ -118,7 +128,7 @@ func sections(ms members, im manifest.Entry) ([]*lazySection, error) {
 			return nil, &verify.Error{Entry: im.Path, Reason: fmt.Sprintf("member %d (%s) was not met while verifying the bundle", i, name)}
 		}
 		m := sectionMember{name: name, index: i, size: at.size}
-		if last != nil && at.key != "" && last.at.key == at.key && last.at.etag == at.etag && last.at.offset+last.at.size == at.offset {
+		if last != nil && last.at.key == at.key && last.at.etag == at.etag && last.at.offset+last.at.size == at.offset {
 			last.at.size += at.size
 			last.more = append(last.more, m)
 			continue

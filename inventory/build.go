@@ -160,13 +160,8 @@ func current(records []record.Record, prefix string) []Image {
 // in its have list.
 func memberSizes(m *manifest.Manifest) map[string]int64 {
 	sizes := map[string]int64{}
-	for _, e := range m.Entries {
-		if name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder); ok {
-			sizes[name] = e.Size
-		}
-	}
-	for _, h := range m.Have {
-		sizes[h.SHA256] = h.Length
+	for name, w := range m.Layout() {
+		sizes[name] = w.Size
 	}
 	return sizes
 }

@@ -57,6 +57,9 @@ type Entry struct {
 	// instead of Members when set.
 	MemberIndex []int  `json:"member_index,omitempty"`
 	Recipe      string `json:"recipe,omitempty"` // the recipe entry's path
+	// MemberSizes are the sizes of a pack's Members (a pack is an entry
+	// holding members one after the other; docs/format-v2.md section 6).
+	MemberSizes []int64 `json:"member_sizes,omitempty"`
 }
 
 // Image describes a rootfs tgz: where it came from and where it goes.

@@ -21,7 +21,9 @@ const (
 
 // Names of format 2's payload entries (docs/format-v2.md sections 5 and 7).
 const (
-	MembersFolder = "members/sha256/"
+	MembersFolder = "members/sha256/" // member entries, one per member (earlier writers)
+	PacksFolder   = "packs/"          // packs: an image's new members in one entry
+	PackSuffix    = ".pack"
 	RecipesFolder = "recipes/"
 	RecipeSuffix  = ".members"
 	TGZSumsName   = "TGZSUMS"
@@ -52,12 +54,78 @@ func (e *HaveError) Unwrap() error { return e.Err }
 // MemberPath is the entry path of the member named sum.
 func MemberPath(sum string) string { return MembersFolder + sum }
 
+// PackPath is the path of the pack of the image with key.
+func PackPath(key string) string { return PacksFolder + key + PackSuffix }
+
+// IsPack reports whether e is a pack entry.
+func (e *Entry) IsPack() bool { return strings.HasPrefix(e.Path, PacksFolder) }
+
+// Where is where a member's bytes lie: Size bytes from Offset of the data
+// of the entry at Path (a pack or a member entry) or, for a have member,
+// of the file its member path names once fetched (section 7).
+type Where struct {
+	Path         string
+	Offset, Size int64
+}
+
+// Layout maps every member of a format 2 manifest, carried or in its have
+// list, to where it lies.
+type Layout map[string]Where
+
+// Layout returns where m's members lie.
+func (m *Manifest) Layout() Layout {
+	l := Layout{}
+	for _, e := range m.Entries {
+		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
+			l[name] = Where{e.Path, 0, e.Size}
+			continue
+		}
+		var off int64
+		for i, name := range e.Members {
+			if i < len(e.MemberSizes) {
+				l[name] = Where{e.Path, off, e.MemberSizes[i]}
+				off += e.MemberSizes[i]
+			}
+		}
+	}
+	for _, h := range m.Have {
+		l[h.SHA256] = Where{MemberPath(h.SHA256), 0, h.Length}
+	}
+	return l
+}
+
+// Ranges are where image object e's bytes lie, in order: its members'
+// places, each merged into the one before it when it starts where that
+// one ends in the same entry.
+func (l Layout) Ranges(e *Entry) []Where {
+	var out []Where
+	for _, name := range e.Members {
+		w := l[name]
+		if n := len(out); n > 0 && out[n-1].Path == w.Path && out[n-1].Offset+out[n-1].Size == w.Offset {
+			out[n-1].Size += w.Size
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// Recipe is the recipe of image object e in a bundle with packs (section
+// 7): one "path offset length" line per range.
+func (l Layout) Recipe(e *Entry) []byte {
+	var b strings.Builder
+	for _, w := range l.Ranges(e) {
+		fmt.Fprintf(&b, "%s %d %d\n", w.Path, w.Offset, w.Size)
+	}
+	return []byte(b.String())
+}
+
 // RecipePath is the recipe entry path of the image with key.
 func RecipePath(key string) string { return RecipesFolder + key + RecipeSuffix }
 
-// RecipeBytes is the content of the recipe of image object e, in tgz
-// order: with a MemberIndex, each member's line number in MEMBERS, else
-// each member's path, one per line.
+// RecipeBytes is the content of the recipe of image object e in a bundle
+// without packs, in tgz order: with a MemberIndex, each member's line
+// number in MEMBERS, else each member's path, one per line.
 func RecipeBytes(e *Entry) []byte {
 	var b strings.Builder
 	if e.MemberIndex != nil {
@@ -75,13 +143,34 @@ func RecipeBytes(e *Entry) []byte {
 }
 
 // MemberTable is the member table of docs/format-v2.md section 6: the
-// carried member names, sorted, then the have list's names in order.
-func MemberTable(carried []string, have []Have) []string {
-	t := slices.Sorted(slices.Values(carried))
+// names of the member entries among entries, sorted, then the members of
+// its packs, the packs sorted by path, then the have list's names in
+// order.
+func MemberTable(entries []Entry, have []Have) []string {
+	var t []string
+	var packs []*Entry
+	for i := range entries {
+		e := &entries[i]
+		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
+			t = append(t, name)
+		} else if e.IsPack() {
+			packs = append(packs, e)
+		}
+	}
+	slices.Sort(t)
+	slices.SortFunc(packs, func(a, b *Entry) int { return strings.Compare(a.Path, b.Path) })
+	for _, p := range packs {
+		t = append(t, p.Members...)
+	}
 	for _, h := range have {
 		t = append(t, h.SHA256)
 	}
 	return t
+}
+
+// hasPacks reports whether entries hold a pack.
+func hasPacks(entries []Entry) bool {
+	return slices.ContainsFunc(entries, func(e Entry) bool { return e.IsPack() })
 }
 
 // TableBytes is the content of MEMBERS for table: one member path per line.
@@ -114,17 +203,6 @@ func IndexMembers(e *Entry, table []string) error {
 	return nil
 }
 
-// carriedMembers are the names of m's member entries.
-func (m *Manifest) carriedMembers() []string {
-	var names []string
-	for _, e := range m.Entries {
-		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
-			names = append(names, name)
-		}
-	}
-	return names
-}
-
 // expandMembers fills Members of every image read with a member_index
 // (rule 5 of section 11: never both, no position outside the table).
 func (m *Manifest) expandMembers() error {
@@ -138,7 +216,7 @@ func (m *Manifest) expandMembers() error {
 			return &EntryError{im.Path, errors.New("has both members and member_index")}
 		}
 		if table == nil {
-			table = MemberTable(m.carriedMembers(), m.Have)
+			table = MemberTable(m.Entries, m.Have)
 		}
 		im.Members = make([]string, len(im.MemberIndex))
 		for j, p := range im.MemberIndex {
@@ -199,20 +277,32 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 			return &HaveError{m.Have[0].SHA256, fmt.Errorf("have is only allowed in format %d", FormatV2)}
 		}
 		for _, e := range m.Entries {
-			if e.Assembled() || e.TarSize != 0 || e.Recipe != "" {
-				return &EntryError{e.Path, fmt.Errorf("members, tar_size and recipe are only allowed in format %d", FormatV2)}
+			if e.Assembled() || e.MemberSizes != nil || e.TarSize != 0 || e.Recipe != "" {
+				return &EntryError{e.Path, fmt.Errorf("members, member_sizes, tar_size and recipe are only allowed in format %d", FormatV2)}
 			}
 		}
 		return nil
 	}
+	imageKeys := map[string]bool{}
+	for _, im := range m.Images {
+		if im.Image != nil {
+			imageKeys[im.Image.Key] = true
+		}
+	}
 	entries := make(map[string]*Entry, len(m.Entries))
 	for i := range m.Entries {
 		e := &m.Entries[i]
+		if key, ok := packKey(e.Path); ok && !imageKeys[key] {
+			return &EntryError{e.Path, fmt.Errorf("a pack must be named %s<key>%s after an image of the bundle; no image has key %q", PacksFolder, PackSuffix, key)}
+		}
 		if e.Image != nil {
 			return &EntryError{e.Path, errors.New("an entry has no image in format 2: images are in \"images\"")}
 		}
-		if e.Assembled() || e.TarSize != 0 || e.Recipe != "" {
-			return &EntryError{e.Path, errors.New("members, tar_size and recipe belong to image objects, not entries")}
+		if e.TarSize != 0 || e.Recipe != "" {
+			return &EntryError{e.Path, errors.New("tar_size and recipe belong to image objects, not entries")}
+		}
+		if err := checkPack(e); err != nil {
+			return err
 		}
 		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok && name != e.SHA256 {
 			return &EntryError{e.Path, fmt.Errorf("a member entry's path must be %s followed by its sha256 %s", MembersFolder, e.SHA256)}
@@ -223,16 +313,27 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 	if err != nil {
 		return err
 	}
+	layout := m.Layout()
+	if err := checkDistinct(m.Entries, m.Have); err != nil {
+		return err
+	}
+	packed := hasPacks(m.Entries)
 	used := map[string]bool{}
 	paths := map[string]bool{}
 	var table []string // with an image with member_index
 	indexed := slices.ContainsFunc(m.Images, func(e Entry) bool { return e.MemberIndex != nil })
 	if indexed {
-		table = MemberTable(m.carriedMembers(), m.Have)
+		table = MemberTable(m.Entries, m.Have)
+	}
+	switch {
+	case packed && entries[TableName] != nil:
+		return &EntryError{TableName, errors.New("a bundle with packs has no MEMBERS: its recipes list byte ranges")}
+	case packed:
+	case indexed:
 		if err := wantContent(entries, TableName, TableBytes(table), "its lines must be the member table's paths in order"); err != nil {
 			return err
 		}
-	} else if entries[TableName] != nil {
+	case entries[TableName] != nil:
 		return &EntryError{TableName, errors.New("a bundle whose images list their members by name has no MEMBERS")}
 	}
 	for i := range m.Images {
@@ -266,22 +367,24 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		if len(im.Members) == 0 {
 			return &EntryError{im.Path, errors.New("an image object lists no members")}
 		}
+		if im.MemberSizes != nil {
+			return &EntryError{im.Path, errors.New("member_sizes belongs to packs, not image objects")}
+		}
 		var size int64
 		for j, name := range im.Members {
 			if !IsSHA256Hex(name) {
 				return &EntryError{im.Path, fmt.Errorf("member %d (%.64q) is not 64 lowercase hex digits", j, name)}
 			}
-			me := entries[MemberPath(name)]
-			switch h := haves[name]; {
-			case me != nil:
-				used[me.Path] = true
-				size += me.Size
-			case h != nil:
-				used["have:"+name] = true
-				size += h.Length
-			default:
+			w, ok := layout[name]
+			if !ok {
 				return &EntryError{im.Path, fmt.Errorf("member %d (%s) of %s is neither in the bundle nor in its have list", j, name, im.Image.Key)}
 			}
+			if haves[name] != nil {
+				used["have:"+name] = true
+			} else {
+				used[name] = true
+			}
+			size += w.Size
 			if size < 0 {
 				return &EntryError{im.Path, errors.New("member sizes overflow")}
 			}
@@ -302,7 +405,11 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		if im.Recipe != RecipePath(im.Image.Key) {
 			return &EntryError{im.Path, fmt.Errorf("recipe %q: want %s", im.Recipe, RecipePath(im.Image.Key))}
 		}
-		if err := wantContent(entries, im.Recipe, RecipeBytes(im), "its lines must be the image's members in order"); err != nil {
+		recipe, rule := RecipeBytes(im), "its lines must be the image's members in order"
+		if packed {
+			recipe, rule = layout.Recipe(im), "its lines must be where the image's members lie, in order"
+		}
+		if err := wantContent(entries, im.Recipe, recipe, rule); err != nil {
 			return err
 		}
 		used[im.Recipe] = true
@@ -315,9 +422,14 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 			return &HaveError{h.SHA256, errors.New("no image uses it")}
 		}
 	}
-	for path := range entries {
-		if strings.HasPrefix(path, MembersFolder) && !used[path] {
+	for path, e := range entries {
+		if name, ok := strings.CutPrefix(path, MembersFolder); ok && !used[name] {
 			return &EntryError{path, errors.New("a member no image uses")}
+		}
+		for j, name := range e.Members {
+			if !used[name] {
+				return &EntryError{path, fmt.Errorf("member %d (%s) of the pack: no image uses it", j, name)}
+			}
 		}
 		if strings.HasPrefix(path, RecipesFolder) && !used[path] {
 			return &EntryError{path, errors.New("a recipe of no image")}
@@ -329,6 +441,82 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		}
 	} else if entries[TGZSumsName] != nil {
 		return &EntryError{TGZSumsName, errors.New("a bundle without images has no TGZSUMS")}
+	}
+	return nil
+}
+
+// checkPack checks the member list of entry e, which only a pack has: at
+// least one member, each named by 64 lowercase hex digits with a positive
+// size, the sizes adding up to the entry's.
+func checkPack(e *Entry) error {
+	if !e.IsPack() {
+		if e.Assembled() || e.MemberSizes != nil || e.MemberIndex != nil {
+			return &EntryError{e.Path, errors.New("members and member_sizes belong to packs and image objects, not other entries")}
+		}
+		return nil
+	}
+	if e.MemberIndex != nil {
+		return &EntryError{e.Path, errors.New("a pack names its members; member_index belongs to image objects")}
+	}
+	if _, ok := packKey(e.Path); !ok {
+		return &EntryError{e.Path, fmt.Errorf("a pack's path must be %s<key>%s", PacksFolder, PackSuffix)}
+	}
+	if len(e.Members) == 0 || len(e.MemberSizes) != len(e.Members) {
+		return &EntryError{e.Path, fmt.Errorf("a pack lists %d members and %d member_sizes; it needs at least one member and a size for each", len(e.Members), len(e.MemberSizes))}
+	}
+	var sum int64
+	for j, name := range e.Members {
+		if !IsSHA256Hex(name) {
+			return &EntryError{e.Path, fmt.Errorf("member %d (%.64q) of the pack is not 64 lowercase hex digits", j, name)}
+		}
+		if n := e.MemberSizes[j]; n <= 0 || sum > math.MaxInt64-n {
+			return &EntryError{e.Path, fmt.Errorf("member %d (%s) of the pack: size %d is not positive or the sizes overflow", j, name, n)}
+		}
+		sum += e.MemberSizes[j]
+	}
+	if sum != e.Size {
+		return &EntryError{e.Path, fmt.Errorf("size %d is not the sum of its member_sizes, %d", e.Size, sum)}
+	}
+	return nil
+}
+
+// packKey is the image key a pack path names.
+func packKey(path string) (string, bool) {
+	key, ok := strings.CutPrefix(path, PacksFolder)
+	if !ok {
+		return "", false
+	}
+	key, ok = strings.CutSuffix(key, PackSuffix)
+	return key, ok && key != ""
+}
+
+// checkDistinct checks that no member name is carried twice, in two packs
+// or a pack and a member entry, or both carried and in have (rule 3).
+func checkDistinct(entries []Entry, have []Have) error {
+	seen := map[string]string{}
+	note := func(name, where string) error {
+		if prev, ok := seen[name]; ok {
+			return &EntryError{where, fmt.Errorf("member %s is also in %s: a bundle carries each member once", name, prev)}
+		}
+		seen[name] = where
+		return nil
+	}
+	for _, e := range entries {
+		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
+			if err := note(name, e.Path); err != nil {
+				return err
+			}
+		}
+		for _, name := range e.Members {
+			if err := note(name, e.Path); err != nil {
+				return err
+			}
+		}
+	}
+	for _, h := range have {
+		if prev, ok := seen[h.SHA256]; ok {
+			return &HaveError{h.SHA256, fmt.Errorf("both carried (in %s) and in the have list", prev)}
+		}
 	}
 	return nil
 }

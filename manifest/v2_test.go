@@ -155,3 +155,124 @@ func TestParseExpandsMemberIndex(t *testing.T) {
 		t.Errorf("Marshal writes member_index instead of members: %s, %v", out, err)
 	}
 }
+
+// packedV2 is goodV2 as this version writes it: each image's pack holds
+// the members it is the first to use (app: its own and the shared one;
+// tool: its own), and the recipes are byte ranges.
+func packedV2() *Manifest {
+	m := goodV2()
+	byName := map[string]Entry{}
+	for _, e := range m.Entries {
+		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
+			byName[name] = e
+		}
+	}
+	m.Entries = nil
+	seen := map[string]bool{}
+	for _, im := range m.Images {
+		p := Entry{Path: PackPath(im.Image.Key)}
+		var body []byte
+		for _, name := range im.Members {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			p.Members = append(p.Members, name)
+			p.MemberSizes = append(p.MemberSizes, byName[name].Size)
+			body = append(body, memberBodies[name]...)
+		}
+		p.Size, p.SHA256 = int64(len(body)), hexOf(body)
+		m.Entries = append(m.Entries, p)
+	}
+	l := m.Layout()
+	for i := range m.Images {
+		r := l.Recipe(&m.Images[i])
+		m.Entries = append(m.Entries, Entry{Path: m.Images[i].Recipe, Size: int64(len(r)), SHA256: hexOf(r)})
+	}
+	s := TGZSums(m.Images)
+	m.Entries = append(m.Entries, Entry{Path: TGZSumsName, Size: int64(len(s)), SHA256: hexOf(s)})
+	return m
+}
+
+var memberBodies = map[string][]byte{hexOf([]byte("shared")): []byte("shared"), hexOf([]byte("a")): []byte("a"), hexOf([]byte("b")): []byte("b")}
+
+func TestValidatePacks(t *testing.T) {
+	m := packedV2()
+	if err := m.Validate(); err != nil {
+		t.Fatalf("good packed manifest: %v", err)
+	}
+	// app's members a, shared follow each other in its pack: one line.
+	app := m.Layout().Recipe(&m.Images[0])
+	if want := "packs/app/app-1.0.tgz.pack 0 7\n"; string(app) != want {
+		t.Errorf("app's recipe %q, want %q", app, want)
+	}
+	// tool's own member is in its pack, the shared one in app's.
+	tool := m.Layout().Recipe(&m.Images[1])
+	if want := "packs/tool/tool-1.0.tgz.pack 0 1\npacks/app/app-1.0.tgz.pack 1 6\n"; string(tool) != want {
+		t.Errorf("tool's recipe %q, want %q", tool, want)
+	}
+	if table := MemberTable(m.Entries, nil); !slices.Equal(table, []string{hexOf([]byte("a")), hexOf([]byte("shared")), hexOf([]byte("b"))}) {
+		t.Errorf("member table %v: want app's pack, then tool's", table)
+	}
+	cases := map[string]struct {
+		change func(m *Manifest)
+		want   string
+	}{
+		"pack of no image":         {func(m *Manifest) { m.Entries[1].Path = PackPath("other/other-1.0.tgz") }, `no image has key "other/other-1.0.tgz"`},
+		"pack path without suffix": {func(m *Manifest) { m.Entries[1].Path = PacksFolder + "tool/tool-1.0.tgz" }, "a pack's path must be packs/<key>.pack"},
+		"sizes do not add up":      {func(m *Manifest) { m.Entries[0].MemberSizes[0] = 2 }, "not the sum of its member_sizes"},
+		"a zero size":              {func(m *Manifest) { m.Entries[0].MemberSizes = []int64{0, 7} }, "is not positive"},
+		"fewer sizes":              {func(m *Manifest) { m.Entries[0].MemberSizes = []int64{7} }, "2 members and 1 member_sizes"},
+		"a name not hex":           {func(m *Manifest) { m.Entries[1].Members[0] = "../../x" }, "64 lowercase hex"},
+		"a member in two packs": {func(m *Manifest) {
+			m.Entries[1].Members = append(m.Entries[1].Members, m.Entries[0].Members[1])
+			m.Entries[1].MemberSizes = append(m.Entries[1].MemberSizes, 6)
+			m.Entries[1].Size += 6
+		}, "is also in packs/app/app-1.0.tgz.pack"},
+		"a member no image uses": {func(m *Manifest) {
+			m.Entries[1].Members = append(m.Entries[1].Members, hexOf([]byte("u")))
+			m.Entries[1].MemberSizes = append(m.Entries[1].MemberSizes, 1)
+			m.Entries[1].Size++
+		}, "no image uses it"},
+		"members on a recipe": {func(m *Manifest) { m.Entries[2].Members = []string{hexOf([]byte("a"))} }, "belong to packs and image objects"},
+		"member_sizes on an image": {func(m *Manifest) { m.Images[0].MemberSizes = []int64{1, 6} }, "member_sizes belongs to packs"},
+		"a MEMBERS besides packs": {func(m *Manifest) {
+			m.Entries = append(m.Entries, Entry{Path: TableName, Size: 1, SHA256: hexOf([]byte("x"))})
+		}, "a bundle with packs has no MEMBERS"},
+		"a recipe of member lines": {func(m *Manifest) {
+			r := RecipeBytes(&m.Images[0])
+			m.Entries[2].Size, m.Entries[2].SHA256 = int64(len(r)), hexOf(r)
+		}, "where the image's members lie"},
+		"carried and in have": {func(m *Manifest) {
+			m.Have = []Have{{SHA256: hexOf([]byte("b")), Key: "base/base-1.0.tgz", Length: 1, ObjectSHA256: hexOf([]byte("base"))}}
+		}, "both carried (in packs/tool/tool-1.0.tgz.pack) and in the have list"},
+	}
+	for name, tc := range cases {
+		m := packedV2()
+		tc.change(m)
+		err := m.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate = %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+	// A round trip through Marshal and Parse keeps the packs and expands
+	// member_index against their table.
+	m = packedV2()
+	table := MemberTable(m.Entries, nil)
+	for i := range m.Images {
+		if err := IndexMembers(&m.Images[i], table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(raw)
+	if err != nil {
+		t.Fatalf("Parse of a packed manifest: %v", err)
+	}
+	if !slices.Equal(back.Images[1].Members, m.Images[1].Members) || !slices.Equal(back.Entries[0].MemberSizes, m.Entries[0].MemberSizes) {
+		t.Errorf("round trip changed the members: %v, %v", back.Images[1].Members, back.Entries[0].MemberSizes)
+	}
+}

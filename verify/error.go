@@ -12,6 +12,9 @@ type Error struct {
 	Entry  string // bundle entry or object key, when known
 	Reason string
 	Kind   error // a sentinel such as ErrUntrustedSignature, for errors.Is; may be nil
+	// Member is the name of the format 2 member whose bytes failed, when
+	// the failure was found inside a pack (Entry).
+	Member string
 }
 
 // ErrUntrustedSignature is the Kind of a failure where no trusted key

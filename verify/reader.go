@@ -22,6 +22,20 @@ type Reader struct {
 	part  func() string
 	note  func() string
 	err   error
+
+	// members, when set, checks the members the data holds one after the
+	// other (a format 2 pack) against their names.
+	members *members
+}
+
+// members hashes each member of a pack on its own.
+type members struct {
+	names  []string
+	sizes  []int64
+	usedBy func(name string) string
+	i      int   // the member being read
+	left   int64 // its bytes still to come
+	h      hash.Hash
 }
 
 // WithNote adds what note returns, when not empty, to the reason of a
@@ -31,6 +45,23 @@ func (v *Reader) WithNote(note func() string) *Reader {
 	v.note = note
 	return v
 }
+
+// WithMembers makes v check, besides the whole data, that it is the
+// members names of sizes one after the other, each hashing to its name
+// (the members of a format 2 pack). usedBy, if not nil, says what a
+// member is used for when it fails. It returns v.
+func (v *Reader) WithMembers(names []string, sizes []int64, usedBy func(name string) string) *Reader {
+	v.members = &members{names: names, sizes: sizes, usedBy: usedBy, h: sha256.New()}
+	if len(sizes) > 0 {
+		v.members.left = sizes[0]
+	}
+	return v
+}
+
+// Sum is the hex SHA-256 of the data read so far: the whole data's, once
+// Read has returned io.EOF. With wantHex empty, NewReader checks only the
+// size, and Sum gives the checksum.
+func (v *Reader) Sum() string { return hex.EncodeToString(v.h.Sum(nil)) }
 
 // NewReader checks that r yields size bytes with SHA-256 wantHex. entry
 // names the data in errors; part, if not nil, tells where the data is read.
@@ -52,6 +83,12 @@ func (v *Reader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])
 	v.n += int64(n)
+	if v.members != nil {
+		if merr := v.checkMembers(p[:n]); merr != nil {
+			v.err = merr
+			return n, merr
+		}
+	}
 	if err == io.EOF {
 		if v.n < v.size {
 			v.err = v.fail(fmt.Sprintf("data ends after %d of %d bytes", v.n, v.size))
@@ -65,7 +102,49 @@ func (v *Reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// checkMembers hashes b, the data's next bytes, into the members they
+// belong to, checking each member that ends.
+func (v *Reader) checkMembers(b []byte) error {
+	m := v.members
+	for len(b) > 0 {
+		if m.i >= len(m.sizes) {
+			return v.fail("holds more bytes than its members add up to")
+		}
+		k := min(int64(len(b)), m.left)
+		m.h.Write(b[:k])
+		b, m.left = b[k:], m.left-k
+		if m.left > 0 {
+			break
+		}
+		name := m.names[m.i]
+		if got := hex.EncodeToString(m.h.Sum(nil)); got != name {
+			reason := fmt.Sprintf("member %d (%s) of it has sha256 %s, not its name", m.i, name, got)
+			if m.usedBy != nil {
+				if u := m.usedBy(name); u != "" {
+					reason += " (" + u + ")"
+				}
+			}
+			return &Error{Entry: v.entry, Reason: reason, Part: v.partName(), Member: name}
+		}
+		m.h.Reset()
+		if m.i++; m.i < len(m.sizes) {
+			m.left = m.sizes[m.i]
+		}
+	}
+	return nil
+}
+
+func (v *Reader) partName() string {
+	if v.part == nil {
+		return ""
+	}
+	return v.part()
+}
+
 func (v *Reader) finish() error {
+	if v.want == "" {
+		return io.EOF
+	}
 	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
 		return v.fail(fmt.Sprintf("sha256 is %s, the signed manifest says %s", got, v.want))
 	}

@@ -236,6 +236,9 @@ func (ms *membersSummary) add(e manifest.Entry) bool {
 	case strings.HasPrefix(e.Path, manifest.MembersFolder):
 		ms.members++
 		ms.size += e.Size
+	case e.IsPack():
+		ms.members += len(e.Members)
+		ms.size += e.Size
 	case strings.HasPrefix(e.Path, manifest.RecipesFolder), e.Path == manifest.TGZSumsName, e.Path == manifest.TableName:
 		ms.other++
 	default:

@@ -64,6 +64,56 @@ type v2Layout struct {
 	entries []manifest.Entry
 	bodies  [][]byte
 	images  []manifest.Entry
+	packed  bool // members in packs: recipes are byte ranges
+}
+
+// pack moves l's member entries into packs, as writers of this version
+// carry them: each image's pack holds the members it is the first to use
+// (docs/format-v2.md section 6), and images list them by member_index.
+func (l *v2Layout) pack(t *testing.T) {
+	bodies := map[string][]byte{}
+	var entries []manifest.Entry
+	var rest [][]byte
+	for i, e := range l.entries {
+		if name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder); ok {
+			bodies[name] = l.bodies[i]
+		} else {
+			entries, rest = append(entries, e), append(rest, l.bodies[i])
+		}
+	}
+	l.entries, l.bodies, l.packed = nil, nil, true
+	seen := map[string]bool{}
+	for _, im := range l.images {
+		p := manifest.Entry{Path: manifest.PackPath(im.Image.Key)}
+		var body []byte
+		for _, name := range im.Members {
+			if !seen[name] {
+				seen[name] = true
+				p.Members = append(p.Members, name)
+				p.MemberSizes = append(p.MemberSizes, int64(len(bodies[name])))
+				body = append(body, bodies[name]...)
+			}
+		}
+		if len(p.Members) > 0 {
+			p.Size, p.SHA256 = int64(len(body)), sha256Hex(body)
+			l.entries, l.bodies = append(l.entries, p), append(l.bodies, body)
+		}
+	}
+	l.entries, l.bodies = append(l.entries, entries...), append(l.bodies, rest...)
+	table := manifest.MemberTable(l.entries, nil)
+	for i := range l.images {
+		if err := manifest.IndexMembers(&l.images[i], table); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recipe is the recipe of l's image i.
+func (l *v2Layout) recipe(i int) []byte {
+	if l.packed {
+		return (&manifest.Manifest{Entries: l.entries}).Layout().Recipe(&l.images[i])
+	}
+	return manifest.RecipeBytes(&l.images[i])
 }
 
 func (l *v2Layout) add(path string, body []byte) {
@@ -74,13 +124,7 @@ func (l *v2Layout) add(path string, body []byte) {
 // index has l's images list their members by position in the member
 // table, as writers of this version do, and adds MEMBERS.
 func (l *v2Layout) index(t *testing.T) {
-	var carried []string
-	for _, e := range l.entries {
-		if name, ok := strings.CutPrefix(e.Path, manifest.MembersFolder); ok {
-			carried = append(carried, name)
-		}
-	}
-	table := manifest.MemberTable(carried, nil)
+	table := manifest.MemberTable(l.entries, nil)
 	for i := range l.images {
 		if err := manifest.IndexMembers(&l.images[i], table); err != nil {
 			t.Fatal(err)
@@ -92,7 +136,7 @@ func (l *v2Layout) index(t *testing.T) {
 // finish adds recipes and TGZSUMS for l's images.
 func (l *v2Layout) finish() {
 	for i := range l.images {
-		l.add(l.images[i].Recipe, manifest.RecipeBytes(&l.images[i]))
+		l.add(l.images[i].Recipe, l.recipe(i))
 	}
 	l.add(manifest.TGZSumsName, manifest.TGZSums(l.images))
 }
@@ -156,6 +200,28 @@ func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about 
 	}
 	add("good-format2-index", "format 2: the same two images listing their members by position in the member table (member_index, MEMBERS)", verdict{0, "ok"}, "good-format2-index.tar")
 
+	// As airlock writes them now: members in packs, recipes of byte
+	// ranges. The packs go to the writer without their sums, so it checks
+	// every member against its name as it hashes them.
+	l = vectorV2Layout(t)
+	l.pack(t)
+	l.finish()
+	payloads = nil
+	for i, e := range l.entries {
+		body := l.bodies[i]
+		p := bundle.Payload{Path: e.Path, Size: e.Size, SHA256: e.SHA256, Members: e.Members, MemberSizes: e.MemberSizes,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }}
+		if e.IsPack() {
+			p.SHA256 = ""
+		}
+		payloads = append(payloads, p)
+	}
+	if _, err := bundle.Write(context.Background(), filepath.Join(vectorsDir, "good-format2-packs"), priv, payloads,
+		bundle.WithImages(l.images), bundle.WithCreated(vectorCreated), bundle.WithTool("airlock test vectors")); err != nil {
+		t.Fatal(err)
+	}
+	add("good-format2-packs", "format 2: the same two images with their members in packs, one entry per image, and recipes of byte ranges (as airlock writes them now)", verdict{0, "ok"}, "good-format2-packs.tar")
+
 	rule := verdict{3, "manifest_rule"}
 	cases := []struct {
 		name, about string
@@ -205,6 +271,40 @@ func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about 
 			l.finish()
 			l.bodies[0] = append([]byte(nil), l.bodies[0]...)
 			l.bodies[0][len(l.bodies[0])-1] ^= 1
+		}, verdict{3, "checksum"}},
+		{"format2-pack-sizes", "format 2: a pack whose member_sizes do not add up to its size (rule 1)", func(l *v2Layout) {
+			l.pack(t)
+			l.entries[0].MemberSizes[0]++
+			l.finish()
+		}, rule},
+		{"format2-pack-twice", "format 2: a member carried in two packs (rule 3)", func(l *v2Layout) {
+			l.pack(t)
+			p, q := &l.entries[0], &l.entries[1]
+			last := len(p.Members) - 1
+			start := p.Size - p.MemberSizes[last]
+			q.Members, q.MemberSizes = append(q.Members, p.Members[last]), append(q.MemberSizes, p.MemberSizes[last])
+			l.bodies[1] = append(append([]byte(nil), l.bodies[1]...), l.bodies[0][start:]...)
+			q.Size, q.SHA256 = int64(len(l.bodies[1])), sha256Hex(l.bodies[1])
+			l.finish()
+		}, rule},
+		{"format2-pack-recipe", "format 2: a recipe of byte ranges that reads outside the bundle (rule 5)", func(l *v2Layout) {
+			l.pack(t)
+			l.add(l.images[0].Recipe, []byte("../../etc/passwd 0 100\n"))
+			l.add(l.images[1].Recipe, l.recipe(1))
+			l.add(manifest.TGZSumsName, manifest.TGZSums(l.images))
+		}, rule},
+		{"format2-pack-bad-member", "format 2: a pack whose bytes match its signed sha256 but one of whose members differs from its name (rule 8)", func(l *v2Layout) {
+			l.pack(t)
+			lie := sha256Hex([]byte("another name"))
+			for i := range l.images {
+				for j, name := range l.images[i].Members {
+					if name == l.entries[0].Members[0] {
+						l.images[i].Members[j] = lie
+					}
+				}
+			}
+			l.entries[0].Members[0] = lie
+			l.finish()
 		}, verdict{3, "checksum"}},
 	}
 	for _, tc := range cases {
