@@ -234,7 +234,7 @@ func TestValidatePacks(t *testing.T) {
 			m.Entries[1].MemberSizes = append(m.Entries[1].MemberSizes, 1)
 			m.Entries[1].Size++
 		}, "no image uses it"},
-		"members on a recipe": {func(m *Manifest) { m.Entries[2].Members = []string{hexOf([]byte("a"))} }, "belong to packs and image objects"},
+		"members on a recipe":      {func(m *Manifest) { m.Entries[2].Members = []string{hexOf([]byte("a"))} }, "belong to packs and image objects"},
 		"member_sizes on an image": {func(m *Manifest) { m.Images[0].MemberSizes = []int64{1, 6} }, "member_sizes belongs to packs"},
 		"a MEMBERS besides packs": {func(m *Manifest) {
 			m.Entries = append(m.Entries, Entry{Path: TableName, Size: 1, SHA256: hexOf([]byte("x"))})
