@@ -46,9 +46,9 @@ shared_jobs() {
 		layers=$((layers + $(size_of "$CORPUS/layers/tiny-$i.tar.gz")))
 	done
 	local members distinct listed flat
-	members=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/"))] | length')
+	members=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.entries[] | (select(.path | startswith("members/")) | 1), (.members // [] | .[] | 1)] | length')
 	listed=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.images[] | (.member_index // .members) | length] | add')
-	distinct=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/")) | .size] | add')
+	distinct=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/") or startswith("packs/")) | .size] | add')
 	flat=$(tar -xOf "$W/out/shared-f2.tar" manifest.json | jq '[.images[].tar_size] | add')
 	{
 		printf '\n## Shared base: format 1 vs format 2\n\n'
@@ -138,7 +138,7 @@ shared_distinct() {
 	local f1 f2 members
 	f1=$(size_of "$W/out/distinct-f1.tar")
 	f2=$(size_of "$W/out/distinct-f2.tar")
-	members=$(tar -xOf "$W/out/distinct-f2.tar" manifest.json | jq '[.entries[] | select(.path | startswith("members/"))] | length')
+	members=$(tar -xOf "$W/out/distinct-f2.tar" manifest.json | jq '[.entries[] | (select(.path | startswith("members/")) | 1), (.members // [] | .[] | 1)] | length')
 	info "bundle.distinct-f1" "$f1"
 	info "bundle.distinct-f2" "$f2"
 	rm -f "$W/out/distinct-f1.tar" "$W/out/distinct-f2.tar"

@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"context"
 	"errors"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -135,5 +136,50 @@ func TestStreamChecksPackMembers(t *testing.T) {
 	}
 	if _, err := os.Stat(base + ".tar"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s.tar: %v", base, err)
+	}
+}
+
+// With the CRC-32C of each member as its maker computed them, the writer
+// checks the members by CRC and, given the pack's sum too, takes it
+// without hashing; a member whose bytes changed since fails, naming it.
+func TestWriterChecksPackMembersByCRC(t *testing.T) {
+	dir := t.TempDir()
+	priv, trusted := slotKey(t, dir)
+	bodies := [][]byte{[]byte("head run"), []byte("files run"), []byte("tail run")}
+	names := []string{sha(bodies[0]), sha(bodies[1]), sha(bodies[2])}
+	table := crc32.MakeTable(crc32.Castagnoli)
+	crcs := []uint32{crc32.Checksum(bodies[0], table), crc32.Checksum(bodies[1], table), crc32.Checksum(bodies[2], table)}
+
+	im, payloads := packFixture(names, bodies)
+	payloads[0].MemberCRCs, payloads[0].SHA256 = crcs, im.SHA256
+	res, err := bundle.Write(context.Background(), filepath.Join(dir, "good"), priv, payloads,
+		bundle.WithImages([]manifest.Entry{im}), bundle.WithCreated(bundletest.Created))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readStream(t, res.Files, trusted); len(got) != 3 {
+		t.Errorf("read %v, want 3 entries", got)
+	}
+
+	for _, tc := range []struct {
+		name string
+		sum  string // the pack's sum as given; "" to have it hashed
+	}{{"sum given", im.SHA256}, {"sum hashed", ""}} {
+		changed := [][]byte{bodies[0], []byte("files rum"), bodies[2]}
+		_, payloads := packFixture(names, changed)
+		payloads[0].MemberCRCs, payloads[0].SHA256 = crcs, tc.sum
+		base := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+		s, err := bundle.NewStream(base, 0, bundle.WithCreated(bundletest.Created))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Add(context.Background(), payloads[0])
+		var ve *verify.Error
+		if !errors.As(err, &ve) || ve.Member != names[1] || !strings.Contains(err.Error(), "member 1 ("+names[1]+") of it changed since it was written") {
+			t.Errorf("%s: Add = %v, want a failure naming member 1 (%s)", tc.name, err, names[1])
+		}
+		if left, _ := filepath.Glob(base + "*"); len(left) > 0 {
+			t.Errorf("%s: a failed stream left %v", tc.name, left)
+		}
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/airlockhq/airlock/bundle/stripe"
 	"github.com/airlockhq/airlock/internal/atomicfile"
+	"github.com/airlockhq/airlock/internal/writeback"
 )
 
 // partWriter writes a byte stream into temporary files beside the final
@@ -22,10 +22,10 @@ type partWriter struct {
 	base     string
 	partSize int64
 	files    []*atomicfile.File
-	hashes   []hash.Hash // of each data part, when split (for the part index)
-	extra    []string    // final names of the files after the data parts
-	written  int64       // bytes in the current file
-	kicked   int64       // of those, handed to the kernel to write out
+	hashes   []hash.Hash        // of each data part, when split (for the part index)
+	extra    []string           // final names of the files after the data parts
+	written  int64              // bytes in the current file
+	wb       *writeback.Tracker // hands the current file's bytes to the kernel to write out
 	total    int64
 }
 
@@ -78,12 +78,9 @@ func (w *partWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return done, &WriteError{Path: w.finalName(len(w.files)), Err: err}
 		}
-		if w.written-w.kicked >= stripe.WritebackStep {
-			// Written out while the stream goes on: the fsync that
-			// closes the part then finds little left.
-			stripe.StartWriteback(w.files[len(w.files)-1].File, w.kicked, w.written-w.kicked)
-			w.kicked = w.written
-		}
+		// Written out while the stream goes on: the fsync that closes
+		// the part then finds little left.
+		w.wb.Wrote(n)
 		p = p[n:]
 	}
 	return done, nil
@@ -104,7 +101,7 @@ func (w *partWriter) next() error {
 	}
 	w.files = append(w.files, f)
 	w.hashes = append(w.hashes, sha256.New())
-	w.written, w.kicked = 0, 0
+	w.written, w.wb = 0, writeback.New(f.File)
 	return nil
 }
 

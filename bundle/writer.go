@@ -33,7 +33,31 @@ type Payload struct {
 	// is hashed; with it, the whole data against SHA256 only.
 	Members     []string
 	MemberSizes []int64
-	Open        func() (io.ReadCloser, error)
+	// MemberCRCs, when set, are the CRC-32C of each member's bytes as the
+	// caller compressed and named them in this process, before writing
+	// them where Open reads them: the writer then checks each member
+	// against its CRC instead of its name and, when SHA256 is given too,
+	// does not hash the data at all (the caller vouches that SHA256 was
+	// taken of the bytes the CRCs were).
+	MemberCRCs []uint32
+	Open       func() (io.ReadCloser, error)
+}
+
+// checked is a reader of p's data that fails on bytes that are not what
+// p declares: its size always, its members (see Payload), and its SHA256
+// when given. Sum gives the data's SHA-256 once read.
+func (p *Payload) checked(r io.Reader) *verify.Reader {
+	v := verify.NewReader(r, p.Size, p.SHA256, p.Path, nil)
+	switch {
+	case p.MemberCRCs != nil:
+		v.WithMemberCRCs(p.Members, p.MemberSizes, p.MemberCRCs)
+		if p.SHA256 != "" {
+			v.TrustSum()
+		}
+	case p.Members != nil && p.SHA256 == "":
+		v.WithMembers(p.Members, p.MemberSizes, nil)
+	}
+	return v
 }
 
 // entry is the manifest entry of p.
@@ -220,7 +244,7 @@ func hashPayload(ctx context.Context, p Payload) (int64, string, error) {
 	}
 	defer rc.Close()
 	if p.Members != nil {
-		v := verify.NewReader(ctxio.Reader(ctx, rc), p.Size, "", p.Path, nil).WithMembers(p.Members, p.MemberSizes, nil)
+		v := p.checked(ctxio.Reader(ctx, rc))
 		if _, err := io.Copy(io.Discard, v); err != nil {
 			return 0, "", payloadErr(p, "is not what it was declared to be", err)
 		}
@@ -290,10 +314,7 @@ func writePayload(ctx context.Context, tw *tar.Writer, o options, p Payload, buf
 	if err := tw.WriteHeader(header(p.Path, p.Size, o.created)); err != nil {
 		return "", err
 	}
-	src := verify.NewReader(ctxio.Reader(ctx, rc), p.Size, p.SHA256, p.Path, nil)
-	if p.SHA256 == "" {
-		src.WithMembers(p.Members, p.MemberSizes, nil)
-	}
+	src := p.checked(ctxio.Reader(ctx, rc))
 	var dst io.Writer = tw
 	if o.progress != nil {
 		dst = &ctxio.ProgressWriter{W: tw, Report: func(n int64) { o.progress(p.Path, n) }}

@@ -30,6 +30,7 @@ type memberSink struct {
 	tgz     hash.Hash
 	size    int64
 	members []cachedMember
+	crcs    []uint32 // each member's CRC-32C, as the conversion made it
 	refs    []string
 	tarSize int64
 }
@@ -47,6 +48,7 @@ func (s *memberSink) member(m rootfs.Member, b []byte) error {
 	if m.RawSHA256 != ([32]byte{}) {
 		c.Raw = hex.EncodeToString(m.RawSHA256[:])
 	}
+	s.crcs = append(s.crcs, m.CRC32C)
 	if m.Reused {
 		if at, ok := s.locate(c.Name); ok && at.member.Size == m.Size {
 			c.File, c.Offset = filepath.Base(at.path), at.member.Offset

@@ -118,14 +118,17 @@ func newPicker(targets []source.Target, held map[string]manifest.Have) *picker {
 // pack returns the pack of the image with key, staged as s: its members
 // not picked before, in tgz order; false when there are none.
 //
-// When the pack is the image's whole tgz as this run staged it, the
-// members' names and the tgz's sha256 were taken of the same bytes, so
-// the writer checks the pack against that sum in one pass. Otherwise
-// (members borrowed from earlier images, or a tgz found in the cache,
-// whose record may be damaged) it checks each member against its name.
+// When this run converted the image, the writer checks each member
+// against the CRC-32C of the bytes this run compressed and named, and,
+// when the pack is the image's whole tgz, takes the tgz's sha256, taken
+// of the same bytes, as the pack's: no SHA-256 pass over bytes this run
+// just wrote (docs/format-v2.md section 9). For a tgz found in the cache,
+// whose file or record may have been damaged since, it checks each
+// member against its name and hashes the pack.
 func (p *picker) pack(s staged, key string) (bundle.Payload, bool) {
 	var ms []cachedMember
-	for _, m := range s.members {
+	var crcs []uint32
+	for k, m := range s.members {
 		if p.seen[m.Name] {
 			continue
 		}
@@ -135,6 +138,9 @@ func (p *picker) pack(s staged, key string) (bundle.Payload, bool) {
 			continue
 		}
 		ms = append(ms, m)
+		if s.crcs != nil {
+			crcs = append(crcs, s.crcs[k])
+		}
 	}
 	if len(ms) == 0 {
 		return bundle.Payload{}, false
@@ -145,8 +151,11 @@ func (p *picker) pack(s staged, key string) (bundle.Payload, bool) {
 		pl.MemberSizes = append(pl.MemberSizes, m.Size)
 		pl.Size += m.Size
 	}
-	if !s.cached && len(ms) == len(s.members) {
-		pl.SHA256 = s.sha256
+	if !s.cached && s.crcs != nil {
+		pl.MemberCRCs = crcs
+		if len(ms) == len(s.members) {
+			pl.SHA256 = s.sha256
+		}
 	}
 	p.packs = append(p.packs, manifest.Entry{Path: pl.Path, Size: pl.Size, Members: pl.Members, MemberSizes: pl.MemberSizes})
 	return pl, true

@@ -288,6 +288,44 @@ func TestFormat2CorruptCachedMemberIsConvertedAgain(t *testing.T) {
 	}
 }
 
+// A byte of a staged file that changes between its conversion and its
+// copy into the bundle (checked by CRC-32C, docs/format-v2.md section 9)
+// fails the export, naming the pack and the member: converting again
+// would not help, and nothing that looks like a bundle is left.
+func TestFormat2FreshStagedByteChangedFailsTheExport(t *testing.T) {
+	s := newSetup(t, 0)
+	sharedBase(t, s, 3)
+	flipped := ""
+	_, err := s.run(context.Background(), "x", export.WithFormat(manifest.FormatV2), export.WithStreamAbove(0), export.WithJobs(1),
+		export.WithEvents(func(e export.Event) {
+			if e.Kind != export.Converted || flipped != "" {
+				return
+			}
+			files, _ := filepath.Glob(filepath.Join(s.cache, "[^.]*.tgz"))
+			if len(files) != 1 {
+				t.Errorf("after the first conversion the cache holds %v", files)
+				return
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b[len(b)/2] ^= 1
+			if err := os.WriteFile(files[0], b, 0o644); err != nil {
+				t.Error(err)
+			}
+			flipped = e.Key
+		}))
+	if flipped == "" {
+		t.Fatal("no image was converted")
+	}
+	if err == nil || !strings.Contains(err.Error(), manifest.PackPath(flipped)) || !strings.Contains(err.Error(), "changed since it was written") {
+		t.Fatalf("export after a staged byte changed = %v, want a failure naming %s and the member", err, manifest.PackPath(flipped))
+	}
+	assertNoBundle(t, s.dir)
+}
+
 func TestUnknownFormatIsRefused(t *testing.T) {
 	s := newSetup(t, 1)
 	_, err := s.run(context.Background(), "x", export.WithFormat(3))

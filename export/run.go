@@ -322,9 +322,12 @@ type staged struct {
 	lint    *manifest.Lint
 	cached  bool
 	members []cachedMember // format 2: the tgz's gzip members, in order
-	tarSize int64          // format 2: the uncompressed tar's size
-	size    int64          // the tgz's size: entry.Size, unless members are borrowed
-	sha256  string         // the tgz's sha256: entry.SHA256, unless members are borrowed
+	// crcs are the CRC-32C of members' bytes as this run compressed them
+	// (see bundle.Payload.MemberCRCs); nil for a tgz found in the cache.
+	crcs    []uint32
+	tarSize int64  // format 2: the uncompressed tar's size
+	size    int64  // the tgz's size: entry.Size, unless members are borrowed
+	sha256  string // the tgz's sha256: entry.SHA256, unless members are borrowed
 }
 
 // image is the manifest's record of t, staged as s, without the
@@ -480,6 +483,7 @@ func evicted(t source.Target, path string, why error) Event {
 // convertOne converts t into the staging cache.
 func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t source.Target, o *options, emit func(Event)) (staged, error) {
 	emit(Event{Kind: Started, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String()})
+	var crcs []uint32 // format 2: each member's CRC-32C, as compressed
 	e, err := cache.PutWithRefs(ctx, stageKey(t, o), func(w io.Writer) (any, []string, error) {
 		img, release, err := store.image(t.Image)
 		if err != nil {
@@ -512,6 +516,7 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 						c.Raw = hex.EncodeToString(m.RawSHA256[:])
 					}
 					members = append(members, c)
+					crcs = append(crcs, m.CRC32C)
 					tarSize += m.TarSize
 				}))
 			}
@@ -525,6 +530,7 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 		md, err := rootfs.Write(ctx, w, img, opts...)
 		meta := cacheMeta{Metadata: md, Lint: lintRecord(lint), Members: members, TarSize: tarSize}
 		if sink != nil {
+			crcs = sink.crcs
 			return sink.meta(meta), sink.refs, err
 		}
 		return meta, nil, err
@@ -535,6 +541,9 @@ func convertOne(ctx context.Context, cache *stage.Cache, store *layerStore, t so
 	s, err := stagedFrom(e, false, o.format)
 	if err != nil {
 		return staged{}, err
+	}
+	if len(crcs) == len(s.members) {
+		s.crcs = crcs
 	}
 	emit(Event{Kind: Converted, Key: t.Key, Source: t.Request.Ref, Digest: t.Digest.String(), Size: s.size})
 	emitLint(t, s.lint, o, emit)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -365,6 +366,9 @@ func TestMemberOutput(t *testing.T) {
 		rootfs.WithMemberOutput(func(m rootfs.Member, b []byte) error {
 			if int64(len(b)) != m.Size || int64(got.Len()) != m.Offset {
 				t.Errorf("member %d: %d bytes at %d, reported as %d at %d", m.Index, len(b), got.Len(), m.Size, m.Offset)
+			}
+			if c := crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)); c != m.CRC32C {
+				t.Errorf("member %d: CRC32C %08x, its bytes' CRC-32C is %08x", m.Index, m.CRC32C, c)
 			}
 			got.Write(b)
 			order = append(order, fmt.Sprintf("out %d", m.Index))

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/airlockhq/airlock/internal/atomicfile"
+	"github.com/airlockhq/airlock/internal/writeback"
 )
 
 // tempPrefix starts the names of files being written.
@@ -61,7 +62,7 @@ func (c *Cache) PutWithRefs(ctx context.Context, key string, fill func(w io.Writ
 
 // writeData runs fill into f, then fsyncs and closes f.
 func (c *Cache) writeData(ctx context.Context, f *atomicfile.File, fill func(io.Writer) (any, []string, error)) (record, error) {
-	w := &hashWriter{ctx: ctx, w: f, h: sha256.New()}
+	w := &hashWriter{ctx: ctx, w: f, h: sha256.New(), wb: writeback.New(f.File)}
 	meta, refs, err := fill(w)
 	if err == nil {
 		err = ctx.Err()
@@ -112,6 +113,7 @@ type hashWriter struct {
 	w   io.Writer
 	h   hash.Hash
 	n   int64
+	wb  *writeback.Tracker // so the fsync at the end does not stall the conversion
 }
 
 func (w *hashWriter) Write(p []byte) (int, error) {
@@ -121,5 +123,6 @@ func (w *hashWriter) Write(p []byte) (int, error) {
 	n, err := w.w.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
+	w.wb.Wrote(n)
 	return n, err
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/airlockhq/airlock/internal/writeback"
 	"github.com/klauspost/reedsolomon"
 	"golang.org/x/sync/errgroup"
 )
@@ -19,10 +20,6 @@ const (
 	// depth is the number of blocks per file in flight: one being read
 	// and hashed, one waiting, one being coded or written.
 	depth = 3
-	// WritebackStep is how often a written part's new bytes are handed
-	// to the kernel for writing out (StartWriteback), so that its final
-	// fsync finds little left.
-	WritebackStep = 8 << 20
 	// maxBlock is the largest block read or written at a time.
 	maxBlock = 1 << 20
 )
@@ -165,11 +162,12 @@ func (p *pass) read(k int) error {
 
 // write is the stage of output j: write and hash each block the coder
 // filled, cut to the output's size, and hand the written bytes to the
-// kernel every WritebackStep.
+// kernel every writeback.Step.
 func (p *pass) write(j int) error {
 	out := p.outs[j]
 	h := sha256.New()
-	var off, kicked int64
+	wb := writeback.New(out.File)
+	var off int64
 	for {
 		b, ok, err := p.recv(p.outReady[j])
 		if err != nil {
@@ -185,10 +183,7 @@ func (p *pass) write(j int) error {
 		}
 		h.Write(keep)
 		off += int64(len(keep))
-		if off-kicked >= WritebackStep {
-			StartWriteback(out.File, kicked, off-kicked)
-			kicked = off
-		}
+		wb.Wrote(len(keep))
 		if err := p.send(p.outFree[j], b[:cap(b)]); err != nil {
 			return err
 		}
