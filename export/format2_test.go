@@ -507,7 +507,7 @@ cat "$1" | tar -xf - -C "$2"
 cd "$2" && sha256sum --strict -c SHA256SUMS
 while read -r sum path; do
   key=${path#images/}
-  if grep -qvxE '(packs/[^ ]+[.]pack|members/sha256/[0-9a-f]{64}) (0|[1-9][0-9]*) [1-9][0-9]*' "recipes/$key.members" ||
+  if grep -qvxE '(packs/[^ ]+[.]pack|members/sha256/[0-9a-f]{64}|have/[^ ]+) (0|[1-9][0-9]*) [1-9][0-9]*' "recipes/$key.members" ||
     grep -qF '..' "recipes/$key.members"; then
     echo "bad recipe for $key" >&2; exit 1
   fi

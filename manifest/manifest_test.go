@@ -125,7 +125,7 @@ func FuzzParse(f *testing.F) {
 		`"signature": {"status": "verified", "checked": "2026-11-01T00:00:00Z", "signed_digest": "sha256:` + hexA + `", "bundles": ["sha256:` + hexA + `"], ` +
 		`"identities": [{"subject": "https://github.com/a/b", "issuer": "https://token.actions.githubusercontent.com"}], ` +
 		`"attestations": [{"predicate_type": "https://cyclonedx.org/bom", "manifest": "sha256:` + hexA + `", "bundle": "sha256:` + hexA + `", "format": "dsse"}]}}}]}`))
-	for _, m := range []*Manifest{goodV2(), withHave()} {
+	for _, m := range []*Manifest{goodV2(), withHave(), packedV2()} {
 		b, err := m.Marshal()
 		if err != nil {
 			f.Fatal(err)
@@ -158,6 +158,27 @@ func FuzzParse(f *testing.F) {
 			}
 			if e.Image != nil && CheckImage(e.Path, e.Image) != nil {
 				t.Fatalf("accepted bad image entry %+v", e)
+			}
+			var sum int64
+			for i, n := range e.MemberSizes {
+				if n <= 0 || i >= len(e.Members) || !IsSHA256Hex(e.Members[i]) {
+					t.Fatalf("accepted bad pack %+v", e)
+				}
+				sum += n
+			}
+			if e.Members != nil && (!e.IsPack() || len(e.MemberSizes) != len(e.Members) || sum != e.Size) {
+				t.Fatalf("accepted members on entry %+v", e)
+			}
+		}
+		// ...and every range a recipe gives lies inside a pack, a member
+		// file or a fetched object of the bucket, under a clean name.
+		layout := m.Layout()
+		for _, im := range m.ImageObjects() {
+			for _, w := range layout.Ranges(&im) {
+				inside := strings.HasPrefix(w.Path, PacksFolder) || strings.HasPrefix(w.Path, MembersFolder) || strings.HasPrefix(w.Path, HaveFolder)
+				if !inside || CheckName(w.Path) != nil || w.Offset < 0 || w.Size <= 0 {
+					t.Fatalf("accepted a recipe range %+v", w)
+				}
 			}
 		}
 		// What a reader accepts, a writer can write again unchanged...

@@ -23,6 +23,7 @@ const (
 const (
 	MembersFolder = "members/sha256/" // member entries, one per member (earlier writers)
 	PacksFolder   = "packs/"          // packs: an image's new members in one entry
+	HaveFolder    = "have/"           // where a recipe reads a have member's object (never an entry)
 	PackSuffix    = ".pack"
 	RecipesFolder = "recipes/"
 	RecipeSuffix  = ".members"
@@ -62,7 +63,7 @@ func (e *Entry) IsPack() bool { return strings.HasPrefix(e.Path, PacksFolder) }
 
 // Where is where a member's bytes lie: Size bytes from Offset of the data
 // of the entry at Path (a pack or a member entry) or, for a have member,
-// of the file its member path names once fetched (section 7).
+// of the object holding it, fetched to HaveFolder + its key (section 7).
 type Where struct {
 	Path         string
 	Offset, Size int64
@@ -89,7 +90,7 @@ func (m *Manifest) Layout() Layout {
 		}
 	}
 	for _, h := range m.Have {
-		l[h.SHA256] = Where{MemberPath(h.SHA256), 0, h.Length}
+		l[h.SHA256] = Where{HaveFolder + h.Key, h.Offset, h.Length}
 	}
 	return l
 }
@@ -300,6 +301,9 @@ func (m *Manifest) validateV2(keys map[string]string) error {
 		}
 		if e.TarSize != 0 || e.Recipe != "" {
 			return &EntryError{e.Path, errors.New("tar_size and recipe belong to image objects, not entries")}
+		}
+		if strings.HasPrefix(e.Path, HaveFolder) {
+			return &EntryError{e.Path, fmt.Errorf("no entry is named under %s: recipes read the bucket's objects there", HaveFolder)}
 		}
 		if err := checkPack(e); err != nil {
 			return err

@@ -159,8 +159,10 @@ func TestParseExpandsMemberIndex(t *testing.T) {
 // packedV2 is goodV2 as this version writes it: each image's pack holds
 // the members it is the first to use (app: its own and the shared one;
 // tool: its own), and the recipes are byte ranges.
-func packedV2() *Manifest {
-	m := goodV2()
+func packedV2() *Manifest { return packed(goodV2()) }
+
+// packed moves m's member entries into packs, as packedV2 says.
+func packed(m *Manifest) *Manifest {
 	byName := map[string]Entry{}
 	for _, e := range m.Entries {
 		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
@@ -173,7 +175,7 @@ func packedV2() *Manifest {
 		p := Entry{Path: PackPath(im.Image.Key)}
 		var body []byte
 		for _, name := range im.Members {
-			if seen[name] {
+			if _, ok := byName[name]; !ok || seen[name] {
 				continue
 			}
 			seen[name] = true
@@ -181,8 +183,10 @@ func packedV2() *Manifest {
 			p.MemberSizes = append(p.MemberSizes, byName[name].Size)
 			body = append(body, memberBodies[name]...)
 		}
-		p.Size, p.SHA256 = int64(len(body)), hexOf(body)
-		m.Entries = append(m.Entries, p)
+		if len(p.Members) > 0 {
+			p.Size, p.SHA256 = int64(len(body)), hexOf(body)
+			m.Entries = append(m.Entries, p)
+		}
 	}
 	l := m.Layout()
 	for i := range m.Images {
@@ -255,6 +259,20 @@ func TestValidatePacks(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want an error saying %q", name, err, tc.want)
 		}
 	}
+	// A delta's have members are read from the objects holding them,
+	// fetched under have/: members that follow each other there merge.
+	d := packed(withHave())
+	if err := d.Validate(); err != nil {
+		t.Fatalf("packed delta: %v", err)
+	}
+	if got, want := string(d.Layout().Recipe(&d.Images[1])), "packs/tool/tool-1.0.tgz.pack 0 1\nhave/base/base-1.0.tgz 100 6\n"; got != want {
+		t.Errorf("tool's recipe in the delta %q, want %q", got, want)
+	}
+	d.Entries = append(d.Entries, Entry{Path: HaveFolder + "base/base-1.0.tgz", Size: 1, SHA256: hexOf([]byte("x"))})
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "no entry is named under have/") {
+		t.Errorf("an entry under have/: %v", err)
+	}
+
 	// A round trip through Marshal and Parse keeps the packs and expands
 	// member_index against their table.
 	m = packedV2()

@@ -137,6 +137,44 @@ func TestFormat2LandsWhatFormat1Lands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &in); err != nil || len(in.Manifest.Have) < 5 || in.Manifest.Have[0].Key != "app/app-1.0.tgz" {
 		t.Errorf("the delta's have list: %+v, %v; want the unchanged base members, in the smallest key holding them", in.Manifest.Have, err)
 	}
+	// The standard-tools recipe (docs/format-v2.md section 7) rebuilds the
+	// delta's image once the objects its have list names are fetched to
+	// have/<key>.
+	out2 := filepath.Join(dir, "delta-out")
+	if err := os.MkdirAll(out2, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("tar", "-xf", delta+".tar", "-C", out2).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	for _, h := range in.Manifest.Have {
+		p := filepath.Join(out2, "have", h.Key)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		get(t, s, "v2/"+h.Key, p)
+	}
+	recipe := `set -e
+cd "$1"
+while read -r sum path; do
+  key=${path#images/}
+  if grep -qvxE '(packs/[^ ]+[.]pack|members/sha256/[0-9a-f]{64}|have/[^ ]+) (0|[1-9][0-9]*) [1-9][0-9]*' "recipes/$key.members" ||
+    grep -qF '..' "recipes/$key.members"; then
+    echo "bad recipe for $key" >&2; exit 1
+  fi
+  mkdir -p "$(dirname "$path")"
+  while read -r file off len; do
+    tail -c +$((off + 1)) "$file" | head -c "$len"
+  done < "recipes/$key.members" > "$path"
+done < TGZSUMS
+sha256sum --strict -c TGZSUMS
+`
+	if b, err := exec.Command("sh", "-c", recipe, "sh", out2).CombinedOutput(); err != nil || !strings.Contains(string(b), "images/app/app-1.1.tgz: OK") {
+		t.Errorf("the delta's recipe with the have objects fetched: %v\n%s", err, b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out2, "recipes", "app", "app-1.1.tgz.members")); !strings.Contains(string(b), "have/app/app-1.0.tgz ") {
+		t.Errorf("the delta's recipe reads nothing from have/app/app-1.0.tgz:\n%s", b)
+	}
 	runAirlock(t, 0, "import", delta+".tar", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v2")
 	runAirlock(t, 0, "import", full+".tar", "--pub", key+".pub", "--bucket", "images", "--endpoint", srv.Endpoint, "--prefix", "v2full")
 	if a, b := gunzipped(t, s, "v2/app/app-1.1.tgz"), gunzipped(t, s, "v2full/app/app-1.1.tgz"); !bytes.Equal(a, b) {
