@@ -22,6 +22,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/airlockhq/airlock/export"
+	"github.com/airlockhq/airlock/internal/bundletest"
 	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/source"
@@ -326,6 +327,24 @@ func TestFormat2FreshStagedByteChangedFailsTheExport(t *testing.T) {
 	assertNoBundle(t, s.dir)
 }
 
+// The recipe the tests run is the one docs/format-v2.md section 7 gives,
+// line for line.
+func TestRecipeIsTheDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "format-v2.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var indented strings.Builder
+	for _, line := range strings.Split(bundletest.RebuildRecipe, "\n") {
+		if line != "" {
+			indented.WriteString("    " + line + "\n")
+		}
+	}
+	if !strings.Contains(string(doc), indented.String()) {
+		t.Errorf("docs/format-v2.md section 7 does not give the recipe the tests run:\n%s", indented.String())
+	}
+}
+
 func TestUnknownFormatIsRefused(t *testing.T) {
 	s := newSetup(t, 1)
 	_, err := s.run(context.Background(), "x", export.WithFormat(3))
@@ -502,22 +521,7 @@ func TestFormat2RecipeOnSlottedBundle(t *testing.T) {
 		t.Fatalf("no %s: the bundle was not written with a head slot", manifest.HeadPadName)
 	}
 	out := t.TempDir()
-	recipe := `set -e
-cat "$1" | tar -xf - -C "$2"
-cd "$2" && sha256sum --strict -c SHA256SUMS
-while read -r sum path; do
-  key=${path#images/}
-  if grep -qvxE '(packs/[^ ]+[.]pack|members/sha256/[0-9a-f]{64}|have/[^ ]+) (0|[1-9][0-9]*) [1-9][0-9]*' "recipes/$key.members" ||
-    grep -qF '..' "recipes/$key.members"; then
-    echo "bad recipe for $key" >&2; exit 1
-  fi
-  mkdir -p "$(dirname "$path")"
-  while read -r file off len; do
-    tail -c +$((off + 1)) "$file" | head -c "$len"
-  done < "recipes/$key.members" > "$path"
-done < TGZSUMS
-sha256sum --strict -c TGZSUMS
-`
+	recipe := "set -e\ncat \"$1\" | tar -xf - -C \"$2\"\ncd \"$2\" && sha256sum --strict -c SHA256SUMS\n" + bundletest.RebuildRecipe
 	b, err := exec.Command("sh", "-c", recipe, "sh", res.Bundle.Files[0], out).CombinedOutput()
 	if err != nil {
 		t.Fatalf("the recipe failed: %v\n%s", err, b)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/internal/buckettest"
+	"github.com/airlockhq/airlock/internal/bundletest"
 	"github.com/airlockhq/airlock/internal/imagetest"
 	"github.com/airlockhq/airlock/internal/miniotest"
 	"github.com/airlockhq/airlock/inventory"
@@ -154,21 +155,7 @@ func TestFormat2LandsWhatFormat1Lands(t *testing.T) {
 		}
 		get(t, s, "v2/"+h.Key, p)
 	}
-	recipe := `set -e
-cd "$1"
-while read -r sum path; do
-  key=${path#images/}
-  if grep -qvxE '(packs/[^ ]+[.]pack|members/sha256/[0-9a-f]{64}|have/[^ ]+) (0|[1-9][0-9]*) [1-9][0-9]*' "recipes/$key.members" ||
-    grep -qF '..' "recipes/$key.members"; then
-    echo "bad recipe for $key" >&2; exit 1
-  fi
-  mkdir -p "$(dirname "$path")"
-  while read -r file off len; do
-    tail -c +$((off + 1)) "$file" | head -c "$len"
-  done < "recipes/$key.members" > "$path"
-done < TGZSUMS
-sha256sum --strict -c TGZSUMS
-`
+	recipe := "set -e\ncd \"$1\"\n" + bundletest.RebuildRecipe
 	if b, err := exec.Command("sh", "-c", recipe, "sh", out2).CombinedOutput(); err != nil || !strings.Contains(string(b), "images/app/app-1.1.tgz: OK") {
 		t.Errorf("the delta's recipe with the have objects fetched: %v\n%s", err, b)
 	}

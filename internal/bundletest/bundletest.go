@@ -127,3 +127,21 @@ func Key(base string) (ed25519.PrivateKey, error) {
 	}
 	return keys.LoadPrivate(base + ".key")
 }
+
+// RebuildRecipe is the loop of docs/format-v2.md section 7 that rebuilds
+// every tgz of an extracted format 2 bundle from the byte ranges of its
+// recipes and checks them against TGZSUMS, run in the extracted folder.
+// TestRecipeIsTheDocumented holds it to the text of the document.
+const RebuildRecipe = `while read -r sum path; do
+  key=${path#images/}
+  if grep -qvxE '(packs/[^ ]+[.]pack|members/sha256/[0-9a-f]{64}|have/[^ ]+) (0|[1-9][0-9]*) [1-9][0-9]*' "recipes/$key.members" ||
+    grep -qF '..' "recipes/$key.members"; then
+    echo "bad recipe for $key" >&2; exit 1
+  fi
+  mkdir -p "$(dirname "$path")"
+  while read -r file off len; do
+    tail -c +$((off + 1)) "$file" | head -c "$len"
+  done < "recipes/$key.members" > "$path"
+done < TGZSUMS
+sha256sum --strict -c TGZSUMS
+`
