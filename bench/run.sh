@@ -41,7 +41,10 @@
 # The "limit" in the export rows is `benchtool pipeline`: the bare pure-Go
 # pipeline over the image's layer blobs, fetched into bench/.work/blobs/
 # before timing (gunzip → tar → rootfs/ names → pgzip → SHA-256 → file,
-# fsync), with airlock's -j for several images; see bench/benchtool.
+# fsync), with airlock's -j for several images; see bench/benchtool. The
+# distinct images of the shared section also run it with -verify, which
+# checks each blob's SHA-256 against its digest as it reads it, as
+# airlock's registry client must.
 #
 # Everything lives in git-ignored folders: the corpus's layer tarballs in
 # bench/.corpus/ (built once, ~1 min), the run's registry, MinIO, bundles
@@ -448,12 +451,13 @@ blobs_of() {
 
 # limit JOB TOOL REP LEVEL LAYERS...: one timed run of the limit pipeline
 # (one LAYERS argument per image); its output total line goes to
-# $W/tmp/limit.total.
+# $W/tmp/limit.total. With LIMIT_VERIFY=1, the pipeline also checks each
+# blob's digest as it reads it (benchtool pipeline -verify).
 limit() {
 	local job=$1 tool=$2 rep=$3 level=$4
 	shift 4
 	rm -rf "$W/out/limit"
-	timed "$job" "$tool" "$rep" "$BT" pipeline -level "$level" -j "$AJ" -o "$W/out/limit" "$@"
+	timed "$job" "$tool" "$rep" "$BT" pipeline -level "$level" -j "$AJ" ${LIMIT_VERIFY:+-verify} -o "$W/out/limit" "$@"
 	tail -1 "$W/logs/$job.$tool.$rep.out" >"$W/tmp/limit.total"
 	rm -rf "$W/out/limit"
 }

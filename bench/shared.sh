@@ -4,7 +4,9 @@
 # cold staging cache, alternated SHARED_REPS times (default 1): bundle size
 # against one image's tgz plus the distinct layers, export time, peak RSS;
 # then SHARED_DISTINCT (default 50; 0 leaves it out) images that share no
-# file, against format 1 and the limit.
+# file, against format 1 and the limit, plain and checking layer digests,
+# alternated DISTINCT_REPS times (default SHARED_REPS; SHARED_IMAGES=0:
+# only those).
 # Sourced by bench/run.sh; run alone with
 #
 #   TOOLS=.tools/bin AIRLOCK=bin/airlock bash bench/run.sh shared
@@ -20,6 +22,10 @@
 shared_jobs() {
 	local n=${SHARED_IMAGES:-50} reps=${SHARED_REPS:-1} list rep order fmt job one layers=0 i img blobs=()
 	((n <= 60)) || die "shared: SHARED_IMAGES=$n; the corpus has 60 tiny layers"
+	if ((n == 0)); then # only the distinct images
+		shared_distinct "${SHARED_DISTINCT:-50}"
+		return
+	fi
 	list=$W/tmp/shared-$n.txt
 	seq -f "$REG/scale:v%03g" 1 "$n" >"$list"
 	while read -r img; do blobs+=("$(blobs_of "$img")"); done <"$list"
@@ -106,13 +112,15 @@ shared_jobs() {
 # shared_distinct N: N images that share no file (each the corpus base
 # with every regular file salted by its number: benchtool salt), exported
 # with --format 1 and --format 2 into a cold staging cache and run
-# through the limit pipeline, alternated once: format 2 must not cost
-# what sharing saves elsewhere (issue #19: ≥ 95% of the limit, bundle
+# through the limit pipeline, plain and checking each blob's digest,
+# alternated DISTINCT_REPS times (default SHARED_REPS): format 2 must not
+# cost what sharing saves elsewhere (issue #19: ≥ 95% of the limit, bundle
 # within 1% of format 1's).
 shared_distinct() {
-	local n=$1 list=$W/tmp/distinct-$n.txt d=$W/tmp/distinct img blobs=() fmt job order
+	local n=$1 list=$W/tmp/distinct-$n.txt d=$W/tmp/distinct img blobs=() tool job rep tools
+	local reps=${DISTINCT_REPS:-${SHARED_REPS:-1}}
 	rm -rf "$d" && mkdir -p "$d"
-	log "shared: $n distinct images (salted copies of $BASE's layers), --format 1 vs --format 2 vs the limit"
+	log "shared: $n distinct images (salted copies of $BASE's layers), --format 1 vs --format 2 vs the limit, $reps run(s)"
 	seq -f %03g 1 "$n" | xargs -P2 -I{} sh -c '
 		for l in usr var rest; do "$1" salt "image-{}" "$2/base-$l.tar.gz" "$3/{}-$l.tar.gz" || exit 1; done
 		"$4" append -f "$3/{}-usr.tar.gz" -f "$3/{}-var.tar.gz" -f "$3/{}-rest.tar.gz" -t "$5/distinct:stage-{}" >/dev/null 2>&1 &&
@@ -121,18 +129,23 @@ shared_distinct() {
 		die "shared: making the distinct images failed"
 	seq -f "$REG/distinct:v%03g" 1 "$n" >"$list"
 	while read -r img; do blobs+=("$(blobs_of "$img")"); done <"$list"
-	order="1 2 limit"
-	for fmt in $order; do
-		sync
-		if [[ $fmt == limit ]]; then
-			limit distinct-limit limit 1 -1 "${blobs[@]}"
-			continue
-		fi
-		job=distinct-f$fmt
-		rm -rf "$W/cache/$job" "$W/out/$job.tar"
-		timed "$job" airlock 1 "$AIRLOCK" export -f "$list" "${XF[@]}" --format "$fmt" \
-			--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job" --json
-		rm -rf "$W/cache/$job"
+	tools=(f1 f2 limit verify)
+	for rep in $(seq 1 "$reps"); do
+		for tool in "${tools[@]}"; do
+			sync
+			case $tool in
+			limit) limit distinct-limit limit "$rep" -1 "${blobs[@]}" ;;
+			verify) LIMIT_VERIFY=1 limit distinct-verify limit "$rep" -1 "${blobs[@]}" ;;
+			*)
+				job=distinct-$tool
+				rm -rf "$W/cache/$job" "$W/out/$job.tar"
+				timed "$job" airlock "$rep" "$AIRLOCK" export -f "$list" "${XF[@]}" --format "${tool#f}" \
+					--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job" --json
+				rm -rf "$W/cache/$job"
+				;;
+			esac
+		done
+		tools=("${tools[@]:1}" "${tools[0]}") # the next run starts with the next tool
 	done
 	rm -rf "$W/blobs" && mkdir -p "$W/blobs"
 	local f1 f2 members
@@ -146,16 +159,28 @@ shared_distinct() {
 		printf '\n### Distinct images: nothing shared\n\n'
 		printf '%d images that share no file: each is %s with every regular file salted by its number (a first\n' "$n" "$BASE"
 		printf 'line; bench/benchtool salt: the same tree, sizes and compressibility), exported into a cold staging\n'
-		printf 'cache and run through the limit pipeline, one alternated run each. Format 2 carries %d members.\n\n' "$members"
-		printf '| export | bundle | ÷ format 1 | time | ÷ limit (limit time ÷ time) | peak RSS |\n|---|---:|---:|---:|---:|---:|\n'
+		printf 'cache and run through the limit pipeline, %d alternated run(s) each (times: median, min–max). Format 2\n' "$reps"
+		printf 'carries %d members. The second limit also checks each layer blob'"'"'s SHA-256 against its digest as it\n' "$members"
+		printf 'reads it, the one check airlock'"'"'s registry client makes that the first limit skips; neither limit fetches\n'
+		printf 'from the registry, which airlock does (the registry serving runs on this machine too).\n\n'
+		printf '| export | bundle | ÷ format 1 | time | ÷ limit | ÷ limit with digest checks | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|\n'
 		awk -F'\t' -v f1="$f1" -v f2="$f2" '
-			$1 == "S" && $2 == "distinct-f1" { t[1] = $5; r[1] = $6 }
-			$1 == "S" && $2 == "distinct-f2" { t[2] = $5; r[2] = $6 }
-			$1 == "S" && $2 == "distinct-limit" { l = $5; rl = $6 }
+			function med(s,   a, k, i, j, x) {
+				k = split(substr(s, 2), a, " ")
+				for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] + 0 > x + 0; j--) a[j + 1] = a[j]; a[j + 1] = x }
+				return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+			}
+			function lo(s,   a, k, i, m) { k = split(substr(s, 2), a, " "); m = a[1]; for (i = 2; i <= k; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
+			function hi(s,   a, k, i, m) { k = split(substr(s, 2), a, " "); m = a[1]; for (i = 2; i <= k; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
+			$1 == "S" && $2 ~ /^distinct-(f1|f2|limit|verify)$/ { j = substr($2, 10); t[j] = t[j] " " $5; if ($6 > r[j]) r[j] = $6 }
 			END {
-				b[1] = f1; b[2] = f2
-				for (f = 1; f <= 2; f++) printf "| --format %d | %.1f MB | %.4f× | %.1f s | %.0f%% | %.0f MB |\n", f, b[f] / 1e6, b[f] / f1, t[f], 100 * l / t[f], r[f] / 1024
-				printf "| limit pipeline | | | %.1f s | 100%% | %.0f MB |\n", l, rl / 1024
+				b["f1"] = f1; b["f2"] = f2; l = med(t["limit"]); v = med(t["verify"])
+				for (f = 1; f <= 2; f++) {
+					j = "f" f
+					printf "| --format %d | %.1f MB | %.4f× | %.1f s (%.1f–%.1f) | %.0f%% | %.0f%% | %.0f MB |\n", f, b[j] / 1e6, b[j] / f1, med(t[j]), lo(t[j]), hi(t[j]), 100 * l / med(t[j]), 100 * v / med(t[j]), r[j] / 1024
+				}
+				printf "| limit pipeline | | | %.1f s (%.1f–%.1f) | 100%% | | %.0f MB |\n", l, lo(t["limit"]), hi(t["limit"]), r["limit"] / 1024
+				printf "| limit pipeline, digests checked | | | %.1f s (%.1f–%.1f) | | 100%% | %.0f MB |\n", v, lo(t["verify"]), hi(t["verify"]), r["verify"] / 1024
 			}' "$RES"
 	} >>"$W/shared.md"
 }

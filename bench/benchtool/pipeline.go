@@ -40,15 +40,19 @@ type pipelineResult struct {
 // cleared, writes it with archive/tar into pgzip (airlock's block size and
 // concurrency), hashes the compressed stream with SHA-256 and writes it to a
 // file, fsynced. Whiteouts are copied, not applied. Images run -j at a time.
-// Prints one line per image ("SHA256 TGZ_BYTES FLAT_BYTES PATH"), then
+// With -verify, each layer blob is also hashed with SHA-256 as it is read
+// and must match its file name (the digest's hex, as run.sh names blobs):
+// the one check a safe pull cannot skip, which airlock's registry client
+// makes on every blob it fetches. Prints one line per image ("SHA256 TGZ_BYTES FLAT_BYTES PATH"), then
 // "total SECONDS TGZ_BYTES FLAT_BYTES".
 func runPipeline(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
 	level := fs.Int("level", pgzip.DefaultCompression, "pgzip compression level: 1-9, or -1 for pgzip.DefaultCompression (airlock's default; klauspost/compress maps it to level 5)")
 	jobs := fs.Int("j", 2, "images converted at a time (airlock export's default -j)")
 	outDir := fs.String("o", "", "folder for the output tgz files, 001.tgz, 002.tgz, ... (must not hold them yet)")
+	verify := fs.Bool("verify", false, "check each layer blob's SHA-256 against its file name (the digest's hex) as it is read")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: benchtool pipeline [-level N] [-j N] -o DIR LAYER[,LAYER...]...")
+		fmt.Fprintln(fs.Output(), "usage: benchtool pipeline [-level N] [-j N] [-verify] -o DIR LAYER[,LAYER...]...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +79,9 @@ func runPipeline(args []string, stdout io.Writer) error {
 			if _, err := os.Stat(p); err != nil {
 				return fmt.Errorf("pipeline: image %d: %w", i+1, err)
 			}
+			if *verify && !isDigestHex(filepath.Base(p)) {
+				return fmt.Errorf("pipeline: image %d: -verify: layer %s is not named by its digest (64 hex digits)", i+1, p)
+			}
 			images[i] = append(images[i], p)
 		}
 	}
@@ -89,7 +96,7 @@ func runPipeline(args []string, stdout io.Writer) error {
 	for i, layers := range images {
 		out := filepath.Join(*outDir, fmt.Sprintf("%03d.tgz", i+1))
 		g.Go(func() error {
-			r, err := pipeImage(layers, out, *level)
+			r, err := pipeImage(layers, out, *level, *verify)
 			if err != nil {
 				return fmt.Errorf("image %d: %w", i+1, err)
 			}
@@ -112,12 +119,12 @@ func runPipeline(args []string, stdout io.Writer) error {
 }
 
 // pipeImage runs the pipeline for one image's layers into a new file at out.
-func pipeImage(layers []string, out string, level int) (pipelineResult, error) {
+func pipeImage(layers []string, out string, level int, verify bool) (pipelineResult, error) {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return pipelineResult{}, err
 	}
-	r, err := pipeInto(f, layers, level)
+	r, err := pipeInto(f, layers, level, verify)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -132,7 +139,7 @@ func pipeImage(layers []string, out string, level int) (pipelineResult, error) {
 	return r, nil
 }
 
-func pipeInto(f io.Writer, layers []string, level int) (pipelineResult, error) {
+func pipeInto(f io.Writer, layers []string, level int, verify bool) (pipelineResult, error) {
 	h := sha256.New()
 	tgz := &countingWriter{w: io.MultiWriter(f, h)}
 	zw, err := pgzip.NewWriterLevel(tgz, level)
@@ -146,7 +153,7 @@ func pipeInto(f io.Writer, layers []string, level int) (pipelineResult, error) {
 	flat := &countingWriter{w: zw}
 	tw := tar.NewWriter(flat)
 	for _, p := range layers {
-		if err := copyLayer(tw, p); err != nil {
+		if err := copyLayer(tw, p, verify); err != nil {
 			zw.Reset(io.Discard) // stops pgzip's goroutines
 			return pipelineResult{}, fmt.Errorf("%s: %w", p, err)
 		}
@@ -161,21 +168,43 @@ func pipeInto(f io.Writer, layers []string, level int) (pipelineResult, error) {
 }
 
 // copyLayer appends the entries of one gzip'd layer tar to tw, renamed
-// under rootfs/ with the owner names cleared.
-func copyLayer(tw *tar.Writer, blob string) error {
+// under rootfs/ with the owner names cleared; with verify, the blob's bytes
+// must hash to its file name.
+func copyLayer(tw *tar.Writer, blob string, verify bool) error {
 	f, err := os.Open(blob)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	var src io.Reader = f
+	h := sha256.New()
+	if verify {
+		src = io.TeeReader(f, h)
+	}
 	// The same read-ahead gunzip airlock uses (export/decompress.go):
 	// inflating on its own goroutine overlaps the tar work.
-	zr, err := pgzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	br := bufio.NewReaderSize(src, 1<<20)
+	zr, err := pgzip.NewReader(br)
 	if err != nil {
 		return err
 	}
 	defer zr.Close()
-	tr := tar.NewReader(zr)
+	if err := copyEntries(tw, tar.NewReader(zr)); err != nil {
+		return err
+	}
+	if !verify {
+		return nil
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil { // what follows the tar: the gzip trailer
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != filepath.Base(blob) {
+		return fmt.Errorf("its bytes hash to sha256:%s, not to its name", got)
+	}
+	return nil
+}
+
+func copyEntries(tw *tar.Writer, tr *tar.Reader) error {
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -198,6 +227,19 @@ func copyLayer(tw *tar.Writer, blob string) error {
 			return fmt.Errorf("%s: %w", hdr.Name, err)
 		}
 	}
+}
+
+// isDigestHex reports whether name is a SHA-256 digest's lowercase hex.
+func isDigestHex(name string) bool {
+	if len(name) != 2*sha256.Size {
+		return false
+	}
+	for _, c := range name {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 type countingWriter struct {

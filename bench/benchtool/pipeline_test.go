@@ -159,6 +159,50 @@ func TestPipelineRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestPipelineVerify: with -verify, a blob named by its digest converts to
+// the same tgz as without; one whose bytes are not its name, or whose name
+// is not a digest, fails the run, naming the blob.
+func TestPipelineVerify(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "layer")
+	writeLayer(t, tmp, []entry{{name: "etc/", typ: tar.TypeDir}, {name: "etc/hosts", body: "127.0.0.1 localhost\n", typ: tar.TypeReg}})
+	b, err := os.ReadFile(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	good := filepath.Join(dir, hex.EncodeToString(sum[:]))
+	if err := os.Rename(tmp, good); err != nil {
+		t.Fatal(err)
+	}
+	var plain, verified strings.Builder
+	if err := runPipeline([]string{"-o", dir + "/plain", good}, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := runPipeline([]string{"-verify", "-o", dir + "/verified", good}, &verified); err != nil {
+		t.Fatalf("-verify on a blob named by its digest: %v", err)
+	}
+	if p, v := strings.Fields(plain.String())[0], strings.Fields(verified.String())[0]; p != v {
+		t.Errorf("-verify changed the output: sha256 %s, without it %s", v, p)
+	}
+
+	wrong := sha256.Sum256([]byte("another blob"))
+	bad := filepath.Join(dir, hex.EncodeToString(wrong[:]))
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = runPipeline([]string{"-verify", "-o", dir + "/bad", bad}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), hex.EncodeToString(sum[:])) {
+		t.Errorf("-verify on a blob whose bytes are not its name: %v, want an error naming it and its real digest", err)
+	}
+	if err := runPipeline([]string{"-o", dir + "/unchecked", bad}, io.Discard); err != nil {
+		t.Errorf("without -verify the name is not checked: %v", err)
+	}
+	if err := runPipeline([]string{"-verify", "-o", dir + "/noname", filepath.Join(dir, "plain", "001.tgz")}, io.Discard); err == nil || !strings.Contains(err.Error(), "001.tgz") {
+		t.Errorf("-verify on a blob not named by a digest: %v, want an error naming it", err)
+	}
+}
+
 // TestSalt: every regular file starts with the salt line, nothing else
 // changes.
 func TestSalt(t *testing.T) {
