@@ -27,7 +27,19 @@ type partWriter struct {
 	written  int64              // bytes in the current file
 	wb       *writeback.Tracker // hands the current file's bytes to the kernel to write out
 	total    int64
+
+	// dropBehind: the data parts from keepParts on leave the page cache
+	// as they reach the disk (writeback.DropBehind). Those before are
+	// read back after the stream (rehash), as is every part by a parity
+	// pass, which therefore keeps them all.
+	dropBehind bool
+	keepParts  int
 }
+
+// dropBehindFrom makes the data parts from index keep on drop their bytes
+// from the page cache once on disk: the writer reads them back neither
+// for a part hash nor for parity.
+func (w *partWriter) dropBehindFrom(keep int) { w.dropBehind, w.keepParts = true, keep }
 
 func newPartWriter(base string, partSize int64) (*partWriter, error) {
 	if err := CheckOutput(base); err != nil {
@@ -101,7 +113,11 @@ func (w *partWriter) next() error {
 	}
 	w.files = append(w.files, f)
 	w.hashes = append(w.hashes, sha256.New())
-	w.written, w.wb = 0, writeback.New(f.File)
+	var opts []writeback.Option
+	if w.dropBehind && len(w.files)-1 >= w.keepParts {
+		opts = append(opts, writeback.DropBehind())
+	}
+	w.written, w.wb = 0, writeback.New(f.File, opts...)
 	return nil
 }
 

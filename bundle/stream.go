@@ -78,6 +78,13 @@ func (s *Stream) start(size int64) error {
 	if err != nil {
 		return err
 	}
+	if s.o.parity == 0 {
+		keep := 0 // one file: the head's write at the end touches only its slot
+		if s.o.partSize > 0 {
+			keep = int((size + s.o.partSize - 1) / s.o.partSize) // rehashed after the head is written
+		}
+		pw.dropBehindFrom(keep)
+	}
 	if err := writeZeros(pw, size); err != nil {
 		pw.Abort()
 		return err

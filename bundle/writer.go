@@ -122,6 +122,9 @@ func Write(ctx context.Context, base string, priv ed25519.PrivateKey, payloads [
 	if err != nil {
 		return nil, err
 	}
+	if o.parity == 0 {
+		pw.dropBehindFrom(0) // nothing is read back: the head leads the stream
+	}
 	n, err := writeStream(ctx, pw, o, sums, sig, mjson, payloads)
 	if err == nil && o.partSize > 0 {
 		err = pw.finishSplit(ctx, priv, ID(sums), n, o.parity)

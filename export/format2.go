@@ -181,7 +181,7 @@ func packOpener(s staged, ms []cachedMember) func() (io.ReadCloser, error) {
 		var rs []io.Reader
 		var cs closers
 		for _, sec := range secs {
-			l := lazyfile.Section(sec.file, sec.off, sec.size)
+			l := lazyfile.SectionOnce(sec.file, sec.off, sec.size) // each member is copied once
 			rs, cs = append(rs, l), append(cs, l)
 		}
 		return struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/concourse"
 	"github.com/airlockhq/airlock/freshness"
+	"github.com/airlockhq/airlock/internal/writeback"
 	"github.com/airlockhq/airlock/keys"
 	"github.com/airlockhq/airlock/manifest"
 	"github.com/airlockhq/airlock/provenance"
@@ -358,8 +359,25 @@ func (s staged) payload(t source.Target, img *manifest.Image) bundle.Payload {
 		Size:   s.entry.Size,
 		SHA256: s.entry.SHA256,
 		Image:  img,
-		Open:   func() (io.ReadCloser, error) { return os.Open(path) },
+		Open:   func() (io.ReadCloser, error) { return openOnce(path) },
 	}
+}
+
+// openOnce opens a staged file the bundle copies once: on Close, its
+// pages leave the page cache (writeback.Forget).
+func openOnce(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return readOnce{f}, nil
+}
+
+type readOnce struct{ *os.File }
+
+func (r readOnce) Close() error {
+	writeback.Forget(r.File, 0, 0) // 0: to the end
+	return r.File.Close()
 }
 
 // stageAll converts up to o.jobs targets at a time into out, taking those

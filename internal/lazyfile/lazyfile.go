@@ -7,6 +7,8 @@ package lazyfile
 import (
 	"io"
 	"os"
+
+	"github.com/airlockhq/airlock/internal/writeback"
 )
 
 // Section reads n bytes at off of the file at path, opening it at the
@@ -16,9 +18,18 @@ func Section(path string, off, n int64) io.ReadCloser {
 	return &section{path: path, off: off, n: n}
 }
 
+// SectionOnce is Section for bytes this process reads once (a staged
+// file copied into a bundle): at the end of the section, or on Close,
+// its pages leave the page cache (writeback.Forget). Reading them again
+// still works, from disk.
+func SectionOnce(path string, off, n int64) io.ReadCloser {
+	return &section{path: path, off: off, n: n, forget: true}
+}
+
 type section struct {
 	path   string
 	off, n int64
+	forget bool
 	f      *os.File
 	r      io.Reader
 }
@@ -41,6 +52,9 @@ func (s *section) Read(p []byte) (int, error) {
 func (s *section) Close() error {
 	if s.f == nil {
 		return nil
+	}
+	if s.forget {
+		writeback.Forget(s.f, s.off, s.n)
 	}
 	err := s.f.Close()
 	s.f = nil

@@ -35,3 +35,24 @@ func TestSection(t *testing.T) {
 		t.Errorf("a missing file: %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestSectionOnce reads like Section (dropping the pages is
+// writeback.Forget's, tested there) and closes its file at the end.
+func TestSectionOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("abcdefg"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := SectionOnce(path, 2, 3)
+	b, err := io.ReadAll(s)
+	if err != nil || string(b) != "cde" {
+		t.Fatalf("read %q, %v; want cde", b, err)
+	}
+	if s.(*section).f != nil {
+		t.Error("the file is still open at the end of the section")
+	}
+	again, err := io.ReadAll(SectionOnce(path, 0, 7))
+	if err != nil || string(again) != "abcdefg" {
+		t.Errorf("read again after the pages were dropped: %q, %v", again, err)
+	}
+}
