@@ -39,11 +39,7 @@ shared_jobs() {
 				limit shared-limit limit "$rep" -1 "${blobs[@]}"
 				continue
 			fi
-			job=shared-f$fmt
-			rm -rf "$W/cache/$job" "$W/out/$job.tar"
-			timed "$job" airlock "$rep" "$AIRLOCK" export -f "$list" "${XF[@]}" --format "$fmt" \
-				--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job" --json
-			rm -rf "$W/cache/$job"
+			export_cold "shared-f$fmt" "$rep" "$fmt" "$list"
 		done
 	done
 	# One image's tgz: the first image's in the format 1 bundle.
@@ -109,6 +105,16 @@ shared_jobs() {
 	fi
 }
 
+# export_cold JOB REP FORMAT LIST: one timed airlock export of the images
+# in LIST with --format FORMAT and a cold staging cache into $W/out/JOB.tar.
+export_cold() {
+	local job=$1 rep=$2 fmt=$3 list=$4
+	rm -rf "$W/cache/$job" "$W/out/$job.tar"
+	timed "$job" airlock "$rep" "$AIRLOCK" export -f "$list" "${XF[@]}" --format "$fmt" \
+		--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job" --json
+	rm -rf "$W/cache/$job"
+}
+
 # shared_distinct N: N images that share no file (each the corpus base
 # with every regular file salted by its number: benchtool salt), exported
 # with --format 1 and --format 2 into a cold staging cache and run
@@ -117,7 +123,7 @@ shared_jobs() {
 # cost what sharing saves elsewhere (issue #19: ≥ 95% of the limit, bundle
 # within 1% of format 1's).
 shared_distinct() {
-	local n=$1 list=$W/tmp/distinct-$n.txt d=$W/tmp/distinct img blobs=() tool job rep tools
+	local n=$1 list=$W/tmp/distinct-$n.txt d=$W/tmp/distinct img blobs=() tool rep tools
 	local reps=${DISTINCT_REPS:-${SHARED_REPS:-1}}
 	rm -rf "$d" && mkdir -p "$d"
 	log "shared: $n distinct images (salted copies of $BASE's layers), --format 1 vs --format 2 vs the limit, $reps run(s)"
@@ -136,13 +142,7 @@ shared_distinct() {
 			case $tool in
 			limit) limit distinct-limit limit "$rep" -1 "${blobs[@]}" ;;
 			verify) LIMIT_VERIFY=1 limit distinct-verify limit "$rep" -1 "${blobs[@]}" ;;
-			*)
-				job=distinct-$tool
-				rm -rf "$W/cache/$job" "$W/out/$job.tar"
-				timed "$job" airlock "$rep" "$AIRLOCK" export -f "$list" "${XF[@]}" --format "${tool#f}" \
-					--key "$W/release.key" -o "$W/out/$job" --cache-dir "$W/cache/$job" --json
-				rm -rf "$W/cache/$job"
-				;;
+			*) export_cold "distinct-$tool" "$rep" "${tool#f}" "$list" ;;
 			esac
 		done
 		tools=("${tools[@]:1}" "${tools[0]}") # the next run starts with the next tool

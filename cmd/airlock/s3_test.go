@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -58,12 +63,43 @@ func TestS3Scripts(t *testing.T) {
 				_, err := client.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: aws.String(args[0]), Key: aws.String(args[1])})
 				ts.Check(err)
 			},
+			"slowendpoint": slowEndpoint(srv.Endpoint),
 			"s3rm": func(ts *testscript.TestScript, neg bool, args []string) {
 				_, err := client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(args[0]), Key: aws.String(args[1])})
 				ts.Check(err)
 			},
 		},
 	})
+}
+
+// slowEndpoint returns the command "slowendpoint DELAY": it starts a
+// reverse proxy to the MinIO at endpoint that holds each request for
+// DELAY before passing it on, and sets SLOW_ENDPOINT to it, so that an
+// import through it is still uploading when a script interrupts it,
+// however fast the machine.
+func slowEndpoint(endpoint string) func(*testscript.TestScript, bool, []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: slowendpoint DELAY")
+		}
+		delay, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		target, err := url.Parse(endpoint)
+		ts.Check(err)
+		proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host // what the client signed (SigV4 covers Host)
+		}}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(delay):
+				proxy.ServeHTTP(w, r)
+			case <-r.Context().Done():
+			}
+		}))
+		ts.Defer(srv.Close)
+		ts.Setenv("SLOW_ENDPOINT", srv.URL)
+	}
 }
 
 // s3ls BUCKET prints every key with its size and recorded sha256.
