@@ -6,7 +6,8 @@
 # then SHARED_DISTINCT (default 50; 0 leaves it out) images that share no
 # file, against format 1 and the limit, plain and checking layer digests,
 # alternated DISTINCT_REPS times (default SHARED_REPS; SHARED_IMAGES=0:
-# only those).
+# only those). The imports alternate SHARED_IMPORT_REPS times (default
+# SHARED_REPS, at least 5: a run against the local MinIO varies by ±30%).
 # Sourced by bench/run.sh; run alone with
 #
 #   TOOLS=.tools/bin AIRLOCK=bin/airlock bash bench/run.sh shared
@@ -88,7 +89,7 @@ shared_jobs() {
 	info "bundle.shared-f1" "$(size_of "$W/out/shared-f1.tar")"
 	info "bundle.shared-f2" "$(size_of "$W/out/shared-f2.tar")"
 	if [[ -x $TOOLS/minio && -x $TOOLS/mc ]]; then
-		shared_import "$reps"
+		shared_import "${SHARED_IMPORT_REPS:-$((reps > 5 ? reps : 5))}"
 		if [[ $SMALL == 1 ]]; then
 			printf '\n(the weekly refresh rebuilds the debootstrap base'"'"'s usr/ layer: not measured with BENCH_SMALL=1)\n' >>"$W/shared.md"
 		else
@@ -100,7 +101,7 @@ shared_jobs() {
 	if [[ $SMALL == 1 ]]; then
 		printf '\n(the distinct images salt the debootstrap base'"'"'s layers: not measured with BENCH_SMALL=1)\n' >>"$W/shared.md"
 	elif ((${SHARED_DISTINCT:-50} > 0)); then
-		rm -f "$W/out/shared-f1.tar" "$W/out/shared-f2.tar" # room for the distinct bundles
+		[[ ${BENCH_KEEP:-0} == 1 ]] || rm -f "$W/out/shared-f1.tar" "$W/out/shared-f2.tar" # room for the distinct bundles
 		shared_distinct "${SHARED_DISTINCT:-50}"
 	fi
 }
@@ -154,7 +155,7 @@ shared_distinct() {
 	members=$(tar -xOf "$W/out/distinct-f2.tar" manifest.json | jq '[.entries[] | (select(.path | startswith("members/")) | 1), (.members // [] | .[] | 1)] | length')
 	info "bundle.distinct-f1" "$f1"
 	info "bundle.distinct-f2" "$f2"
-	rm -f "$W/out/distinct-f1.tar" "$W/out/distinct-f2.tar"
+	[[ ${BENCH_KEEP:-0} == 1 ]] || rm -f "$W/out/distinct-f1.tar" "$W/out/distinct-f2.tar"
 	{
 		printf '\n### Distinct images: nothing shared\n\n'
 		printf '%d images that share no file: each is %s with every regular file salted by its number (a first\n' "$n" "$BASE"

@@ -327,8 +327,12 @@ func upload(ctx context.Context, s *bucket.Store, r *bundle.Reader, plan map[str
 }
 
 // assembleAll uploads the image objects of a format 2 bundle, each
-// assembled from its members (docs/format-v2.md section 8), at most
-// uploadsInFlight at a time (start's errgroup limits them).
+// assembled from its members (docs/format-v2.md section 8). As with a
+// format 1 bundle's entries, one object is read at a time: the next once
+// the upload before has all of its body, while its last parts are on
+// their way. Reading two at once was slower, not faster: 50 images into
+// a MinIO on the same two cores took ~10% longer (more parts in flight
+// than the server could take).
 func assembleAll(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms members, plan map[string]planned, skip func(),
 	start func(p planned, body io.Reader, size int64, sum, path string, release func())) error {
 	for _, im := range r.Manifest.Images {
@@ -347,7 +351,13 @@ func assembleAll(ctx context.Context, s *bucket.Store, r *bundle.Reader, ms memb
 		if err != nil {
 			return err
 		}
-		start(p, &blaming{ctx: ctx, r: r, ms: ms, im: im, body: body}, im.Size, im.SHA256, im.Path, func() {})
+		sig := &endSignal{r: &blaming{ctx: ctx, r: r, ms: ms, im: im, body: body}, end: make(chan struct{})}
+		start(p, sig, im.Size, im.SHA256, im.Path, sig.release)
+		select {
+		case <-sig.end:
+		case <-ctx.Done():
+			return nil // the errgroup has the cause
+		}
 	}
 	return nil
 }
