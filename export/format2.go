@@ -99,24 +99,59 @@ func formatV2(targets []source.Target, staged []staged, image func(i int) *manif
 // it, read from where that image's staged tgz has it, or left out as have
 // when held (a receipt's, see WithHeldMembers) and not in an object under
 // a key the bundle writes, which import would replace while reading it.
+// An image whose members are new but for at most 1% of its bytes gets its
+// whole tgz as its pack (docs/format-v2.md section 6).
 type picker struct {
 	held   map[string]manifest.Have
 	writes map[string]bool
 	seen   map[string]bool
+	inHave map[string]bool
 	packs  []manifest.Entry // without their sha256
 	have   []manifest.Have
 }
 
+// wholeShare is the share of an image's tgz bytes, 1/wholeShare, that
+// may be members carried elsewhere (or held) while its pack is still its
+// whole tgz, whose SHA-256 the writer has without a pass of its own.
+const wholeShare = 100
+
 func newPicker(targets []source.Target, held map[string]manifest.Have) *picker {
-	p := &picker{held: held, writes: map[string]bool{}, seen: map[string]bool{}}
+	p := &picker{held: held, writes: map[string]bool{}, seen: map[string]bool{}, inHave: map[string]bool{}}
 	for _, t := range targets {
 		p.writes[t.Key] = true
 	}
 	return p
 }
 
+// heldFor returns the have reference under which the bundle may leave out
+// member m: held, in an object under a key the bundle does not write.
+func (p *picker) heldFor(m cachedMember) (manifest.Have, bool) {
+	h, ok := p.held[m.Name]
+	return h, ok && !p.writes[h.Key] && h.Length == m.Size
+}
+
+// whole reports whether the pack of s should be its whole tgz: some of
+// its members are not new (carried by an earlier pack, repeated in it or
+// held), they make up at most 1/wholeShare of its bytes, and none is in
+// the have list already, which a member may not share with a pack.
+func (p *picker) whole(s staged) bool {
+	var left int64
+	met := map[string]bool{}
+	for _, m := range s.members {
+		switch _, held := p.heldFor(m); {
+		case p.inHave[m.Name]:
+			return false
+		case p.seen[m.Name] || met[m.Name] || held:
+			left += m.Size
+		}
+		met[m.Name] = true
+	}
+	return left > 0 && left*wholeShare <= s.size
+}
+
 // pack returns the pack of the image with key, staged as s: its members
-// not picked before, in tgz order; false when there are none.
+// not picked before, in tgz order, or its whole tgz (whole); false when
+// there are none.
 //
 // When this run converted the image, the writer checks each member
 // against the CRC-32C of the bytes this run compressed and named, and,
@@ -126,15 +161,17 @@ func newPicker(targets []source.Target, held map[string]manifest.Have) *picker {
 // whose file or record may have been damaged since, it checks each
 // member against its name and hashes the pack.
 func (p *picker) pack(s staged, key string) (bundle.Payload, bool) {
+	all := p.whole(s)
 	var ms []cachedMember
 	var crcs []uint32
 	for k, m := range s.members {
-		if p.seen[m.Name] {
+		if !all && p.seen[m.Name] {
 			continue
 		}
 		p.seen[m.Name] = true
-		if h, ok := p.held[m.Name]; ok && !p.writes[h.Key] && h.Length == m.Size {
+		if h, ok := p.heldFor(m); ok && !all {
 			p.have = append(p.have, h)
+			p.inHave[m.Name] = true
 			continue
 		}
 		ms = append(ms, m)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/airlockhq/airlock/bundle"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,5 +120,75 @@ func TestCorruptCachedMissingFile(t *testing.T) {
 	other := fmt.Errorf("opening payload: %w", &fs.PathError{Op: "open", Path: filepath.Join(dir, "unrelated"), Err: fs.ErrNotExist})
 	if got := corruptCached(other, nil, []staged{borrower}, o); got != "" {
 		t.Errorf("corruptCached = %q for a file no image uses, want none", got)
+	}
+}
+
+// The picker carries each distinct member once, except that an image
+// whose members are new but for at most 1% of its bytes gets its whole
+// tgz as its pack, repeating those few, and taking the tgz's sha256.
+func TestPickerWholePacks(t *testing.T) {
+	name := func(c byte) string { return strings.Repeat(string(c), 64) }
+	head, tail, big1, big2, base := name('h'), name('t'), name('1'), name('2'), name('b')
+	img := func(sum string, ms ...cachedMember) staged {
+		s := staged{members: ms, sha256: sum, crcs: make([]uint32, len(ms))}
+		for i := range ms {
+			s.members[i].Offset = s.size
+			s.size += ms[i].Size
+			s.crcs[i] = uint32(i + 1)
+		}
+		return s
+	}
+	one := img(name('x'), mem(head, 0, 5), mem(big1, 0, 1000), mem(tail, 0, 5))
+	two := img(name('y'), mem(head, 0, 5), mem(big2, 0, 1000), mem(tail, 0, 5))
+	three := img(name('z'), mem(head, 0, 5), mem(base, 0, 100), mem(name('3'), 0, 900), mem(tail, 0, 5))
+	p := newPicker(nil, nil)
+	var got []bundle.Payload
+	for i, s := range []staged{one, two, three} {
+		pl, ok := p.pack(s, fmt.Sprintf("k/k-%d.tgz", i))
+		if !ok {
+			t.Fatalf("image %d: no pack", i)
+		}
+		got = append(got, pl)
+	}
+	for i, s := range []staged{one, two} {
+		if got[i].SHA256 != s.sha256 || got[i].Size != s.size || len(got[i].Members) != 3 || len(got[i].MemberCRCs) != 3 {
+			t.Errorf("pack %d: sha256 %q, %d bytes, %d members (%d CRCs): want its whole tgz, %s", i, got[i].SHA256, got[i].Size, len(got[i].Members), len(got[i].MemberCRCs), s.sha256)
+		}
+	}
+	// 10 bytes of 1010 (~1%) carried by the first: whole. The third
+	// shares 10 of 1010 too, but its base member is new: also whole.
+	if got[2].SHA256 != three.sha256 {
+		t.Errorf("third pack %q: want its whole tgz", got[2].SHA256)
+	}
+
+	// Sharing more than 1%: the pack holds only the new members, and is
+	// hashed as written.
+	four := img(name('w'), mem(head, 0, 5), mem(base, 0, 100), mem(name('4'), 0, 900), mem(tail, 0, 5))
+	pl, ok := p.pack(four, "k/k-4.tgz")
+	if !ok || pl.SHA256 != "" || !slices.Equal(pl.Members, []string{name('4')}) {
+		t.Errorf("an image sharing 11%%: pack %v (sha256 %q), want only its new member, hashed as written", pl.Members, pl.SHA256)
+	}
+
+	// A held member met first in a whole image is carried; one already
+	// in the have list keeps the image from being whole (a member is
+	// never both carried and in have).
+	held := map[string]manifest.Have{
+		name('5'): {SHA256: name('5'), Key: "old/old-1.tgz", Length: 5},
+		name('6'): {SHA256: name('6'), Key: "old/old-1.tgz", Length: 500},
+	}
+	q := newPicker(nil, held)
+	if pl, _ := q.pack(img(name('a'), mem(name('5'), 0, 5), mem(name('7'), 0, 1000)), "a/a-1.tgz"); pl.SHA256 != name('a') || len(q.have) != 0 {
+		t.Errorf("held 0.5%%: pack sha256 %q, have %v: want the whole tgz carried", pl.SHA256, q.have)
+	}
+	if pl, _ := q.pack(img(name('c'), mem(name('6'), 0, 500), mem(name('8'), 0, 1000)), "c/c-1.tgz"); pl.SHA256 != "" || len(q.have) != 1 {
+		t.Errorf("held 33%%: pack sha256 %q, have %v: want the held member left out", pl.SHA256, q.have)
+	}
+	if pl, _ := q.pack(img(name('d'), mem(name('6'), 0, 500), mem(name('9'), 0, 100000)), "d/d-1.tgz"); pl.SHA256 != "" || slices.Contains(pl.Members, name('6')) {
+		t.Errorf("a member in have, 0.5%% of the image: pack %v (sha256 %q), want it left out, not carried again", pl.Members, pl.SHA256)
+	}
+	packs := append([]manifest.Entry(nil), p.packs...)
+	table := manifest.MemberTable(packs, nil)
+	if n := strings.Count(strings.Join(table, " "), head); n != 3 {
+		t.Errorf("the shared head is in the member table %d times, want 3 (the whole packs)", n)
 	}
 }

@@ -571,3 +571,86 @@ func TestFormat2ConcurrentExportsShareACache(t *testing.T) {
 		t.Error("the export from the shared cache gave another bundle")
 	}
 }
+
+// Images that share no file share only their head (metadata.json and
+// rootfs/, alike for alike configs) and tail: each pack is then its whole
+// tgz, carrying those again, and a reader takes the first copy.
+func TestFormat2WholePacksForImagesSharingAlmostNothing(t *testing.T) {
+	s := newSetup(t, 0)
+	rng := rand.New(rand.NewPCG(9, 10))
+	reg := imagetest.Registry(t)
+	var reqs []source.Request
+	for i := range 3 {
+		var files []imagetest.File
+		for f := range 40 {
+			files = append(files, imagetest.File{Name: fmt.Sprintf("srv/f%03d", f), Body: imagetest.Text(rng, 1+rng.IntN(20<<10))})
+		}
+		ref := fmt.Sprintf("%s/team/solo%d:1.%d", reg, i, i)
+		imagetest.Push(t, ref, imagetest.Image(t, files))
+		reqs = append(reqs, source.Request{Ref: ref, Line: i + 1})
+	}
+	targets, err := source.Resolve(context.Background(), reqs, []v1.Platform{source.DefaultPlatform})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.targets = targets
+	when := export.WithCreated(time.Unix(1700000000, 0))
+	res, err := s.run(context.Background(), "v2", when, export.WithFormat(manifest.FormatV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	openVerified(t, res, s.trusted)
+	m := res.Bundle.Manifest
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	files := bundleFiles(t, res.Bundle.Files[0])
+	layout := m.Layout()
+	copies := map[string]int{}
+	for _, im := range m.Images {
+		key := im.Image.Key
+		pack := files[manifest.PackPath(key)]
+		if int64(len(pack)) != im.Size || sum(pack) != im.SHA256 {
+			t.Errorf("%s: pack of %d bytes, sha256 %s; want its whole tgz, %d bytes, %s", key, len(pack), sum(pack), im.Size, im.SHA256)
+		}
+		var tgz []byte
+		for _, name := range im.Members {
+			tgz = append(tgz, memberOf(t, files, layout, name)...)
+		}
+		if sum(tgz) != im.SHA256 {
+			t.Errorf("%s: the members where the layout puts them make sha256 %s, want %s", key, sum(tgz), im.SHA256)
+		}
+		if got := string(files[im.Recipe]); got != string(layout.Recipe(&im)) {
+			t.Errorf("%s: recipe %q", key, got)
+		}
+	}
+	for _, e := range m.Entries {
+		for _, name := range e.Members {
+			copies[name]++
+		}
+	}
+	var repeated int
+	for _, n := range copies {
+		if n > 1 {
+			repeated++
+		}
+	}
+	if repeated == 0 {
+		t.Error("no member is in two packs: the images were to share their head and tail, so this test checks nothing")
+	}
+
+	// The choice does not depend on where a tgz came from: the cached
+	// export writes the same bundle.
+	again, err := s.run(context.Background(), "v2b", when, export.WithFormat(manifest.FormatV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Cached != 3 {
+		t.Fatalf("second export: %d cached, want 3", again.Cached)
+	}
+	x, _ := os.ReadFile(res.Bundle.Files[0])
+	y, _ := os.ReadFile(again.Bundle.Files[0])
+	if !bytes.Equal(x, y) {
+		t.Fatal("the cached export wrote another bundle")
+	}
+}

@@ -274,8 +274,19 @@ func corruptCached(err error, targets []source.Target, staged []staged, o *optio
 			file = staged[s.target].memberFile(s.member)
 		}
 		for i, t := range targets {
-			if ve.Member == "" && ve.Entry == manifest.PackPath(t.Key) {
+			if ve.Entry != manifest.PackPath(t.Key) {
+				continue
+			}
+			if ve.Member == "" {
 				file = staged[i].entry.Path // a pack checked whole: this run staged it
+			}
+			// A whole pack holds again members an earlier pack holds:
+			// the copy that failed is where this image has it.
+			for _, m := range staged[i].members {
+				if m.Name == ve.Member {
+					file = staged[i].memberFile(m)
+					break
+				}
 			}
 		}
 	case errors.As(err, &ve):

@@ -34,7 +34,9 @@ func (ms members) note(e *bundle.Entry) bool {
 	case e.IsPack():
 		off := e.Offset
 		for i, name := range e.Members {
-			ms[name] = memberAt{offset: off, size: e.MemberSizes[i]}
+			if _, ok := ms[name]; !ok { // a whole pack may repeat a member: any copy is verified
+				ms[name] = memberAt{offset: off, size: e.MemberSizes[i]}
+			}
 			off += e.MemberSizes[i]
 		}
 	default:

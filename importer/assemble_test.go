@@ -482,3 +482,60 @@ func TestImportFormat2FromAHeadSlotBundle(t *testing.T) {
 		}
 	}
 }
+
+// A pack may be its image's whole tgz, holding again a member an earlier
+// pack carries (docs/format-v2.md section 6): the bundle verifies, each
+// image lands whole, and the shared member is read from its first copy.
+func TestImportFormat2WholePackRepeatingAMember(t *testing.T) {
+	s := buckettest.New(t, minio.Get(t))
+	shared := member(t, 3000, 1)
+	images := []v2Image{
+		{"app", "1.0", [][]byte{member(t, 5000, 2), shared}},
+		{"tool", "1.0", [][]byte{member(t, 400000, 3), shared}},
+	}
+	var payloads []bundle.Payload
+	var packs, objects []manifest.Entry
+	add := func(path string, b []byte) bundle.Payload {
+		return bundle.Payload{Path: path, Size: int64(len(b)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
+	}
+	for _, im := range images {
+		key := im.name + "/" + im.name + "-" + im.version + ".tgz"
+		p := add(manifest.PackPath(key), im.whole())
+		for _, m := range im.members {
+			p.Members = append(p.Members, buckettest.SHA(m))
+			p.MemberSizes = append(p.MemberSizes, int64(len(m)))
+		}
+		payloads = append(payloads, p)
+		packs = append(packs, manifest.Entry{Path: p.Path, Size: p.Size, Members: p.Members, MemberSizes: p.MemberSizes})
+		objects = append(objects, manifest.Entry{Path: manifest.ImagesFolder + key, Image: &manifest.Image{Name: im.name, Version: im.version, Key: key},
+			Recipe: manifest.RecipePath(key), TarSize: 1, Members: p.Members, Size: p.Size, SHA256: buckettest.SHA(im.whole())})
+	}
+	layout := (&manifest.Manifest{Entries: packs}).Layout()
+	if w := layout[buckettest.SHA(shared)]; w.Path != "packs/app/app-1.0.tgz.pack" {
+		t.Fatalf("the shared member lies in %s, want its first copy in app's pack", w.Path)
+	}
+	for i := range objects {
+		payloads = append(payloads, add(objects[i].Recipe, layout.Recipe(&objects[i])))
+	}
+	payloads = append(payloads, add(manifest.TGZSumsName, manifest.TGZSums(objects)))
+	files, trusted := signedBundle(t, payloads, bundle.WithImages(objects))
+	res, err := runImport(t, s, files, trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != 2 {
+		t.Fatalf("uploaded %d, want 2", res.Uploaded)
+	}
+	for i, im := range images {
+		key := "ci/" + objects[i].Image.Key
+		rc, err := s.Open(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, im.whole()) {
+			t.Errorf("%s: %d bytes in the bucket, not the %d of its tgz", key, len(got), len(im.whole()))
+		}
+	}
+}

@@ -70,23 +70,33 @@ type Where struct {
 }
 
 // Layout maps every member of a format 2 manifest, carried or in its have
-// list, to where it lies.
+// list, to where it lies: a member in more than one pack, to its first
+// copy in the member table (section 6).
 type Layout map[string]Where
 
 // Layout returns where m's members lie.
 func (m *Manifest) Layout() Layout {
 	l := Layout{}
-	for _, e := range m.Entries {
+	var packs []*Entry
+	for i := range m.Entries {
+		e := &m.Entries[i]
 		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
 			l[name] = Where{e.Path, 0, e.Size}
-			continue
+		} else if len(e.Members) > 0 {
+			packs = append(packs, e)
 		}
+	}
+	slices.SortFunc(packs, func(a, b *Entry) int { return strings.Compare(a.Path, b.Path) })
+	for _, e := range packs {
 		var off int64
 		for i, name := range e.Members {
-			if i < len(e.MemberSizes) {
-				l[name] = Where{e.Path, off, e.MemberSizes[i]}
-				off += e.MemberSizes[i]
+			if i >= len(e.MemberSizes) {
+				break
 			}
+			if _, ok := l[name]; !ok {
+				l[name] = Where{e.Path, off, e.MemberSizes[i]}
+			}
+			off += e.MemberSizes[i]
 		}
 	}
 	for _, h := range m.Have {
@@ -497,29 +507,39 @@ func packKey(path string) (string, bool) {
 // checkDistinct checks that no member name is carried twice, in two packs
 // or a pack and a member entry, or both carried and in have (rule 3).
 func checkDistinct(entries []Entry, have []Have) error {
-	seen := map[string]string{}
-	note := func(name, where string) error {
-		if prev, ok := seen[name]; ok {
-			return &EntryError{where, fmt.Errorf("member %s is also in %s: a bundle carries each member once", name, prev)}
+	type copyOf struct {
+		where  string
+		size   int64
+		inPack bool
+	}
+	seen := map[string]copyOf{}
+	note := func(name, where string, size int64, inPack bool) error {
+		prev, ok := seen[name]
+		switch {
+		case !ok:
+			seen[name] = copyOf{where, size, inPack}
+		case !inPack || !prev.inPack:
+			return &EntryError{where, fmt.Errorf("member %s is also in %s: only packs may hold a member twice", name, prev.where)}
+		case size != prev.size:
+			return &EntryError{where, fmt.Errorf("member %s is %d bytes here and %d in %s: copies of one member hold the same bytes", name, size, prev.size, prev.where)}
 		}
-		seen[name] = where
 		return nil
 	}
 	for _, e := range entries {
 		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
-			if err := note(name, e.Path); err != nil {
+			if err := note(name, e.Path, e.Size, false); err != nil {
 				return err
 			}
 		}
-		for _, name := range e.Members {
-			if err := note(name, e.Path); err != nil {
+		for i, name := range e.Members {
+			if err := note(name, e.Path, e.MemberSizes[i], true); err != nil {
 				return err
 			}
 		}
 	}
 	for _, h := range have {
 		if prev, ok := seen[h.SHA256]; ok {
-			return &HaveError{h.SHA256, fmt.Errorf("both carried (in %s) and in the have list", prev)}
+			return &HaveError{h.SHA256, fmt.Errorf("both carried (in %s) and in the have list", prev.where)}
 		}
 	}
 	return nil

@@ -162,7 +162,11 @@ func TestParseExpandsMemberIndex(t *testing.T) {
 func packedV2() *Manifest { return packed(goodV2()) }
 
 // packed moves m's member entries into packs, as packedV2 says.
-func packed(m *Manifest) *Manifest {
+func packed(m *Manifest) *Manifest { return packedWhole(m, "") }
+
+// packedWhole is packed, with the pack of the image with key whole: all
+// its members, those an earlier pack holds too.
+func packedWhole(m *Manifest, key string) *Manifest {
 	byName := map[string]Entry{}
 	for _, e := range m.Entries {
 		if name, ok := strings.CutPrefix(e.Path, MembersFolder); ok {
@@ -175,7 +179,7 @@ func packed(m *Manifest) *Manifest {
 		p := Entry{Path: PackPath(im.Image.Key)}
 		var body []byte
 		for _, name := range im.Members {
-			if _, ok := byName[name]; !ok || seen[name] {
+			if _, ok := byName[name]; !ok || seen[name] && im.Image.Key != key {
 				continue
 			}
 			seen[name] = true
@@ -228,11 +232,17 @@ func TestValidatePacks(t *testing.T) {
 		"a zero size":              {func(m *Manifest) { m.Entries[0].MemberSizes = []int64{0, 7} }, "is not positive"},
 		"fewer sizes":              {func(m *Manifest) { m.Entries[0].MemberSizes = []int64{7} }, "2 members and 1 member_sizes"},
 		"a name not hex":           {func(m *Manifest) { m.Entries[1].Members[0] = "../../x" }, "64 lowercase hex"},
-		"a member in two packs": {func(m *Manifest) {
+		"a member in two packs, of two sizes": {func(m *Manifest) {
 			m.Entries[1].Members = append(m.Entries[1].Members, m.Entries[0].Members[1])
-			m.Entries[1].MemberSizes = append(m.Entries[1].MemberSizes, 6)
-			m.Entries[1].Size += 6
-		}, "is also in packs/app/app-1.0.tgz.pack"},
+			m.Entries[1].MemberSizes = append(m.Entries[1].MemberSizes, 5)
+			m.Entries[1].Size += 5
+		}, "is 5 bytes here and 6 in packs/app/app-1.0.tgz.pack"},
+		"a member in a pack and an entry": {func(m *Manifest) {
+			e := m.Entries[0]
+			e.Path, e.Size, e.SHA256 = MemberPath(e.Members[1]), 6, e.Members[1]
+			e.Members, e.MemberSizes = nil, nil
+			m.Entries = append(m.Entries, e)
+		}, "only packs may hold a member twice"},
 		"a member no image uses": {func(m *Manifest) {
 			m.Entries[1].Members = append(m.Entries[1].Members, hexOf([]byte("u")))
 			m.Entries[1].MemberSizes = append(m.Entries[1].MemberSizes, 1)
@@ -259,6 +269,22 @@ func TestValidatePacks(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want an error saying %q", name, err, tc.want)
 		}
 	}
+	// A pack may be its image's whole tgz, holding again a member an
+	// earlier pack holds; recipes point at the first copy.
+	w := packedWhole(goodV2(), "tool/tool-1.0.tgz")
+	if err := w.Validate(); err != nil {
+		t.Fatalf("a whole pack repeating a member: %v", err)
+	}
+	if got := w.Entries[1]; got.Path != PackPath("tool/tool-1.0.tgz") || got.SHA256 != w.Images[1].SHA256 {
+		t.Fatalf("tool's pack %s (%s) is not its whole tgz %s", got.Path, got.SHA256, w.Images[1].SHA256)
+	}
+	if got, want := string(w.Layout().Recipe(&w.Images[1])), "packs/tool/tool-1.0.tgz.pack 0 1\npacks/app/app-1.0.tgz.pack 1 6\n"; got != want {
+		t.Errorf("tool's recipe with a whole pack %q, want %q", got, want)
+	}
+	if table := MemberTable(w.Entries, nil); len(table) != 4 || table[1] != table[3] {
+		t.Errorf("member table %v: want the shared member at positions 1 and 3", table)
+	}
+
 	// A delta's have members are read from the objects holding them,
 	// fetched under have/: members that follow each other there merge.
 	d := packed(withHave())

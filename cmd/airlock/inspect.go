@@ -228,6 +228,7 @@ func orDash(s string) string {
 type membersSummary struct {
 	members, other int
 	size           int64
+	names          map[string]bool
 }
 
 // add counts e if it is one of those entries.
@@ -237,7 +238,15 @@ func (ms *membersSummary) add(e manifest.Entry) bool {
 		ms.members++
 		ms.size += e.Size
 	case e.IsPack():
-		ms.members += len(e.Members)
+		if ms.names == nil {
+			ms.names = map[string]bool{}
+		}
+		for _, name := range e.Members {
+			if !ms.names[name] { // a whole pack may repeat a member
+				ms.names[name] = true
+				ms.members++
+			}
+		}
 		ms.size += e.Size
 	case strings.HasPrefix(e.Path, manifest.RecipesFolder), e.Path == manifest.TGZSumsName, e.Path == manifest.TableName:
 		ms.other++

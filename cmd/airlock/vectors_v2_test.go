@@ -70,6 +70,38 @@ type v2Layout struct {
 // pack moves l's member entries into packs, as writers of this version
 // carry them: each image's pack holds the members it is the first to use
 // (docs/format-v2.md section 6), and images list them by member_index.
+// wholePack makes the pack of image i (after l.pack) its whole tgz: every
+// member of the image in order, those another pack carries included.
+func (l *v2Layout) wholePack(i int) {
+	bodies := map[string][]byte{}
+	for j, e := range l.entries {
+		var off int64
+		for k, name := range e.Members {
+			bodies[name] = l.bodies[j][off : off+e.MemberSizes[k]]
+			off += e.MemberSizes[k]
+		}
+	}
+	p := manifest.Entry{Path: manifest.PackPath(l.images[i].Image.Key)}
+	var body []byte
+	for _, name := range l.images[i].Members {
+		p.Members = append(p.Members, name)
+		p.MemberSizes = append(p.MemberSizes, int64(len(bodies[name])))
+		body = append(body, bodies[name]...)
+	}
+	p.Size, p.SHA256 = int64(len(body)), sha256Hex(body)
+	for j := range l.entries {
+		if l.entries[j].Path == p.Path {
+			l.entries[j], l.bodies[j] = p, body
+		}
+	}
+	table := manifest.MemberTable(l.entries, nil)
+	for j := range l.images {
+		if err := manifest.IndexMembers(&l.images[j], table); err != nil {
+			panic(err) // every member is in a pack
+		}
+	}
+}
+
 func (l *v2Layout) pack(t *testing.T) {
 	bodies := map[string][]byte{}
 	var entries []manifest.Entry
@@ -222,6 +254,28 @@ func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about 
 	}
 	add("good-format2-packs", "format 2: the same two images with their members in packs, one entry per image, and recipes of byte ranges (as airlock writes them now)", verdict{0, "ok"}, "good-format2-packs.tar")
 
+	// A pack that is its image's whole tgz, holding again the head and
+	// tail members the first image's pack carries (section 6); recipes
+	// read the first copy.
+	l = vectorV2Layout(t)
+	l.pack(t)
+	l.wholePack(1)
+	l.finish()
+	if q := l.entries[1]; q.SHA256 != l.images[1].SHA256 {
+		t.Fatalf("%s is not its image's whole tgz", q.Path)
+	}
+	payloads = nil
+	for i, e := range l.entries {
+		body := l.bodies[i]
+		payloads = append(payloads, bundle.Payload{Path: e.Path, Size: e.Size, SHA256: e.SHA256, Members: e.Members, MemberSizes: e.MemberSizes,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }})
+	}
+	if _, err := bundle.Write(context.Background(), filepath.Join(vectorsDir, "good-format2-whole"), priv, payloads,
+		bundle.WithImages(l.images), bundle.WithCreated(vectorCreated), bundle.WithTool("airlock test vectors")); err != nil {
+		t.Fatal(err)
+	}
+	add("good-format2-whole", "format 2: packs as airlock writes them for images that share almost nothing: the second image's pack is its whole tgz, holding again the head and tail members the first image's pack carries", verdict{0, "ok"}, "good-format2-whole.tar")
+
 	rule := verdict{3, "manifest_rule"}
 	cases := []struct {
 		name, about string
@@ -277,13 +331,12 @@ func writeV2Vectors(t *testing.T, priv ed25519.PrivateKey, add func(name, about 
 			l.entries[0].MemberSizes[0]++
 			l.finish()
 		}, rule},
-		{"format2-pack-twice", "format 2: a member carried in two packs (rule 3)", func(l *v2Layout) {
+		{"format2-pack-twice", "format 2: a member carried in two packs with two sizes (rule 3)", func(l *v2Layout) {
 			l.pack(t)
-			p, q := &l.entries[0], &l.entries[1]
-			last := len(p.Members) - 1
-			start := p.Size - p.MemberSizes[last]
-			q.Members, q.MemberSizes = append(q.Members, p.Members[last]), append(q.MemberSizes, p.MemberSizes[last])
-			l.bodies[1] = append(append([]byte(nil), l.bodies[1]...), l.bodies[0][start:]...)
+			l.wholePack(1)
+			q := &l.entries[1]
+			q.MemberSizes[len(q.MemberSizes)-1]++
+			l.bodies[1] = append(l.bodies[1], 0)
 			q.Size, q.SHA256 = int64(len(l.bodies[1])), sha256Hex(l.bodies[1])
 			l.finish()
 		}, rule},
