@@ -457,7 +457,7 @@ limit() {
 	local job=$1 tool=$2 rep=$3 level=$4
 	shift 4
 	rm -rf "$W/out/limit"
-	timed "$job" "$tool" "$rep" "$BT" pipeline -level "$level" -j "$AJ" ${LIMIT_VERIFY:+-verify} -o "$W/out/limit" "$@"
+	timed "$job" "$tool" "$rep" "$BT" pipeline -level "$level" -j "$AJ" ${LIMIT_VERIFY:+-verify} ${LIMIT_PULL:+-pull} -o "$W/out/limit" "$@"
 	tail -1 "$W/logs/$job.$tool.$rep.out" >"$W/tmp/limit.total"
 	rm -rf "$W/out/limit"
 }

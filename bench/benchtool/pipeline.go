@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/klauspost/pgzip"
 	"golang.org/x/sync/errgroup"
 )
@@ -51,8 +55,9 @@ func runPipeline(args []string, stdout io.Writer) error {
 	jobs := fs.Int("j", 2, "images converted at a time (airlock export's default -j)")
 	outDir := fs.String("o", "", "folder for the output tgz files, 001.tgz, 002.tgz, ... (must not hold them yet)")
 	verify := fs.Bool("verify", false, "check each layer blob's SHA-256 against its file name (the digest's hex) as it is read")
+	pull := fs.Bool("pull", false, "each argument is an image reference: fetch its layer blobs from the registry as the pipeline reads them, each checked against its digest (go-containerregistry's remote, over plain HTTP for localhost), as airlock export does")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: benchtool pipeline [-level N] [-j N] [-verify] -o DIR LAYER[,LAYER...]...")
+		fmt.Fprintln(fs.Output(), "usage: benchtool pipeline [-level N] [-j N] [-verify] -o DIR LAYER[,LAYER...]...\n       benchtool pipeline [-level N] [-j N] -pull -o DIR IMAGE...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -70,8 +75,16 @@ func runPipeline(args []string, stdout io.Writer) error {
 	if fs.NArg() == 0 {
 		return errors.New("pipeline: no images; give each image's layer blob paths, comma-separated")
 	}
-	images := make([][]string, fs.NArg())
+	images := make([][]layerSource, fs.NArg())
 	for i, a := range fs.Args() {
+		if *pull {
+			ls, err := pulledLayers(a)
+			if err != nil {
+				return fmt.Errorf("pipeline: image %d: %w", i+1, err)
+			}
+			images[i] = ls
+			continue
+		}
 		for _, p := range strings.Split(a, ",") {
 			if p == "" {
 				return fmt.Errorf("pipeline: image %d (%q): empty layer path", i+1, a)
@@ -82,7 +95,7 @@ func runPipeline(args []string, stdout io.Writer) error {
 			if *verify && !isDigestHex(filepath.Base(p)) {
 				return fmt.Errorf("pipeline: image %d: -verify: layer %s is not named by its digest (64 hex digits)", i+1, p)
 			}
-			images[i] = append(images[i], p)
+			images[i] = append(images[i], fileLayer(p, *verify))
 		}
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
@@ -96,7 +109,7 @@ func runPipeline(args []string, stdout io.Writer) error {
 	for i, layers := range images {
 		out := filepath.Join(*outDir, fmt.Sprintf("%03d.tgz", i+1))
 		g.Go(func() error {
-			r, err := pipeImage(layers, out, *level, *verify)
+			r, err := pipeImage(layers, out, *level)
 			if err != nil {
 				return fmt.Errorf("image %d: %w", i+1, err)
 			}
@@ -118,13 +131,79 @@ func runPipeline(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// layerSource is one layer blob of an image: a name for errors and how
+// to read it, whose reader fails at its end when the blob is not what its
+// digest says (when checked).
+type layerSource struct {
+	name string
+	open func() (io.ReadCloser, error)
+}
+
+// fileLayer reads a blob on disk; with verify, its bytes must hash to its
+// file name.
+func fileLayer(path string, verify bool) layerSource {
+	return layerSource{name: path, open: func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil || !verify {
+			return f, err
+		}
+		return &digestReader{f: f, h: sha256.New(), want: filepath.Base(path)}, nil
+	}}
+}
+
+// digestReader fails its last read when what it read does not hash to want.
+type digestReader struct {
+	f    *os.File
+	h    hash.Hash
+	want string
+}
+
+func (d *digestReader) Read(p []byte) (int, error) {
+	n, err := d.f.Read(p)
+	d.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(d.h.Sum(nil)); got != d.want {
+			return n, fmt.Errorf("its bytes hash to sha256:%s, not to its name", got)
+		}
+	}
+	return n, err
+}
+
+func (d *digestReader) Close() error { return d.f.Close() }
+
+// pulledLayers lists the layers of the image at ref (linux/amd64), each
+// read from the registry when the pipeline comes to it.
+func pulledLayers(ref string) ([]layerSource, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := remote.Image(r, remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))
+	if err != nil {
+		return nil, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	var out []layerSource
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, layerSource{name: ref + "@" + d.String(), open: l.Compressed})
+	}
+	return out, nil
+}
+
 // pipeImage runs the pipeline for one image's layers into a new file at out.
-func pipeImage(layers []string, out string, level int, verify bool) (pipelineResult, error) {
+func pipeImage(layers []layerSource, out string, level int) (pipelineResult, error) {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return pipelineResult{}, err
 	}
-	r, err := pipeInto(f, layers, level, verify)
+	r, err := pipeInto(f, layers, level)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -139,7 +218,7 @@ func pipeImage(layers []string, out string, level int, verify bool) (pipelineRes
 	return r, nil
 }
 
-func pipeInto(f io.Writer, layers []string, level int, verify bool) (pipelineResult, error) {
+func pipeInto(f io.Writer, layers []layerSource, level int) (pipelineResult, error) {
 	h := sha256.New()
 	tgz := &countingWriter{w: io.MultiWriter(f, h)}
 	zw, err := pgzip.NewWriterLevel(tgz, level)
@@ -152,10 +231,10 @@ func pipeInto(f io.Writer, layers []string, level int, verify bool) (pipelineRes
 	zw.ModTime = time.Unix(0, 0)
 	flat := &countingWriter{w: zw}
 	tw := tar.NewWriter(flat)
-	for _, p := range layers {
-		if err := copyLayer(tw, p, verify); err != nil {
+	for _, l := range layers {
+		if err := copyLayer(tw, l); err != nil {
 			zw.Reset(io.Discard) // stops pgzip's goroutines
-			return pipelineResult{}, fmt.Errorf("%s: %w", p, err)
+			return pipelineResult{}, fmt.Errorf("%s: %w", l.name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -168,22 +247,17 @@ func pipeInto(f io.Writer, layers []string, level int, verify bool) (pipelineRes
 }
 
 // copyLayer appends the entries of one gzip'd layer tar to tw, renamed
-// under rootfs/ with the owner names cleared; with verify, the blob's bytes
-// must hash to its file name.
-func copyLayer(tw *tar.Writer, blob string, verify bool) error {
-	f, err := os.Open(blob)
+// under rootfs/ with the owner names cleared, and reads the blob to its
+// end, where a checked source fails if its bytes are not its digest's.
+func copyLayer(tw *tar.Writer, l layerSource) error {
+	rc, err := l.open()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var src io.Reader = f
-	h := sha256.New()
-	if verify {
-		src = io.TeeReader(f, h)
-	}
+	defer rc.Close()
 	// The same read-ahead gunzip airlock uses (export/decompress.go):
 	// inflating on its own goroutine overlaps the tar work.
-	br := bufio.NewReaderSize(src, 1<<20)
+	br := bufio.NewReaderSize(rc, 1<<20)
 	zr, err := pgzip.NewReader(br)
 	if err != nil {
 		return err
@@ -192,16 +266,13 @@ func copyLayer(tw *tar.Writer, blob string, verify bool) error {
 	if err := copyEntries(tw, tar.NewReader(zr)); err != nil {
 		return err
 	}
-	if !verify {
-		return nil
-	}
-	if _, err := io.Copy(io.Discard, br); err != nil { // what follows the tar: the gzip trailer
+	// What follows the tar: its padding, then the gzip trailer; the
+	// inflater first, whose read-ahead reads br until the stream ends.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
 		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != filepath.Base(blob) {
-		return fmt.Errorf("its bytes hash to sha256:%s, not to its name", got)
-	}
-	return nil
+	_, err = io.Copy(io.Discard, br)
+	return err
 }
 
 func copyEntries(tw *tar.Writer, tr *tar.Reader) error {

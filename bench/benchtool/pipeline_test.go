@@ -8,10 +8,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 type entry struct {
@@ -252,5 +261,44 @@ func TestSalt(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d entries, want %d", len(got), len(want))
+	}
+}
+
+// TestPipelinePull: with -pull the pipeline reads the same layers from a
+// registry and writes the same tgz as from the blobs on disk.
+func TestPipelinePull(t *testing.T) {
+	dir := t.TempDir()
+	blob := filepath.Join(dir, "layer")
+	writeLayer(t, blob, []entry{{name: "etc/", typ: tar.TypeDir}, {name: "etc/hosts", body: "127.0.0.1 localhost\n", typ: tar.TypeReg}})
+	layer, err := tarball.LayerFromFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/bench/pulled:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	var disk, pulled strings.Builder
+	if err := runPipeline([]string{"-o", dir + "/disk", blob}, &disk); err != nil {
+		t.Fatal(err)
+	}
+	if err := runPipeline([]string{"-pull", "-o", dir + "/pulled", ref}, &pulled); err != nil {
+		t.Fatalf("-pull %s: %v", ref, err)
+	}
+	if d, p := strings.Fields(disk.String())[0], strings.Fields(pulled.String())[0]; d != p {
+		t.Errorf("-pull wrote a tgz with sha256 %s, from the blob on disk %s", p, d)
+	}
+	if err := runPipeline([]string{"-pull", "-o", dir + "/missing", strings.TrimPrefix(srv.URL, "http://") + "/bench/none:1"}, io.Discard); err == nil || !strings.Contains(err.Error(), "image 1") {
+		t.Errorf("-pull of an image the registry lacks: %v, want an error naming it", err)
 	}
 }
