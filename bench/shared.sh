@@ -175,7 +175,7 @@ shared_distinct() {
 			}
 			function lo(s,   a, k, i, m) { k = split(substr(s, 2), a, " "); m = a[1]; for (i = 2; i <= k; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
 			function hi(s,   a, k, i, m) { k = split(substr(s, 2), a, " "); m = a[1]; for (i = 2; i <= k; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
-			$1 == "S" && $2 ~ /^distinct-(f1|f2|limit|verify|pull)$/ { j = substr($2, 10); t[j] = t[j] " " $5; if ($6 > r[j]) r[j] = $6 }
+			$1 == "S" && $2 ~ /^distinct-(f1|f2|limit|verify|pull)$/ { j = substr($2, 10); t[j] = t[j] " " $5; T[j, $4] = $5; if ($4 > reps) reps = $4; if ($6 > r[j]) r[j] = $6 }
 			END {
 				b["f1"] = f1; b["f2"] = f2; l = med(t["limit"]); v = med(t["verify"]); p = med(t["pull"])
 				for (f = 1; f <= 2; f++) {
@@ -185,6 +185,19 @@ shared_distinct() {
 				printf "| limit pipeline | | | %.1f s (%.1f–%.1f) | 100%% | | | %.0f MB |\n", l, lo(t["limit"]), hi(t["limit"]), r["limit"] / 1024
 				printf "| limit pipeline, digests checked | | | %.1f s (%.1f–%.1f) | | 100%% | | %.0f MB |\n", v, lo(t["verify"]), hi(t["verify"]), r["verify"] / 1024
 				printf "| limit pipeline, fetching from the registry | | | %.1f s (%.1f–%.1f) | | | 100%% | %.0f MB |\n", p, lo(t["pull"]), hi(t["pull"]), r["pull"] / 1024
+				# This machine speeds up and slows down by several percent
+				# over minutes; runs of one round are minutes apart, so the
+				# ratio within each round cancels most of that drift.
+				printf "\nFormat 2 ÷ each limit within each alternation round (the limit'"'"'s time over format 2'"'"'s), then their median:\n\n"
+				printf "| limit | %s | median |\n|---|", "rounds"
+				printf "---:|---:|\n"
+				split("limit verify pull", L, " ")
+				split("limit pipeline;limit pipeline, digests checked;limit pipeline, fetching from the registry", N, ";")
+				for (k = 1; k <= 3; k++) {
+					s = ""; q = ""
+					for (i = 1; i <= reps; i++) if ((L[k], i) in T && ("f2", i) in T) { x = 100 * T[L[k], i] / T["f2", i]; s = s sprintf("%s%.0f%%", s == "" ? "" : ", ", x); q = q " " x }
+					printf "| %s | %s | %.0f%% |\n", N[k], s, med(q)
+				}
 			}' "$RES"
 	} >>"$W/shared.md"
 }
