@@ -159,6 +159,7 @@ shared_distinct() {
 	[[ ${BENCH_KEEP:-0} == 1 ]] || rm -f "$W/out/distinct-f1.tar" "$W/out/distinct-f2.tar"
 	{
 		printf '\n### Distinct images: nothing shared\n\n'
+		printf 'Measured %s with airlock %s.\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$("$AIRLOCK" version 2>/dev/null | sed -n '1s/^airlock version //p')"
 		printf '%d images that share no file: each is %s with every regular file salted by its number (a first\n' "$n" "$BASE"
 		printf 'line; bench/benchtool salt: the same tree, sizes and compressibility), exported into a cold staging\n'
 		printf 'cache and run through the limit pipeline, %d alternated run(s) each (times: median, min–max). Format 2\n' "$reps"
