@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/airlockhq/airlock/audit"
+	"github.com/airlockhq/airlock/bucket"
 	"github.com/airlockhq/airlock/bundle"
 	"github.com/airlockhq/airlock/internal/buckettest"
 	"github.com/airlockhq/airlock/internal/bundletest"
@@ -102,12 +103,7 @@ func TestImportFormat2AssemblesImages(t *testing.T) {
 	}
 	for i, im := range images {
 		key := "ci/" + objects[i].Image.Key
-		rc, err := s.Open(context.Background(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(rc)
-		rc.Close()
+		got := objectBytes(t, s, key)
 		if !bytes.Equal(got, im.whole()) {
 			t.Errorf("%s: %d bytes in the bucket, not the %d bytes of its members in order", key, len(got), len(im.whole()))
 		}
@@ -528,14 +524,23 @@ func TestImportFormat2WholePackRepeatingAMember(t *testing.T) {
 	}
 	for i, im := range images {
 		key := "ci/" + objects[i].Image.Key
-		rc, err := s.Open(context.Background(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(rc)
-		rc.Close()
-		if !bytes.Equal(got, im.whole()) {
+		if got := objectBytes(t, s, key); !bytes.Equal(got, im.whole()) {
 			t.Errorf("%s: %d bytes in the bucket, not the %d of its tgz", key, len(got), len(im.whole()))
 		}
 	}
+}
+
+// objectBytes reads the object at key whole.
+func objectBytes(t *testing.T, s *bucket.Store, key string) []byte {
+	t.Helper()
+	rc, err := s.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("reading %s: %v", key, err)
+	}
+	return b
 }
